@@ -1,0 +1,48 @@
+# Livefeed: `make run` for a first look, `make test` for the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+READERS ?= 1000
+
+.PHONY: run test test-sqlite test-postgres bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+run: $(VENV)/.runtime
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py loaddemo
+	@echo
+	@echo "  Livefeed is starting on http://$(HOST):$(PORT)/"
+	@echo "  Demo feed (reader page): http://$(HOST):$(PORT)/feeds/harbor-city-200/"
+	@echo "  Editor admin:            http://$(HOST):$(PORT)/admin/"
+	@echo "  $$($(BIN)/python manage.py ensureadmin)"
+	@echo "  Post an entry in the admin and watch it appear on the reader page. Ctrl+C stops."
+	@echo
+	$(BIN)/daphne -e tcp:port=$(PORT):interface=$(HOST):backlog=2048 livefeed.asgi:application
+
+test: $(VENV)/.dev
+	./scripts/install-test-packages.sh
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite: $(VENV)/.dev
+	$(BIN)/python -m pytest --db=sqlite
+
+test-postgres: $(VENV)/.dev
+	$(BIN)/python -m pytest --db=postgres
+
+bench: $(VENV)/.dev
+	./scripts/install-test-packages.sh
+	$(BIN)/python -m bench.fanout --readers $(READERS)

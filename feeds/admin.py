@@ -1,0 +1,195 @@
+"""The editors' admin. Every save and delete goes through the services, so it reaches readers
+exactly as the API's writes do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from . import services
+from .models import ApiToken, Entry, Feed
+
+ENTRY_FORM_FIELDS = ["kind", "headline", "body", "status", "pinned", "key_event"]
+
+
+def _changes(form: forms.ModelForm, names: list[str]) -> dict[str, Any]:
+    return {name: form.cleaned_data[name] for name in form.changed_data if name in names}
+
+
+class QuickEntryForm(forms.Form):
+    """The one-box composer on a feed's page."""
+
+    headline = forms.CharField(max_length=200, required=False)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    publish = forms.BooleanField(required=False, initial=True, label="Publish now")
+
+
+class EntryInline(admin.TabularInline):
+    model = Entry
+    fields = ["headline", "body", "status", "pinned", "key_event", "published_at", "author"]
+    readonly_fields = ["published_at", "author"]
+    extra = 0
+    show_change_link = True
+    ordering = ["-published_at", "-id"]
+    formfield_overrides = {}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Entry]:
+        return super().get_queryset(request).filter(deleted_at__isnull=True).select_related("author")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # New entries come from the composer above the form, which posts them at once.
+        return False
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "body":
+            kwargs["widget"] = forms.Textarea(attrs={"rows": 2, "cols": 50})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+@admin.register(Feed)
+class FeedAdmin(admin.ModelAdmin):
+    list_display = ["title", "status", "coverage_start", "coverage_end", "seq", "reader_link"]
+    list_filter = ["status"]
+    search_fields = ["title", "slug"]
+    prepopulated_fields = {"slug": ["title"]}
+    readonly_fields = ["seq", "reader_link"]
+    inlines = [EntryInline]
+    change_form_template = "admin/feeds/feed/change_form.html"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Feed | None = None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields + ["slug"] if obj else fields
+
+    def get_prepopulated_fields(self, request: HttpRequest, obj: Feed | None = None) -> dict:
+        return {} if obj else self.prepopulated_fields
+
+    @admin.display(description="Reader page")
+    def reader_link(self, feed: Feed) -> str:
+        if not feed.pk or not feed.is_visible_to_readers:
+            return "—"
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', feed.get_absolute_url(), "Open")
+
+    def save_model(self, request: HttpRequest, obj: Feed, form: forms.ModelForm, change: bool) -> None:
+        names = ["title", "summary", "status", "coverage_start", "coverage_end"]
+        if change:
+            services.update_feed(feed=obj, by=request.user, **_changes(form, names))
+        else:
+            created = services.create_feed(
+                by=request.user, slug=form.cleaned_data["slug"], **{n: form.cleaned_data[n] for n in names}
+            )
+            obj.pk = created.pk
+            obj.refresh_from_db()
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not Entry:
+            return super().save_formset(request, form, formset, change)
+        # The admin's change message reads these lists, which formset.save() would have filled.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for entry_form in formset.initial_forms:
+            entry = entry_form.instance
+            if formset.can_delete and formset._should_delete_form(entry_form):
+                services.delete_entry(entry=entry, by=request.user)
+                formset.deleted_objects.append(entry)
+            elif entry_form.has_changed():
+                services.update_entry(entry=entry, by=request.user, **_changes(entry_form, ENTRY_FORM_FIELDS))
+                formset.changed_objects.append((entry, entry_form.changed_data))
+
+    def get_urls(self) -> list:
+        return [
+            path(
+                "<int:feed_id>/post-entry/",
+                self.admin_site.admin_view(self.post_entry_view),
+                name="feeds_feed_post_entry",
+            ),
+            *super().get_urls(),
+        ]
+
+    def post_entry_view(self, request: HttpRequest, feed_id: int) -> HttpResponse:
+        """Post from the composer at the top of a feed's page and come back to it."""
+        feed = get_object_or_404(Feed, pk=feed_id)
+        back = reverse("admin:feeds_feed_change", args=[feed.pk])
+        if request.method != "POST":
+            return HttpResponseRedirect(back)
+        form = QuickEntryForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "The entry could not be posted: " + form.errors.as_text())
+            return HttpResponseRedirect(back)
+        status = Entry.Status.PUBLISHED if form.cleaned_data["publish"] else Entry.Status.DRAFT
+        try:
+            services.create_entry(
+                feed=feed,
+                by=request.user,
+                headline=form.cleaned_data["headline"],
+                body=form.cleaned_data["body"],
+                status=status,
+            )
+        except ValidationError as exc:
+            messages.error(request, "The entry could not be posted: " + " ".join(exc.messages))
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "Published." if status == Entry.Status.PUBLISHED else "Saved as a draft.")
+        return HttpResponseRedirect(back)
+
+    def render_change_form(self, request: HttpRequest, context: dict, *args: Any, **kwargs: Any) -> HttpResponse:
+        context["quick_entry_form"] = QuickEntryForm()
+        return super().render_change_form(request, context, *args, **kwargs)
+
+
+@admin.register(Entry)
+class EntryAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "feed", "status", "pinned", "key_event", "published_at", "author", "seq"]
+    list_filter = ["feed", "status", "pinned", "key_event"]
+    search_fields = ["headline", "body"]
+    fields = ["feed", *ENTRY_FORM_FIELDS, "rendered", "author", "published_at", "seq"]
+    readonly_fields = ["rendered", "author", "published_at", "seq"]
+    list_select_related = ["feed", "author"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Entry]:
+        return super().get_queryset(request).filter(deleted_at__isnull=True)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Entry | None = None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields + ["feed"] if obj else fields
+
+    @admin.display(description="As readers see it")
+    def rendered(self, entry: Entry) -> str:
+        return format_html('<div class="entry-preview">{}</div>', entry.html) if entry.html else "—"
+
+    def save_model(self, request: HttpRequest, obj: Entry, form: forms.ModelForm, change: bool) -> None:
+        if change:
+            services.update_entry(entry=obj, by=request.user, **_changes(form, ENTRY_FORM_FIELDS))
+        else:
+            created = services.create_entry(
+                feed=form.cleaned_data["feed"],
+                by=request.user,
+                **{name: form.cleaned_data[name] for name in ENTRY_FORM_FIELDS},
+            )
+            obj.pk = created.pk
+            obj.refresh_from_db()
+
+    def delete_model(self, request: HttpRequest, obj: Entry) -> None:
+        services.delete_entry(entry=obj, by=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Entry]) -> None:
+        for entry in queryset:
+            services.delete_entry(entry=entry, by=request.user)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["prefix", "user", "name", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "created_at", "last_used_at"]
+    fields = ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Keys are shown once, by `manage.py createtoken`, never stored in the clear.
+        return False

@@ -1,0 +1,15 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+
+from . import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("feeds/", views.FeedListView.as_view(), name="feed-list"),
+    path("feeds/<slug:slug>/", views.FeedDetailView.as_view(), name="feed-detail"),
+    path("feeds/<slug:slug>/events/", views.FeedEventsView.as_view(), name="feed-events"),
+    path("feeds/<slug:slug>/entries/", views.EntryListView.as_view(), name="entry-list"),
+    path("feeds/<slug:slug>/entries/<int:entry_id>/", views.EntryDetailView.as_view(), name="entry-detail"),
+]

@@ -1,0 +1,54 @@
+"""The one place that knows how a change reaches readers.
+
+Services call `broadcast_change` inside their transaction; the message is encoded once there and
+sent to the feed's group only after the transaction commits, so no reader ever hears of a change
+the database could still roll back. Consumers call `subscribe`/`unsubscribe` and receive each
+change as a `feed.change` event carrying the encoded text.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from .events import encode
+
+logger = logging.getLogger(__name__)
+
+EVENT_TYPE = "feed.change"
+
+
+def group_name(feed_id: int) -> str:
+    """The channel-layer group of a feed's readers (by id, so a renamed slug keeps its readers)."""
+    return f"feed-{feed_id}"
+
+
+def broadcast_change(*, feed_id: int, seq: int, message: dict[str, Any]) -> None:
+    """Send `message` to every reader of the feed once the current transaction commits."""
+    text = encode(message)
+    event = {"type": EVENT_TYPE, "seq": seq, "text": text}
+    transaction.on_commit(lambda: _send(feed_id, event))
+
+
+def _send(feed_id: int, event: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    try:
+        async_to_sync(layer.group_send)(group_name(feed_id), event)
+    except Exception:
+        # The change is committed; readers will pick it up from the database when the next
+        # message reveals the gap in `seq`, or when they reconnect.
+        logger.exception("Could not broadcast change %s of feed %s", event["seq"], feed_id)
+
+
+async def subscribe(*, feed_id: int, channel_name: str) -> None:
+    """Start delivering a feed's changes to a consumer's channel."""
+    await get_channel_layer().group_add(group_name(feed_id), channel_name)
+
+
+async def unsubscribe(*, feed_id: int, channel_name: str) -> None:
+    """Stop delivering a feed's changes to a consumer's channel."""
+    await get_channel_layer().group_discard(group_name(feed_id), channel_name)

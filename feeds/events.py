@@ -1,0 +1,79 @@
+"""The messages readers receive, shared by the WebSocket, the events API and catch-up.
+
+A message is built from the database state once per change and encoded once; every reader gets
+the same text.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+
+from .models import Entry, Feed
+
+ENTRY_CREATED = "entry.created"
+ENTRY_UPDATED = "entry.updated"
+ENTRY_DELETED = "entry.deleted"
+FEED_UPDATED = "feed.updated"
+
+
+def author_name(entry: Entry) -> str:
+    user = entry.author
+    return user.get_full_name() or user.get_username()
+
+
+def entry_payload(entry: Entry) -> dict[str, Any]:
+    """An entry as readers see it."""
+    return {
+        "id": entry.pk,
+        "kind": entry.kind,
+        "headline": entry.headline,
+        "html": entry.html,
+        "published_at": entry.published_at,
+        "updated_at": entry.updated_at,
+        "pinned": entry.pinned,
+        "key_event": entry.key_event,
+        "author": author_name(entry),
+        "seq": entry.seq,
+    }
+
+
+def feed_payload(feed: Feed) -> dict[str, Any]:
+    """A feed's own fields as readers see them."""
+    return {
+        "slug": feed.slug,
+        "title": feed.title,
+        "summary": feed.summary,
+        "status": feed.status,
+        "coverage_start": feed.coverage_start,
+        "coverage_end": feed.coverage_end,
+        "url": feed.get_absolute_url(),
+        "seq": feed.seq,
+    }
+
+
+def entry_message(entry: Entry, *, feed_slug: str, after: int) -> dict[str, Any]:
+    """The message telling a reader who has applied up to `after` about this entry's last change."""
+    if not entry.is_visible_to_readers:
+        return {
+            "type": ENTRY_DELETED,
+            "seq": entry.seq,
+            "feed": feed_slug,
+            "entry": {"id": entry.pk},
+        }
+    kind = ENTRY_CREATED if (entry.created_seq or 0) > after else ENTRY_UPDATED
+    return {"type": kind, "seq": entry.seq, "feed": feed_slug, "entry": entry_payload(entry)}
+
+
+def feed_message(feed: Feed) -> dict[str, Any]:
+    """The message telling readers about the feed's own last change."""
+    payload = feed_payload(feed)
+    payload["seq"] = feed.changed_seq
+    return {"type": FEED_UPDATED, "seq": feed.changed_seq, "feed": feed.slug, "feed_data": payload}
+
+
+def encode(message: dict[str, Any]) -> str:
+    """Encode a message once, compactly, for every reader."""
+    return json.dumps(message, cls=DjangoJSONEncoder, separators=(",", ":"), ensure_ascii=False)

@@ -1,0 +1,151 @@
+"""Feeds, their entries and API tokens.
+
+A feed's `seq` counts the changes readers can see; each entry remembers the `seq` of its last
+visible change, so a reader who knows the last `seq` it applied can be told exactly what it missed.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+
+class FeedQuerySet(models.QuerySet):
+    def visible_to_readers(self) -> FeedQuerySet:
+        """Feeds a reader may open: live or ended, never drafts."""
+        return self.exclude(status=Feed.Status.DRAFT)
+
+
+class Feed(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        LIVE = "live", "Live"
+        ENDED = "ended", "Ended"
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    summary = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    coverage_start = models.DateTimeField(null=True, blank=True)
+    coverage_end = models.DateTimeField(null=True, blank=True)
+    seq = models.PositiveBigIntegerField(default=0, editable=False, help_text="Last change number.")
+    changed_seq = models.PositiveBigIntegerField(
+        default=0, editable=False, help_text="Change number of the feed's own last visible change."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = FeedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-coverage_start", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(coverage_end__isnull=True)
+                | Q(coverage_start__isnull=True)
+                | Q(coverage_end__gte=models.F("coverage_start")),
+                name="feed_coverage_ends_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("feeds:detail", kwargs={"slug": self.slug})
+
+    @property
+    def is_visible_to_readers(self) -> bool:
+        return self.status != self.Status.DRAFT
+
+
+class EntryQuerySet(models.QuerySet):
+    def visible_to_readers(self) -> EntryQuerySet:
+        """Published, not deleted entries of feeds readers may open."""
+        return self.filter(
+            status=Entry.Status.PUBLISHED,
+            deleted_at__isnull=True,
+        ).exclude(feed__status=Feed.Status.DRAFT)
+
+    def newest_first(self) -> EntryQuerySet:
+        return self.order_by("-published_at", "-id")
+
+
+class Entry(models.Model):
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    feed = models.ForeignKey(Feed, on_delete=models.CASCADE, related_name="entries")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TEXT)
+    headline = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True, help_text="Markdown.")
+    html = models.TextField(blank=True, editable=False, help_text="Sanitized HTML rendered from the body.")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="entries"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PUBLISHED)
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    pinned = models.BooleanField(default=False)
+    key_event = models.BooleanField(default=False)
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    seq = models.PositiveBigIntegerField(
+        null=True, blank=True, editable=False, help_text="Feed change number of the last visible change."
+    )
+    created_seq = models.PositiveBigIntegerField(
+        null=True, blank=True, editable=False, help_text="Feed change number when readers first saw it."
+    )
+
+    objects = EntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "entries"
+        ordering = ["-published_at", "-id"]
+        permissions = [("publish_entry", "Can publish entries to readers")]
+        constraints = [
+            models.UniqueConstraint(fields=["feed", "seq"], name="entry_seq_unique_per_feed"),
+        ]
+        indexes = [
+            models.Index(fields=["feed", "seq"], name="entry_feed_seq"),
+            models.Index(fields=["feed", "-published_at", "-id"], name="entry_feed_newest"),
+        ]
+
+    def __str__(self) -> str:
+        return self.headline or self.body[:60] or f"Entry {self.pk}"
+
+    @property
+    def is_visible_to_readers(self) -> bool:
+        return (
+            self.status == self.Status.PUBLISHED
+            and self.deleted_at is None
+            and self.feed.is_visible_to_readers
+        )
+
+    @property
+    def is_tombstone(self) -> bool:
+        return self.deleted_at is not None
+
+
+class ApiToken(models.Model):
+    """A bearer token for the write API; only a hash of the key is stored."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=12, db_index=True, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"

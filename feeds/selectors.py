@@ -1,0 +1,93 @@
+"""Every read a reader may see. Drafts never leave through here."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Case, IntegerField, Q, Value, When
+
+from . import events
+from .models import Entry, Feed
+
+
+class InvalidCursor(ValueError):
+    """A pagination cursor that this server did not produce."""
+
+
+def feeds_for_readers() -> list[Feed]:
+    """Published feeds: live ones first, then the most recent."""
+    return list(
+        Feed.objects.visible_to_readers()
+        .annotate(
+            live_first=Case(
+                When(status=Feed.Status.LIVE, then=Value(0)), default=Value(1), output_field=IntegerField()
+            )
+        )
+        .order_by("live_first", "-coverage_start", "-updated_at")
+    )
+
+
+def feed_for_readers(*, slug: str) -> Feed:
+    """The feed a reader asked for; raises Feed.DoesNotExist for drafts and unknown slugs alike."""
+    return Feed.objects.visible_to_readers().get(slug=slug)
+
+
+def encode_cursor(entry: Entry) -> str:
+    raw = f"{entry.published_at.isoformat()}|{entry.pk}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        published, pk = base64.urlsafe_b64decode(padded.encode()).decode().split("|")
+        return datetime.fromisoformat(published), int(pk)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidCursor("The cursor is not valid.") from exc
+
+
+@dataclass(frozen=True)
+class EntryPage:
+    entries: list[Entry]
+    older_cursor: str | None
+
+
+def entries_page(*, feed: Feed, before: str | None = None, limit: int | None = None) -> EntryPage:
+    """A page of a feed's visible entries, newest first, older than the `before` cursor."""
+    limit = limit or settings.LIVEFEED["PAGE_SIZE"]
+    entries = Entry.objects.visible_to_readers().filter(feed=feed).select_related("author", "feed")
+    if before:
+        published_at, pk = decode_cursor(before)
+        entries = entries.filter(Q(published_at__lt=published_at) | Q(published_at=published_at, id__lt=pk))
+    page = list(entries.newest_first()[: limit + 1])
+    older = encode_cursor(page[limit - 1]) if len(page) > limit else None
+    return EntryPage(entries=page[:limit], older_cursor=older)
+
+
+def pinned_entry(*, feed: Feed) -> Entry | None:
+    return (
+        Entry.objects.visible_to_readers()
+        .filter(feed=feed, pinned=True)
+        .select_related("author", "feed")
+        .first()
+    )
+
+
+def changes_after(*, feed: Feed, after: int) -> list[dict[str, Any]]:
+    """What a reader who applied every change up to `after` has missed, in `seq` order.
+
+    Each changed entry appears once, in its current state, at the `seq` of its last change.
+    """
+    changed = (
+        Entry.objects.filter(feed=feed, seq__gt=after).select_related("author", "feed").order_by("seq")
+    )
+    messages = [events.entry_message(entry, feed_slug=feed.slug, after=after) for entry in changed]
+    if feed.changed_seq > after:
+        messages.append(events.feed_message(feed))
+        messages.sort(key=lambda message: message["seq"])
+    return messages

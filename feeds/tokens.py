@@ -1,0 +1,43 @@
+"""API tokens: shown once, stored only as a hash, revocable."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
+
+from .models import ApiToken
+
+PREFIX_LENGTH = 8
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def issue_token(*, user: AbstractBaseUser, name: str = "") -> tuple[ApiToken, str]:
+    """Create a token for `user`; the returned key is the only copy and cannot be shown again."""
+    key = "lf_" + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(user=user, name=name, prefix=key[:PREFIX_LENGTH], key_hash=hash_key(key))
+    return token, key
+
+
+def user_for_key(key: str) -> AbstractBaseUser | None:
+    """The active user a key belongs to, or None for unknown, revoked or inactive."""
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(key_hash=hash_key(key), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return token.user
+
+
+def revoke_token(*, token: ApiToken) -> None:
+    """Stop a token from working, at once."""
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    token.refresh_from_db()

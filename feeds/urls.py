@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "feeds"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("feeds/<slug:slug>/", views.feed_detail, name="detail"),
+]

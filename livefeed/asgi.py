@@ -1,0 +1,26 @@
+"""ASGI entry point: Django for HTTP, the readers' feed consumer for WebSockets.
+
+Readers' pages and other sites' widgets connect from any origin, so the WebSocket route carries no
+origin check; it is read-only and needs no session.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "livefeed.settings")
+
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+from feeds.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": URLRouter(websocket_urlpatterns),
+    }
+)

@@ -1,0 +1,159 @@
+"""Shared fixtures: the database the run uses, and real Redis, Daphne and Chromium.
+
+`pytest` runs on the SQLite default; `pytest --db=postgres` starts a throwaway PostgreSQL server
+and runs the same suite on it, the production path.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, Callable
+
+import dj_database_url
+import pytest
+
+from tests.fixtures import servers
+
+# Sync Playwright runs an event loop in the test's thread; the ORM calls in the same tests are safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+os.environ.pop("REDIS_URL", None)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--db", choices=["sqlite", "postgres"], default="sqlite", help="Database to test against.")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--db") == "postgres":
+        return
+    skip = pytest.mark.skip(reason="runs in the PostgreSQL pass (pytest --db=postgres)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def database_kind(request: pytest.FixtureRequest) -> str:
+    return request.config.getoption("--db")
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, database_kind: str
+) -> Iterator[None]:
+    from django.conf import settings
+    from django.db import connections
+
+    database = settings.DATABASES["default"]
+    with ExitStack() as stack:
+        if database_kind == "postgres":
+            postgres = stack.enter_context(servers.postgres_server())
+            database.clear()
+            database.update(dj_database_url.parse(postgres.url("livefeed")))
+        else:
+            database["TEST"] = {"NAME": str(tmp_path_factory.mktemp("sqlite") / "test.sqlite3")}
+        connections.close_all()
+        for alias in list(connections):
+            try:
+                del connections[alias]
+            except AttributeError:
+                pass
+        connections.configure_settings(settings.DATABASES)
+        yield
+        connections.close_all()
+
+
+def database_url() -> str:
+    """The URL of the test database, for server processes that must share it."""
+    from django.db import connection
+
+    settings_dict = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings_dict['NAME']}"
+    return f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT']}/{settings_dict['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.Redis]:
+    with servers.redis_server(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture
+def server_env(transactional_db: None, tmp_path: Path) -> dict[str, str]:
+    """Environment for a Daphne process sharing this test's database (committed data only)."""
+    from django.conf import settings
+
+    return {
+        "DATABASE_URL": database_url(),
+        "SECRET_KEY": settings.SECRET_KEY,
+        "DEBUG": "true",
+        "LIVEFEED_VAR_DIR": str(tmp_path / "var"),
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+@pytest.fixture
+def start_daphne(server_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., servers.Daphne]]:
+    """Start Daphne processes for this test: `start_daphne(REDIS_URL=...)`."""
+    with ExitStack() as stack:
+        count = 0
+
+        def start(**extra_env: str) -> servers.Daphne:
+            nonlocal count
+            count += 1
+            log = tmp_path / f"daphne-{count}.log"
+            return stack.enter_context(servers.daphne_server({**server_env, **extra_env}, log))
+
+        yield start
+
+
+@pytest.fixture
+def publisher(django_user_model: Any) -> Any:
+    """An editor allowed to publish, with an API token in `.token`."""
+    from feeds.tokens import issue_token
+
+    user = django_user_model.objects.create_user(
+        username="editor", password="not-used-here", first_name="Eddie", last_name="Tor", is_staff=True
+    )
+    grant_publishing(user)
+    user = django_user_model.objects.get(pk=user.pk)
+    _, user.token = issue_token(user=user)
+    return user
+
+
+def grant_publishing(user: Any) -> None:
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="feeds",
+            codename__in=["add_feed", "change_feed", "add_entry", "change_entry", "delete_entry", "publish_entry"],
+        )
+    )
+
+
+@pytest.fixture
+def live_feed(publisher: Any) -> Any:
+    from feeds import services
+
+    return services.create_feed(by=publisher, title="Night Race", slug="night-race", status="live")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"],
+        )
+        yield browser
+        browser.close()

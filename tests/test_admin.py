@@ -1,0 +1,98 @@
+"""The editors' admin writes through the services, so readers hear of every save."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from feeds import selectors, services
+from feeds.models import Entry, Feed
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def editor_client(publisher) -> Client:
+    client = Client()
+    client.force_login(publisher)
+    return client
+
+
+def test_quick_post_from_the_feed_page_publishes(editor_client, live_feed):
+    url = reverse("admin:feeds_feed_post_entry", args=[live_feed.pk])
+    response = editor_client.post(url, {"headline": "Green flag", "body": "Go **go**", "publish": "on"})
+    assert response.status_code == 302
+    entry = Entry.objects.get()
+    assert entry.is_visible_to_readers and entry.seq == live_feed.seq + 1
+    assert entry.html == "<p>Go <strong>go</strong></p>"
+
+
+def test_quick_post_without_publish_saves_a_draft(editor_client, live_feed):
+    editor_client.post(reverse("admin:feeds_feed_post_entry", args=[live_feed.pk]), {"body": "later"})
+    assert Entry.objects.get().status == Entry.Status.DRAFT
+    assert selectors.changes_after(feed=live_feed, after=live_feed.seq) == []
+
+
+def test_empty_quick_post_says_why_and_writes_nothing(editor_client, live_feed):
+    response = editor_client.post(
+        reverse("admin:feeds_feed_post_entry", args=[live_feed.pk]), {"body": " ", "publish": "on"}, follow=True
+    )
+    assert "could not be posted" in response.content.decode()
+    assert not Entry.objects.exists()
+
+
+def test_feed_page_lists_entries_newest_first_with_the_composer(editor_client, publisher, live_feed):
+    services.create_entry(feed=live_feed, by=publisher, headline="Older entry", body="-")
+    services.create_entry(feed=live_feed, by=publisher, headline="Newer entry", body="-")
+    html = editor_client.get(reverse("admin:feeds_feed_change", args=[live_feed.pk])).content.decode()
+    assert 'id="quick-entry"' in html
+    assert html.index("Newer entry") < html.index("Older entry")
+
+
+def test_saving_an_entry_in_the_admin_takes_a_seq(editor_client, publisher, live_feed):
+    entry = services.create_entry(feed=live_feed, by=publisher, headline="Caution", body="Turn 3")
+    response = editor_client.post(
+        reverse("admin:feeds_entry_change", args=[entry.pk]),
+        {"kind": "text", "headline": "Caution", "body": "Turn 4, not 3", "status": "published"},
+    )
+    assert response.status_code == 302
+    entry.refresh_from_db()
+    assert entry.html == "<p>Turn 4, not 3</p>" and entry.seq == entry.created_seq + 1
+
+
+def test_adding_an_entry_in_the_admin_publishes_it(editor_client, live_feed):
+    response = editor_client.post(
+        reverse("admin:feeds_entry_add"),
+        {"feed": live_feed.pk, "kind": "text", "headline": "Stage 1", "body": "Done", "status": "published"},
+    )
+    assert response.status_code == 302
+    assert Entry.objects.visible_to_readers().get().headline == "Stage 1"
+
+
+def test_deleting_in_the_admin_leaves_a_tombstone(editor_client, publisher, live_feed):
+    entry = services.create_entry(feed=live_feed, by=publisher, body="wrong")
+    editor_client.post(reverse("admin:feeds_entry_delete", args=[entry.pk]), {"post": "yes"})
+    assert Entry.objects.get(pk=entry.pk).is_tombstone
+
+
+def test_changing_feed_status_in_the_admin_is_a_visible_change(editor_client, live_feed):
+    response = editor_client.post(
+        reverse("admin:feeds_feed_change", args=[live_feed.pk]),
+        {
+            "title": live_feed.title, "summary": "", "status": "ended",
+            "coverage_start_0": "", "coverage_start_1": "", "coverage_end_0": "", "coverage_end_1": "",
+            "entries-TOTAL_FORMS": "0", "entries-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    feed = Feed.objects.get(pk=live_feed.pk)
+    assert feed.status == "ended" and feed.changed_seq == live_feed.seq + 1
+
+
+def test_staff_without_permissions_cannot_post(django_user_model, live_feed):
+    staff = django_user_model.objects.create_user(username="viewer", is_staff=True)
+    client = Client()
+    client.force_login(staff)
+    client.post(reverse("admin:feeds_feed_post_entry", args=[live_feed.pk]), {"body": "x", "publish": "on"})
+    assert not Entry.objects.exists()

@@ -1,0 +1,159 @@
+"""The JSON API: public reads, token-authenticated writes, clear answers to bad input."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from feeds import services
+from feeds.models import Entry, Feed
+from feeds.tokens import issue_token, revoke_token
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api(publisher) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {publisher.token}")
+    return client
+
+
+def test_feed_list_shows_only_published_feeds_live_first(publisher):
+    services.create_feed(by=publisher, title="Ended", slug="ended", status="ended")
+    services.create_feed(by=publisher, title="Draft", slug="draft")
+    services.create_feed(by=publisher, title="Live", slug="live", status="live")
+    response = APIClient().get("/api/feeds/")
+    assert response.status_code == 200
+    assert [feed["slug"] for feed in response.json()["feeds"]] == ["live", "ended"]
+
+
+def test_feed_detail_pages_newest_first_with_a_cursor(publisher, live_feed, settings):
+    settings.LIVEFEED = {"PAGE_SIZE": 2}
+    entries = [services.create_entry(feed=live_feed, by=publisher, body=f"lap {n}") for n in range(5)]
+    services.create_entry(feed=live_feed, by=publisher, body="draft", status="draft")
+    client = APIClient()
+    seen = []
+    url = f"/api/feeds/{live_feed.slug}/"
+    while url:
+        data = client.get(url).json()
+        seen += [entry["id"] for entry in data["entries"]]
+        url = data["older"]
+    assert seen == [entry.pk for entry in reversed(entries)]
+
+
+def test_feed_detail_refuses_a_forged_cursor(live_feed):
+    response = APIClient().get(f"/api/feeds/{live_feed.slug}/?before=not-a-cursor")
+    assert response.status_code == 400 and "before" in response.json()
+
+
+def test_draft_feed_is_the_same_404_as_nothing(publisher):
+    services.create_feed(by=publisher, title="Secret", slug="secret")
+    client = APIClient()
+    draft, missing = client.get("/api/feeds/secret/"), client.get("/api/feeds/missing/")
+    assert draft.status_code == missing.status_code == 404
+    assert draft.json() == missing.json()
+    assert client.get("/api/feeds/secret/events/").status_code == 404
+
+
+def test_events_are_the_websocket_messages_after_a_seq(publisher, live_feed):
+    first = services.create_entry(feed=live_feed, by=publisher, body="one")
+    services.create_entry(feed=live_feed, by=publisher, body="hidden", status="draft")
+    second = services.create_entry(feed=live_feed, by=publisher, body="two")
+    data = APIClient().get(f"/api/feeds/{live_feed.slug}/events/?after={first.seq}").json()
+    assert data["seq"] == second.seq
+    assert [(event["type"], event["entry"]["id"]) for event in data["events"]] == [("entry.created", second.pk)]
+
+
+def test_events_refuse_a_bad_after(live_feed):
+    response = APIClient().get(f"/api/feeds/{live_feed.slug}/events/?after=-1")
+    assert response.status_code == 400 and "after" in response.json()
+
+
+def test_post_entry_publishes_it(api, live_feed):
+    response = api.post(f"/api/feeds/{live_feed.slug}/entries/", {"headline": "Green", "body": "**Go**"}, format="json")
+    assert response.status_code == 201
+    body = response.json()
+    assert body["html"] == "<p><strong>Go</strong></p>" and body["seq"] == live_feed.seq + 1
+    assert Entry.objects.visible_to_readers().filter(pk=body["id"]).exists()
+
+
+def test_patch_and_delete_entry(api, live_feed):
+    entry_id = api.post(f"/api/feeds/{live_feed.slug}/entries/", {"body": "v1"}, format="json").json()["id"]
+    url = f"/api/feeds/{live_feed.slug}/entries/{entry_id}/"
+    assert api.patch(url, {"body": "v2", "pinned": True}, format="json").json()["html"] == "<p>v2</p>"
+    assert api.delete(url).status_code == 204
+    assert api.get(url).status_code == 404
+    assert api.patch(url, {"body": "v3"}, format="json").status_code == 404
+
+
+def test_create_feed(api):
+    response = api.post("/api/feeds/", {"title": "Practice", "slug": "practice", "status": "live"}, format="json")
+    assert response.status_code == 201 and response.json()["status"] == "live"
+    duplicate = api.post("/api/feeds/", {"title": "Again", "slug": "practice"}, format="json")
+    assert duplicate.status_code == 400 and "slug" in duplicate.json()
+
+
+def test_change_feed_status(api, live_feed):
+    response = api.patch(f"/api/feeds/{live_feed.slug}/", {"status": "ended"}, format="json")
+    assert response.status_code == 200
+    assert Feed.objects.get(pk=live_feed.pk).status == "ended"
+
+
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"body": ""}, "body"),
+        ({"body": "x", "status": "maybe"}, "status"),
+        ({"body": "x", "kind": "hologram"}, "kind"),
+        ({"headline": "h" * 201, "body": "x"}, "headline"),
+        ({"body": "x" * 100_001}, "body"),
+        ({"body": "x", "pinned": "sometimes"}, "pinned"),
+    ],
+)
+def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(api, live_feed, payload, field):
+    response = api.post(f"/api/feeds/{live_feed.slug}/entries/", payload, format="json")
+    assert response.status_code == 400 and field in response.json()
+    assert not Entry.objects.exists()
+    assert Feed.objects.get(pk=live_feed.pk).seq == live_feed.seq
+
+
+def test_malformed_json_is_a_400(api, live_feed):
+    response = api.post(f"/api/feeds/{live_feed.slug}/entries/", "{not json", content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_writes_need_a_token(live_feed):
+    response = APIClient().post(f"/api/feeds/{live_feed.slug}/entries/", {"body": "x"}, format="json")
+    assert response.status_code in (401, 403) and not Entry.objects.exists()
+
+
+def test_a_wrong_or_revoked_token_is_refused(publisher, live_feed):
+    token, key = issue_token(user=publisher)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert client.post(f"/api/feeds/{live_feed.slug}/entries/", {"body": "ok"}, format="json").status_code == 201
+    revoke_token(token=token)
+    assert client.post(f"/api/feeds/{live_feed.slug}/entries/", {"body": "no"}, format="json").status_code == 401
+    client.credentials(HTTP_AUTHORIZATION="Bearer lf_made_up")
+    assert client.post(f"/api/feeds/{live_feed.slug}/entries/", {"body": "no"}, format="json").status_code == 401
+
+
+def test_tokens_are_stored_hashed(publisher):
+    token, key = issue_token(user=publisher)
+    assert key not in token.key_hash and token.key_hash != key
+
+
+def test_users_who_may_not_publish_cannot_write(django_user_model, live_feed):
+    user = django_user_model.objects.create_user(username="intern")
+    _, key = issue_token(user=user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    response = client.post(f"/api/feeds/{live_feed.slug}/entries/", {"body": "x"}, format="json")
+    assert response.status_code == 403 and not Entry.objects.exists()
+
+
+def test_openapi_schema_describes_the_write_api():
+    response = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    assert b"/api/feeds/{slug}/entries/" in response.content
