@@ -8,6 +8,7 @@ change as a `feed.change` event carrying the encoded text.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -37,7 +38,16 @@ def broadcast_change(*, feed_id: int, seq: int, message: dict[str, Any]) -> None
 def _send(feed_id: int, event: dict[str, Any]) -> None:
     layer = get_channel_layer()
     try:
-        async_to_sync(layer.group_send)(group_name(feed_id), event)
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    try:
+        if loop is None:
+            async_to_sync(layer.group_send)(group_name(feed_id), event)
+        else:
+            # Called from code that runs inside an event loop's thread (a script or test driving
+            # an async library synchronously): async_to_sync cannot block there, so schedule it.
+            loop.create_task(layer.group_send(group_name(feed_id), event))
     except Exception:
         # The change is committed; readers will pick it up from the database when the next
         # message reveals the gap in `seq`, or when they reconnect.

@@ -7,6 +7,7 @@ the same text.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -17,6 +18,13 @@ ENTRY_CREATED = "entry.created"
 ENTRY_UPDATED = "entry.updated"
 ENTRY_DELETED = "entry.deleted"
 FEED_UPDATED = "feed.updated"
+
+
+def timestamp(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with microseconds, identical on every path (WebSocket, API, catch-up)."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def author_name(entry: Entry) -> str:
@@ -31,8 +39,8 @@ def entry_payload(entry: Entry) -> dict[str, Any]:
         "kind": entry.kind,
         "headline": entry.headline,
         "html": entry.html,
-        "published_at": entry.published_at,
-        "updated_at": entry.updated_at,
+        "published_at": timestamp(entry.published_at),
+        "updated_at": timestamp(entry.updated_at),
         "pinned": entry.pinned,
         "key_event": entry.key_event,
         "author": author_name(entry),
@@ -47,8 +55,8 @@ def feed_payload(feed: Feed) -> dict[str, Any]:
         "title": feed.title,
         "summary": feed.summary,
         "status": feed.status,
-        "coverage_start": feed.coverage_start,
-        "coverage_end": feed.coverage_end,
+        "coverage_start": timestamp(feed.coverage_start),
+        "coverage_end": timestamp(feed.coverage_end),
         "url": feed.get_absolute_url(),
         "seq": feed.seq,
     }

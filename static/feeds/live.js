@@ -42,8 +42,22 @@ export class LiveFeed {
         this.setState("unavailable");
         return;
       }
-      if (!this.stopped) this.reconnect();
+      if (this.stopped) this.setState("offline");
+      else this.reconnect();
     });
+  }
+
+  // Stop following (and stop reconnecting) until resume() is called.
+  pause() {
+    this.stopped = true;
+    this.socket?.close();
+  }
+
+  resume() {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.attempt = 0;
+    this.connect();
   }
 
   reconnect() {
@@ -62,6 +76,7 @@ export class LiveFeed {
       connecting: "Connecting…",
       live: "Live",
       reconnecting: `Reconnecting in ${Math.ceil((delay || 0) / 1000)} s…`,
+      offline: "Offline",
       unavailable: "This feed is not available.",
     };
     this.connection.textContent = labels[state] || "";
