@@ -30,7 +30,7 @@ run: $(VENV)/.runtime
 	@echo "  $$($(BIN)/python manage.py ensureadmin)"
 	@echo "  Post an entry in the admin and watch it appear on the reader page. Ctrl+C stops."
 	@echo
-	$(BIN)/daphne -e tcp:port=$(PORT):interface=$(HOST):backlog=2048 livefeed.asgi:application
+	$(BIN)/python -m livefeed.serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.dev
 	./scripts/install-test-packages.sh

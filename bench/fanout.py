@@ -312,8 +312,7 @@ def run(options: argparse.Namespace) -> None:
         file_limit = raise_file_limit()
         daphne_log = tmp / "daphne.log"
         daphne = start(
-            [sys.executable, "-m", "daphne", "-e", f"tcp:port={daphne_port}:interface={HOST}:backlog=2048",
-             "livefeed.asgi:application"],
+            [sys.executable, "-m", "livefeed.serve", "--host", HOST, "--port", str(daphne_port)],
             env=env, log=daphne_log, stack=stack,
         )
         try:

@@ -9,6 +9,7 @@ change as a `feed.change` event carrying the encoded text.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from typing import Any
 
@@ -23,19 +24,22 @@ logger = logging.getLogger(__name__)
 EVENT_TYPE = "feed.change"
 
 
-def group_name(feed_id: int) -> str:
-    """The channel-layer group of a feed's readers (by id, so a renamed slug keeps its readers)."""
-    return f"feed-{feed_id}"
+def group_name(feed_slug: str) -> str:
+    """The channel-layer group of a feed's readers, by slug (a feed's slug never changes), so a
+    connecting reader can subscribe before its first database query."""
+    if len(feed_slug) > 90:  # group names are limited to 100 characters
+        feed_slug = hashlib.sha256(feed_slug.encode()).hexdigest()
+    return f"feed.{feed_slug}"
 
 
-def broadcast_change(*, feed_id: int, seq: int, message: dict[str, Any]) -> None:
+def broadcast_change(*, feed_slug: str, seq: int, message: dict[str, Any]) -> None:
     """Send `message` to every reader of the feed once the current transaction commits."""
     text = encode(message)
     event = {"type": EVENT_TYPE, "seq": seq, "text": text}
-    transaction.on_commit(lambda: _send(feed_id, event))
+    transaction.on_commit(lambda: _send(feed_slug, event))
 
 
-def _send(feed_id: int, event: dict[str, Any]) -> None:
+def _send(feed_slug: str, event: dict[str, Any]) -> None:
     layer = get_channel_layer()
     try:
         loop = asyncio.get_running_loop()
@@ -43,22 +47,22 @@ def _send(feed_id: int, event: dict[str, Any]) -> None:
         loop = None
     try:
         if loop is None:
-            async_to_sync(layer.group_send)(group_name(feed_id), event)
+            async_to_sync(layer.group_send)(group_name(feed_slug), event)
         else:
             # Called from code that runs inside an event loop's thread (a script or test driving
             # an async library synchronously): async_to_sync cannot block there, so schedule it.
-            loop.create_task(layer.group_send(group_name(feed_id), event))
+            loop.create_task(layer.group_send(group_name(feed_slug), event))
     except Exception:
         # The change is committed; readers will pick it up from the database when the next
         # message reveals the gap in `seq`, or when they reconnect.
-        logger.exception("Could not broadcast change %s of feed %s", event["seq"], feed_id)
+        logger.exception("Could not broadcast change %s of feed %s", event["seq"], feed_slug)
 
 
-async def subscribe(*, feed_id: int, channel_name: str) -> None:
+async def subscribe(*, feed_slug: str, channel_name: str) -> None:
     """Start delivering a feed's changes to a consumer's channel."""
-    await get_channel_layer().group_add(group_name(feed_id), channel_name)
+    await get_channel_layer().group_add(group_name(feed_slug), channel_name)
 
 
-async def unsubscribe(*, feed_id: int, channel_name: str) -> None:
+async def unsubscribe(*, feed_slug: str, channel_name: str) -> None:
     """Stop delivering a feed's changes to a consumer's channel."""
-    await get_channel_layer().group_discard(group_name(feed_id), channel_name)
+    await get_channel_layer().group_discard(group_name(feed_slug), channel_name)

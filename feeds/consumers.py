@@ -22,22 +22,21 @@ CLOSE_NOT_FOUND = 4404
 CLOSE_BAD_REQUEST = 4400
 
 
-@database_sync_to_async
-def _load_feed(slug: str) -> Feed | None:
+def _catch_up(slug: str, after: int | None) -> tuple[int, list[tuple[int, str]]] | None:
+    """The feed's current `seq` and the encoded changes after `after`, or None if readers may not
+    see the feed. One short database visit, so a burst of connecting readers is cheap."""
     try:
-        return selectors.feed_for_readers(slug=slug)
+        feed = selectors.feed_for_readers(slug=slug)
     except Feed.DoesNotExist:
         return None
-
-
-@database_sync_to_async
-def _missed(feed_id: int, after: int | None) -> tuple[int, list[tuple[int, str]]]:
-    """The feed's current `seq` and the encoded changes after `after` (none when `after` is None)."""
-    feed = Feed.objects.get(pk=feed_id)
     if after is None:
         return feed.seq, []
     messages = selectors.changes_after(feed=feed, after=after)
     return feed.seq, [(message["seq"], events.encode(message)) for message in messages]
+
+
+# Not thread-sensitive: connecting readers query in parallel instead of queueing on one thread.
+catch_up = database_sync_to_async(_catch_up, thread_sensitive=False)
 
 
 def _parse_after(query_string: bytes) -> int | None:
@@ -53,11 +52,11 @@ def _parse_after(query_string: bytes) -> int | None:
 class FeedConsumer(AsyncWebsocketConsumer):
     """One reader of one feed."""
 
-    feed_id: int | None = None
+    slug: str | None = None
     last_seq: int = 0
 
     async def connect(self) -> None:
-        """Subscribe and accept, then catch up; close with 4404 for a draft or unknown feed.
+        """Subscribe, catch up and accept; close with 4404 for a draft or unknown feed.
 
         Refusals accept first, because a WebSocket close code only exists after the handshake.
         """
@@ -67,16 +66,18 @@ class FeedConsumer(AsyncWebsocketConsumer):
             await self.accept()
             await self.close(code=CLOSE_BAD_REQUEST)
             return
-        feed = await _load_feed(self.scope["url_route"]["kwargs"]["slug"])
-        if feed is None:
+        slug = self.scope["url_route"]["kwargs"]["slug"]
+        # Subscribe before reading the database, so a change committed in between is either in
+        # the catch-up or arrives live (and duplicates are dropped by `seq`).
+        await broadcast.subscribe(feed_slug=slug, channel_name=self.channel_name)
+        state = await catch_up(slug, after)
+        if state is None:
+            await broadcast.unsubscribe(feed_slug=slug, channel_name=self.channel_name)
             await self.accept()
             await self.close(code=CLOSE_NOT_FOUND)
             return
-        self.feed_id = feed.pk
-        # Subscribe before reading the database, so a change committed in between is either in
-        # the catch-up or arrives live (and duplicates are dropped by `seq`).
-        await broadcast.subscribe(feed_id=feed.pk, channel_name=self.channel_name)
-        current, missed = await _missed(feed.pk, after)
+        self.slug = slug
+        current, missed = state
         self.last_seq = current if after is None else after
         await self.accept()
         await self._send_missed(current, missed)
@@ -97,12 +98,15 @@ class FeedConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=event["text"])
             return
         # A gap: an earlier change's message is late or was lost. The database has them all.
-        current, missed = await _missed(self.feed_id, self.last_seq)
-        await self._send_missed(current, missed)
+        state = await catch_up(self.slug, self.last_seq)
+        if state is None:
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        await self._send_missed(*state)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Readers cannot write; anything they send is ignored."""
 
     async def disconnect(self, code: int) -> None:
-        if self.feed_id is not None:
-            await broadcast.unsubscribe(feed_id=self.feed_id, channel_name=self.channel_name)
+        if self.slug is not None:
+            await broadcast.unsubscribe(feed_slug=self.slug, channel_name=self.channel_name)

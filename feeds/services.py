@@ -116,7 +116,7 @@ def _record_feed_change(feed: Feed, *, by: AbstractBaseUser) -> None:
     seq = next_seq(feed)
     feed.changed_seq = seq
     Feed.objects.filter(pk=feed.pk).update(changed_seq=seq)
-    broadcast_change(feed_id=feed.pk, seq=seq, message=events.feed_message(feed))
+    broadcast_change(feed_slug=feed.slug, seq=seq, message=events.feed_message(feed))
 
 
 # --- Entries ----------------------------------------------------------------------------------
@@ -227,7 +227,7 @@ def _record_entry_change(entry: Entry, *, became_visible: bool) -> None:
             update["published_at"] = entry.published_at
     Entry.objects.filter(pk=entry.pk).update(**update)
     broadcast_change(
-        feed_id=entry.feed_id,
+        feed_slug=entry.feed.slug,
         seq=seq,
         message=events.entry_message(entry, feed_slug=entry.feed.slug, after=seq - 1),
     )

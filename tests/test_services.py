@@ -123,7 +123,7 @@ def test_empty_entry_is_refused_naming_the_field(publisher, live_feed):
 def test_change_is_broadcast_only_after_commit(publisher, live_feed, django_capture_on_commit_callbacks):
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
-    async_to_sync(broadcast.subscribe)(feed_id=live_feed.pk, channel_name=channel)
+    async_to_sync(broadcast.subscribe)(feed_slug=live_feed.slug, channel_name=channel)
     with django_capture_on_commit_callbacks(execute=True):
         services.create_entry(feed=live_feed, by=publisher, body="after commit")
         assert channel not in layer.channels or layer.channels[channel].empty()
@@ -144,7 +144,7 @@ def test_rolled_back_change_is_never_broadcast_and_returns_its_seq(publisher, li
 def test_committed_change_is_broadcast_once_with_its_seq(publisher, live_feed, django_capture_on_commit_callbacks):
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
-    async_to_sync(broadcast.subscribe)(feed_id=live_feed.pk, channel_name=channel)
+    async_to_sync(broadcast.subscribe)(feed_slug=live_feed.slug, channel_name=channel)
     with django_capture_on_commit_callbacks(execute=True):
         entry = services.create_entry(feed=live_feed, by=publisher, body="hello")
     event = async_to_sync(layer.receive)(channel)
