@@ -84,6 +84,8 @@ export class LiveFeed {
 
   apply(message) {
     if (message.type === "feed.updated") {
+      if (message.seq <= (this.feedSeq || 0)) return;
+      this.feedSeq = message.seq;
       this.applyFeed(message.feed_data);
     } else if (message.entry) {
       const id = String(message.entry.id);
@@ -93,6 +95,9 @@ export class LiveFeed {
       if (message.type !== "entry.deleted") this.insert(message.entry);
     }
     if (message.seq > this.lastSeq) this.lastSeq = message.seq;
+    // Other parts of the page (status bar, key events…) follow the same stream through this
+    // event, fired once per change after it has been applied.
+    this.root.dispatchEvent(new CustomEvent("livefeed:message", { detail: message }));
   }
 
   applyFeed(feed) {
