@@ -55,6 +55,9 @@ def django_db_modify_db_settings(
             database.update(dj_database_url.parse(postgres.url("livefeed")))
         else:
             database["TEST"] = {"NAME": str(tmp_path_factory.mktemp("sqlite") / "test.sqlite3")}
+        # Connections opened by worker threads must close after each use, or the test database
+        # cannot be dropped at the end of the run.
+        database["CONN_MAX_AGE"] = 0
         connections.close_all()
         for alias in list(connections):
             try:
