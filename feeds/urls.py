@@ -1,10 +1,15 @@
 from django.urls import path
 
-from . import views
+from . import embed, syndication, views
+from .caching import cached_feed_view
 
 app_name = "feeds"
 
 urlpatterns = [
     path("", views.index, name="index"),
-    path("feeds/<slug:slug>/", views.feed_detail, name="detail"),
+    path("feeds/<slug:slug>/", cached_feed_view(views.feed_detail), name="detail"),
+    path("feeds/<slug:slug>/embed/", embed.widget, name="embed"),
+    path("feeds/<slug:slug>/atom/", cached_feed_view(syndication.EntriesAtom()), name="atom"),
+    path("feeds/<slug:slug>/rss/", cached_feed_view(syndication.EntriesRss()), name="rss"),
+    path("feeds/<slug:slug>/feed.json", cached_feed_view(syndication.json_feed), name="json-feed"),
 ]

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.sitemaps",
     "rest_framework",
     "drf_spectacular",
     "channels",
@@ -204,6 +205,15 @@ SPECTACULAR_SETTINGS = {
 
 LIVEFEED = {
     "PAGE_SIZE": int(os.environ.get("LIVEFEED_PAGE_SIZE", "20")),
+    # Public pages, widget, API reads and syndication feeds: a CDN may serve them this many
+    # seconds, then a stale copy while it revalidates.
+    "CACHE_MAX_AGE": int(os.environ.get("LIVEFEED_CACHE_MAX_AGE", "5")),
+    "CACHE_STALE_WHILE_REVALIDATE": int(os.environ.get("LIVEFEED_CACHE_STALE_WHILE_REVALIDATE", "30")),
+    # Who publishes, for structured data (schema.org) and feeds.
+    "PUBLISHER_NAME": os.environ.get("LIVEFEED_PUBLISHER_NAME", "Livefeed"),
+    "PUBLISHER_LOGO": os.environ.get("LIVEFEED_PUBLISHER_LOGO", ""),
+    # Origins allowed to frame the widget (space-separated CSP sources); empty means any site.
+    "EMBED_ORIGINS": env_list("LIVEFEED_EMBED_ORIGINS", []),
 }
 
 LOGGING = {

@@ -1,5 +1,8 @@
 from django.contrib import admin
+from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
+
+from feeds import crawlers, embed, oembed
 
 admin.site.site_header = "Livefeed editor"
 admin.site.site_title = "Livefeed editor"
@@ -8,5 +11,9 @@ admin.site.index_title = "Feeds and entries"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("feeds.api.urls")),
+    path("oembed/", oembed.oembed, name="oembed"),
+    path("embed.js", embed.loader, name="embed-loader"),
+    path("sitemap.xml", sitemap, {"sitemaps": {"feeds": crawlers.FeedSitemap}}, name="sitemap"),
+    path("robots.txt", crawlers.robots_txt, name="robots"),
     path("", include("feeds.urls")),
 ]

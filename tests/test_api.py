@@ -29,7 +29,7 @@ def test_feed_list_shows_only_published_feeds_live_first(publisher):
 
 
 def test_feed_detail_pages_newest_first_with_a_cursor(publisher, live_feed, settings):
-    settings.LIVEFEED = {"PAGE_SIZE": 2}
+    settings.LIVEFEED = {**settings.LIVEFEED, "PAGE_SIZE": 2}
     entries = [services.create_entry(feed=live_feed, by=publisher, body=f"lap {n}") for n in range(5)]
     services.create_entry(feed=live_feed, by=publisher, body="draft", status="draft")
     client = APIClient()

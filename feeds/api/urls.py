@@ -1,15 +1,16 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
+from ..caching import cached_feed_view, public_cache
 from . import views
 
 app_name = "api"
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("feeds/", views.FeedListView.as_view(), name="feed-list"),
-    path("feeds/<slug:slug>/", views.FeedDetailView.as_view(), name="feed-detail"),
-    path("feeds/<slug:slug>/events/", views.FeedEventsView.as_view(), name="feed-events"),
+    path("feeds/", public_cache(views.FeedListView.as_view()), name="feed-list"),
+    path("feeds/<slug:slug>/", cached_feed_view(views.FeedDetailView.as_view()), name="feed-detail"),
+    path("feeds/<slug:slug>/events/", cached_feed_view(views.FeedEventsView.as_view()), name="feed-events"),
     path("feeds/<slug:slug>/entries/", views.EntryListView.as_view(), name="entry-list"),
     path("feeds/<slug:slug>/entries/<int:entry_id>/", views.EntryDetailView.as_view(), name="entry-detail"),
 ]

@@ -1,0 +1,107 @@
+"""A feed's entries for feed readers: Atom and RSS through Django's syndication framework, and
+JSON Feed 1.1. Only what readers may see, newest first."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib.syndication.views import Feed as SyndicationFeed
+from django.http import Http404, HttpRequest, JsonResponse
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from django.utils.html import strip_tags
+from django.utils.text import Truncator
+
+from . import events, links, selectors
+from .models import Entry, Feed
+
+ITEMS = 50
+
+
+def latest_entries(feed: Feed) -> list[Entry]:
+    return selectors.entries_page(feed=feed, limit=ITEMS).entries
+
+
+def entry_title(entry: Entry) -> str:
+    """The headline, or the start of the text for entries without one."""
+    return entry.headline or Truncator(strip_tags(entry.html)).words(12) or f"Update {entry.pk}"
+
+
+class EntriesRss(SyndicationFeed):
+    feed_type = Rss201rev2Feed
+
+    def get_object(self, request: HttpRequest, slug: str) -> Feed:
+        try:
+            return selectors.feed_for_readers(slug=slug)
+        except Feed.DoesNotExist:
+            raise Http404("No such feed.")
+
+    def title(self, feed: Feed) -> str:
+        return feed.title
+
+    def link(self, feed: Feed) -> str:
+        return links.feed_path(feed)
+
+    def description(self, feed: Feed) -> str:
+        return feed.summary or feed.title
+
+    def items(self, feed: Feed) -> list[Entry]:
+        return latest_entries(feed)
+
+    def item_title(self, entry: Entry) -> str:
+        return entry_title(entry)
+
+    def item_description(self, entry: Entry) -> str:
+        return entry.html
+
+    def item_link(self, entry: Entry) -> str:
+        return links.entry_path(entry)
+
+    def item_guid(self, entry: Entry) -> str:
+        return links.entry_path(entry)
+
+    def item_pubdate(self, entry: Entry) -> datetime | None:
+        return entry.published_at
+
+    def item_updateddate(self, entry: Entry) -> datetime:
+        return entry.updated_at
+
+    def item_author_name(self, entry: Entry) -> str:
+        return events.author_name(entry)
+
+
+class EntriesAtom(EntriesRss):
+    feed_type = Atom1Feed
+    subtitle = EntriesRss.description
+
+
+def json_feed(request: HttpRequest, slug: str) -> JsonResponse:
+    """JSON Feed 1.1 (https://jsonfeed.org/version/1.1)."""
+    try:
+        feed = selectors.feed_for_readers(slug=slug)
+    except Feed.DoesNotExist:
+        raise Http404("No such feed.")
+    items: list[dict[str, Any]] = [
+        {
+            "id": links.absolute(request, links.entry_path(entry)),
+            "url": links.absolute(request, links.entry_path(entry)),
+            "title": entry_title(entry),
+            "content_html": entry.html,
+            "date_published": events.timestamp(entry.published_at),
+            "date_modified": events.timestamp(entry.updated_at),
+            "authors": [{"name": events.author_name(entry)}],
+        }
+        for entry in latest_entries(feed)
+    ]
+    document = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": feed.title,
+        "home_page_url": links.absolute(request, links.feed_path(feed)),
+        "feed_url": request.build_absolute_uri(),
+        "description": feed.summary,
+        "authors": [{"name": settings.LIVEFEED["PUBLISHER_NAME"]}],
+        "language": settings.LANGUAGE_CODE,
+        "items": items,
+    }
+    return JsonResponse(document, content_type="application/feed+json", json_dumps_params={"ensure_ascii": False})
