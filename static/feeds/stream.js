@@ -191,7 +191,9 @@ export class EntryStream {
       event.preventDefault();
       this.setOrder(this.order === "newest" ? "oldest" : "newest");
       toggle.textContent = this.order === "newest" ? "Show oldest first" : "Show newest first";
-      toggle.href = `?order=${this.order === "newest" ? "oldest" : "newest"}`;
+      const url = new URL(toggle.href);
+      url.searchParams.set("order", this.order === "newest" ? "oldest" : "newest");
+      toggle.href = url.href;
     });
   }
 
