@@ -18,7 +18,7 @@ export class FeedConnection {
     this.blocked = 0;
     this.polling = false;
     this.stopped = true;
-    addEventListener("online", () => this.retryNow());
+    addEventListener("online", () => this.backOnline());
     addEventListener("offline", () => this.stopped || this.state("offline"));
   }
 
@@ -43,8 +43,11 @@ export class FeedConnection {
     this.state(reason);
   }
 
-  retryNow() {
-    if (this.stopped || this.socket) return;
+  // The device is back on a network: say so if the socket survived, else try at once.
+  backOnline() {
+    if (this.stopped) return;
+    if (this.socket?.readyState === WebSocket.OPEN) return this.state("live");
+    if (this.socket) return;
     clearTimeout(this.timer);
     this.next();
   }

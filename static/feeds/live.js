@@ -23,7 +23,7 @@ export class LiveFeed {
     this.status = root.dataset.status;
     this.connectionLabel = root.querySelector("[data-connection]");
     this.announcer = root.querySelector("[data-announcer]");
-    this.stream = new EntryStream(root, { slug: this.slug, onNew: (entries) => this.announce(entries) });
+    this.stream = new EntryStream(root, { slug: this.slug, announce: (text) => this.announce(text) });
     this.connection = new FeedConnection({
       slug: this.slug,
       seq: Number(root.dataset.seq || 0),
@@ -104,12 +104,9 @@ export class LiveFeed {
     }
   }
 
-  announce(entries) {
-    if (!entries.length) return;
-    const first = entries[entries.length - 1];
-    const title = first.headline || "";
-    this.announcer.textContent =
-      entries.length === 1 ? `New update${title ? `: ${title}` : ""}` : `${entries.length} new updates`;
+  // Screen readers hear it politely, without losing their place.
+  announce(text) {
+    this.announcer.textContent = text;
   }
 
   setUpSharing() {
@@ -121,7 +118,7 @@ export class LiveFeed {
       try {
         await navigator.clipboard.writeText(url);
         button.textContent = "Copied";
-        this.announcer.textContent = "Link copied.";
+        this.announce("Link copied.");
       } catch {
         prompt("Copy this link:", url);
       }

@@ -6,10 +6,10 @@ import { newer, renderEntry, sortKey } from "./entries.js";
 const ORDER_COOKIE = "livefeed_order";
 
 export class EntryStream {
-  constructor(root, { slug, onNew }) {
+  constructor(root, { slug, announce }) {
     this.root = root;
     this.slug = slug;
-    this.onNew = onNew;
+    this.announce = announce;
     this.order = root.dataset.order === "oldest" ? "oldest" : "newest";
     this.detached = "detached" in root.dataset;
     this.list = root.querySelector("[data-stream]");
@@ -73,6 +73,7 @@ export class EntryStream {
     const count = this.pending.size;
     this.button.hidden = count === 0;
     this.button.textContent = `${count} new update${count === 1 ? "" : "s"}`;
+    if (count) this.announce(this.button.textContent);
   }
 
   reveal({ scroll = true } = {}) {
@@ -89,7 +90,9 @@ export class EntryStream {
       el.classList.add("entry-new");
       if (el.isConnected && (!first || el.compareDocumentPosition(first) & Node.DOCUMENT_POSITION_FOLLOWING)) first = el;
     }
-    this.onNew(arrived);
+    const [last] = arrived.slice(-1);
+    if (arrived.length > 1) this.announce(`${arrived.length} new updates`);
+    else if (last) this.announce(`New update${last.headline ? `: ${last.headline}` : ""}`);
     if (scroll && first) {
       if (this.order === "newest") scrollTo({ top: 0 });
       else first.scrollIntoView({ block: "start" });

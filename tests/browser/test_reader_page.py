@@ -243,6 +243,18 @@ def test_page_reconnects_after_the_server_restarts_with_nothing_missed(
         assert page.evaluate("window.livefeed.lastSeq") == after["seq"]
 
 
+def test_device_going_offline_is_shown_and_the_page_catches_up_when_back(server, context, publisher, live_feed):
+    page = open_live(context, f"{server.url}/feeds/{live_feed.slug}/")
+    root = page.locator("[data-livefeed]")
+    context.set_offline(True)
+    expect(root).to_have_attribute("data-connection", "offline")
+    expect(page.locator(".connection")).to_have_text("Offline")
+    entry = api(server, publisher, f"{live_feed.slug}/entries/", headline="While offline", body="-")
+    context.set_offline(False)
+    expect(root).to_have_attribute("data-connection", "live")
+    expect(page.locator(f'[data-entry-id="{entry["id"]}"]')).to_be_visible()
+
+
 def test_coverage_ending_stops_the_page_from_reconnecting(server, context, publisher, live_feed):
     page = open_live(context, f"{server.url}/feeds/{live_feed.slug}/")
     sockets = []
