@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import unescape
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -77,7 +78,7 @@ def _live_page(
 
 def _share_card(request: HttpRequest, feed: Feed, entry: Entry) -> dict[str, str]:
     """What a shared permalink previews as (Open Graph and Twitter cards)."""
-    text = " ".join(strip_tags(entry.html).split())
+    text = " ".join(unescape(strip_tags(entry.html)).split())
     return {
         "title": entry.headline or Truncator(text).chars(80) or feed.title,
         "description": Truncator(text).chars(200) or feed.summary or feed.title,

@@ -85,12 +85,12 @@ def test_permalink_opens_the_page_at_an_entry_deep_in_the_feed(publisher, live_f
 
 def test_permalink_has_share_card_tags(publisher, live_feed):
     entry = services.create_entry(
-        feed=live_feed, by=publisher, headline="Red flag", body="Heavy rain stops the race on *lap 40*."
+        feed=live_feed, by=publisher, headline="Red flag", body="Heavy rain & hail stop the race on *lap 40*."
     )
     html = Client().get(f"/feeds/{live_feed.slug}/entries/{entry.pk}/").content.decode()
     url = f"http://testserver/feeds/{live_feed.slug}/entries/{entry.pk}/"
     assert '<meta property="og:title" content="Red flag">' in html
-    assert '<meta property="og:description" content="Heavy rain stops the race on lap 40.">' in html
+    assert '<meta property="og:description" content="Heavy rain &amp; hail stop the race on lap 40.">' in html
     assert f'<meta property="og:url" content="{url}">' in html
     assert '<meta name="twitter:card" content="summary">' in html
     assert f'<link rel="canonical" href="{url}">' in html

@@ -1,5 +1,7 @@
 // Entry markup built from a message payload, the same as the server's templates/feeds/_entry.html.
 
+import { refreshTimes } from "./times.js";
+
 function element(tag, className, text) {
   const el = document.createElement(tag);
   if (className) el.className = className;
@@ -51,6 +53,7 @@ export function renderEntry(entry, slug) {
   share.dataset.share = "";
   foot.append(element("span", "entry-author", entry.author), " ", link, " ", share);
   article.append(foot);
+  refreshTimes(article);
   return article;
 }
 

@@ -9,10 +9,10 @@ import { followTimes, refreshTimes } from "./times.js";
 
 const LABELS = {
   connecting: "Connecting…",
-  live: "Live",
+  live: "Updating live",
   polling: "Live, checking every few seconds (this network blocks instant updates)",
   offline: "Offline",
-  ended: "Updates stopped: coverage has ended.",
+  ended: "Updates stopped.",
   unavailable: "This feed is not available.",
 };
 

@@ -134,8 +134,8 @@ def test_key_events_are_collapsed_on_phones(server, context, publisher, live_fee
 
 
 def test_permalink_deep_in_the_feed_opens_at_the_entry_and_loads_around_it(server, context, publisher, live_feed):
-    entries = laps(live_feed, publisher, 120)
-    target = entries[15]
+    entries = laps(live_feed, publisher, 300)
+    target = entries[20]
     page = open_live(context, f"{server.url}/feeds/{live_feed.slug}/entries/{target.pk}/")
     article = page.locator(f'[data-entry-id="{target.pk}"]')
     expect(article).to_be_focused()
