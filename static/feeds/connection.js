@@ -6,6 +6,8 @@ const MAX_DELAY_MS = 30000;
 // A socket that fails to open while plain HTTP works, this many times running, means something
 // between reader and server blocks WebSockets: poll instead.
 const BLOCKED_AFTER = 2;
+// While polling, try a WebSocket again now and then: the reader may have changed networks.
+const UPGRADE_EVERY_POLLS = 12;
 
 export class FeedConnection {
   constructor({ slug, seq, onMessage, onState, pollInterval = 5000 }) {
@@ -108,7 +110,13 @@ export class FeedConnection {
     if (this.stopped) return;
     if (await this.fetchEvents()) {
       this.attempt = 0;
-      if (!this.stopped) {
+      this.polls = (this.polls || 0) + 1;
+      if (!this.stopped && this.polls % UPGRADE_EVERY_POLLS === 0) {
+        // One more refusal sends it straight back to polling.
+        this.polling = false;
+        this.blocked = BLOCKED_AFTER - 1;
+        this.connect();
+      } else if (!this.stopped) {
         this.state("polling");
         this.timer = setTimeout(() => this.poll(), this.pollInterval);
       }

@@ -39,7 +39,10 @@ export class EntryStream {
     if ((this.seen.get(id) || 0) >= message.seq) return false;
     this.seen.set(id, message.seq);
     const entry = message.type === "entry.deleted" ? null : message.entry;
-    if (this.pending.has(id) || (entry && !this.find(id) && this.isNew(entry))) {
+    const above = entry && !this.find(id) && this.isNew(entry);
+    // A window deep in the feed (a permalink) counts arrivals but shows nothing above itself.
+    if (above && this.detached && message.type !== "entry.created") return true;
+    if (this.pending.has(id) || above) {
       if (entry) this.pending.set(id, entry);
       else this.pending.delete(id);
       if (!this.detached && this.atLiveEdge()) this.reveal({ scroll: false });

@@ -142,9 +142,13 @@ def test_permalink_deep_in_the_feed_opens_at_the_entry_and_loads_around_it(serve
     expect(article).to_be_in_viewport()
     assert page.evaluate("scrollY") > 0
     expect(page.locator("[data-stream] [data-entry-id]")).to_have_count(12)
-    # An entry arriving now is far above this window: the button offers the latest instead.
-    api(server, publisher, f"{live_feed.slug}/entries/", headline="Newest", body="-")
+    # Changes far above this window are not pulled into it: an edit there is left alone, a new
+    # entry is counted and the button offers the latest page.
+    api(server, publisher, f"{live_feed.slug}/entries/{entries[-1].pk}/", method="PATCH", headline="Lap 299, edited")
+    newest = api(server, publisher, f"{live_feed.slug}/entries/", headline="Newest", body="-")
+    page.wait_for_function(f"window.livefeed.lastSeq === {newest['seq']}")
     expect(page.locator("[data-new-updates]")).to_have_text("1 new update")
+    expect(page.locator("[data-stream] [data-entry-id]")).to_have_count(12)
     page.locator("[data-new-updates]").click()
     page.wait_for_url(f"{server.url}/feeds/{live_feed.slug}/")
     expect(headlines(page).first).to_have_text("Newest")
@@ -219,6 +223,28 @@ def test_page_falls_back_to_polling_when_the_websocket_is_refused(server, contex
     entry = api(server, publisher, f"{live_feed.slug}/entries/", headline="Via polling", body="-")
     api(server, publisher, f"{live_feed.slug}/entries/{entry['id']}/", method="PATCH", headline="Via polling, edited")
     expect(headlines(page)).to_have_text(["Via polling, edited"], timeout=15_000)
+
+
+def test_polling_page_goes_back_to_the_websocket_once_it_gets_through(server, context, publisher, live_feed):
+    refused = []
+
+    def refuse_twice(ws):
+        if len(refused) < 2:
+            refused.append(ws.url)
+            ws.close(code=1011)
+        else:
+            ws.connect_to_server()
+
+    context.route_web_socket(re.compile(r"/ws/feeds/"), refuse_twice)
+    page = context.new_page()
+    page.goto(f"{server.url}/feeds/{live_feed.slug}/")
+    root = page.locator("[data-livefeed]")
+    expect(root).to_have_attribute("data-connection", "polling", timeout=15_000)
+    page.evaluate("window.livefeed.connection.pollInterval = 100")
+    expect(root).to_have_attribute("data-connection", "live", timeout=15_000)
+    entry = api(server, publisher, f"{live_feed.slug}/entries/", headline="Over the socket again", body="-")
+    expect(page.locator(f'[data-entry-id="{entry["id"]}"]')).to_be_visible()
+    assert page.evaluate("window.livefeed.socket.readyState") == 1
 
 
 def test_page_reconnects_after_the_server_restarts_with_nothing_missed(
