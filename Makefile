@@ -34,6 +34,7 @@ run: $(VENV)/.runtime
 
 test: $(VENV)/.dev
 	./scripts/install-test-packages.sh
+	npm ci --no-audit --no-fund
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 

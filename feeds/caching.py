@@ -28,12 +28,10 @@ def _feed(slug: str) -> Feed | None:
     return Feed.objects.visible_to_readers().filter(slug=slug).only("pk", "seq", "updated_at").first()
 
 
-def feed_etag(request: HttpRequest, slug: str, **kwargs: Any) -> str | None:
-    """The feed's `seq` and the query string (options change the representation)."""
-    feed = _feed(slug)
-    if feed is None:
-        return None
-    return f"{feed.pk}.{feed.seq}.{zlib.crc32(request.get_full_path().encode()):x}"
+def _variant(request: HttpRequest, cookies: tuple[str, ...]) -> str:
+    """What besides the feed shapes the answer: the path and query, and the named cookies."""
+    parts = [request.get_full_path(), *(request.COOKIES.get(name, "") for name in cookies)]
+    return f"{zlib.crc32(chr(0).join(parts).encode()):x}"
 
 
 def feed_last_modified(request: HttpRequest, slug: str, **kwargs: Any) -> datetime | None:
@@ -45,8 +43,10 @@ def feed_last_modified(request: HttpRequest, slug: str, **kwargs: Any) -> dateti
     return max(filter(None, [feed.updated_at, latest]))
 
 
-def public_cache(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Cache-Control for public, live representations of a feed."""
+def public_cache(
+    view: Callable[..., HttpResponse], *, cookies: tuple[str, ...] = ()
+) -> Callable[..., HttpResponse]:
+    """Cache-Control for public, live representations of a feed (which may vary by `cookies`)."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -57,7 +57,12 @@ def public_cache(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
             response = response_for_exception(request, exc)
         if request.method not in ("GET", "HEAD"):
             return response
-        if response.status_code in (200, 304):
+        if cookies:
+            patch_vary_headers(response, ["Cookie"])
+        if response.cookies:
+            # An answer that sets a cookie belongs to one reader only.
+            patch_cache_control(response, private=True, no_cache=True)
+        elif response.status_code in (200, 304):
             patch_cache_control(
                 response,
                 public=True,
@@ -73,6 +78,20 @@ def public_cache(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     return wrapper
 
 
-def cached_feed_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Conditional GET (ETag, Last-Modified, 304) plus public caching, for a view taking `slug`."""
-    return public_cache(condition(etag_func=feed_etag, last_modified_func=feed_last_modified)(view))
+def cached_feed_view(
+    view: Callable[..., HttpResponse], *, cookies: tuple[str, ...] = ()
+) -> Callable[..., HttpResponse]:
+    """Conditional GET (ETag, Last-Modified, 304) plus public caching, for a view taking `slug`.
+
+    `cookies` names the cookies the view reads (a reader's remembered order, say): they take part
+    in the ETag and the answer varies on them.
+    """
+
+    def etag(request: HttpRequest, slug: str, **kwargs: Any) -> str | None:
+        feed = _feed(slug)
+        if feed is None:
+            return None
+        return f"{feed.pk}.{feed.seq}.{_variant(request, cookies)}"
+
+    conditional = condition(etag_func=etag, last_modified_func=feed_last_modified)(view)
+    return public_cache(conditional, cookies=cookies)

@@ -49,16 +49,14 @@ def widget(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("No such feed.")
     page = selectors.entries_page(feed=feed, limit=_entries_limit(request))
     pinned = selectors.pinned_entry(feed=feed)
+    order = _choice(request, "order", ORDERS)
+    stream = [entry for entry in page.entries if pinned is None or entry.pk != pinned.pk]
+    if order == "oldest":
+        stream.reverse()
     response = render(
         request,
         "feeds/embed.html",
-        {
-            "feed": feed,
-            "pinned": pinned,
-            "entries": [entry for entry in page.entries if pinned is None or entry.pk != pinned.pk],
-            "theme": _choice(request, "theme", THEMES),
-            "order": _choice(request, "order", ORDERS),
-        },
+        {"feed": feed, "pinned": pinned, "entries": stream, "theme": _choice(request, "theme", THEMES), "order": order},
     )
     response["Content-Security-Policy"] = f"frame-ancestors {frame_ancestors()}"
     return response

@@ -91,3 +91,36 @@ def changes_after(*, feed: Feed, after: int) -> list[dict[str, Any]]:
         messages.append(events.feed_message(feed))
         messages.sort(key=lambda message: message["seq"])
     return messages
+
+
+def entry_for_readers(*, feed: Feed, entry_id: int) -> Entry:
+    """One visible entry of a feed; raises Entry.DoesNotExist for drafts, deletions and strangers."""
+    return Entry.objects.visible_to_readers().select_related("author", "feed").get(feed=feed, pk=entry_id)
+
+
+def key_events(*, feed: Feed, limit: int = 50) -> list[Entry]:
+    """The feed's entries marked as key events, newest first, for the page's summary list."""
+    entries = Entry.objects.visible_to_readers().filter(feed=feed, key_event=True).select_related("feed")
+    return list(entries.newest_first()[:limit])
+
+
+@dataclass(frozen=True)
+class EntryWindow:
+    entries: list[Entry]
+    older_cursor: str | None
+    has_newer: bool
+
+
+def entries_around(*, feed: Feed, entry: Entry, newer: int = 2, limit: int | None = None) -> EntryWindow:
+    """A page of entries holding `entry`, a few newer ones above it, so a permalink opens in context
+    however deep the entry is, without loading everything above it."""
+    limit = limit or settings.LIVEFEED["PAGE_SIZE"]
+    visible = Entry.objects.visible_to_readers().filter(feed=feed).select_related("author", "feed")
+    newer_than = Q(published_at__gt=entry.published_at) | Q(published_at=entry.published_at, id__gt=entry.pk)
+    above = list(visible.filter(newer_than).order_by("published_at", "id")[: newer + 1])
+    has_newer = len(above) > newer
+    above = above[:newer]
+    above.reverse()
+    # Cursors are exclusive: the page "before the entry just above" starts with the entry itself.
+    page = entries_page(feed=feed, before=encode_cursor(above[-1]) if above else None, limit=limit)
+    return EntryWindow(entries=above + page.entries, older_cursor=page.older_cursor, has_newer=has_newer)

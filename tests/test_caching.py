@@ -68,3 +68,15 @@ def test_writes_are_not_made_cacheable(publisher, live_feed):
     client = Client(HTTP_AUTHORIZATION=f"Bearer {publisher.token}")
     response = client.patch(f"/api/feeds/{live_feed.slug}/", {"summary": "Updated"}, content_type="application/json")
     assert response.status_code == 200 and "public" not in response.get("Cache-Control", "")
+
+
+def test_remembered_order_takes_part_in_caching(publisher, live_feed):
+    client = Client()
+    newest = client.get(f"/feeds/{live_feed.slug}/")
+    assert "Cookie" in newest["Vary"]
+    chosen = client.get(f"/feeds/{live_feed.slug}/?order=oldest")
+    assert chosen.cookies["livefeed_order"].value == "oldest"
+    assert "private" in chosen["Cache-Control"] and "public" not in chosen["Cache-Control"]
+    remembered = client.get(f"/feeds/{live_feed.slug}/")
+    assert remembered["ETag"] != newest["ETag"]
+    assert client.get(f"/feeds/{live_feed.slug}/", HTTP_IF_NONE_MATCH=newest["ETag"]).status_code == 200

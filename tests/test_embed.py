@@ -35,8 +35,8 @@ def test_widget_options_limit_entries_and_set_theme_and_order(publisher, live_fe
     for lap in range(5):
         services.create_entry(feed=live_feed, by=publisher, headline=f"Lap {lap}", body="report")
     html = Client().get(f"/feeds/{live_feed.slug}/embed/?entries=2&theme=dark&order=oldest").content.decode()
-    assert re.findall(r'entry-headline">(Lap \d)<', html) == ["Lap 4", "Lap 3"]
-    assert 'data-theme="dark"' in html and "order-oldest" in html
+    assert re.findall(r'entry-headline">(Lap \d)<', html) == ["Lap 3", "Lap 4"]
+    assert 'data-theme="dark"' in html and 'data-order="oldest"' in html
 
 
 def test_widget_ignores_unknown_options(live_feed):

@@ -46,8 +46,8 @@ def test_older_entries_are_behind_a_cursor_link(publisher, live_feed, settings):
     while url:
         html = client.get(url).content.decode()
         seen += re.findall(r'entry-headline">(Lap \d)<', html)
-        older = re.search(r'href="(\?before=[^"]+)" rel="next"', html)
-        url = f"/feeds/{live_feed.slug}/{older.group(1)}" if older else None
+        older = re.search(r'href="([^"]+\?before=[^"]+)" rel="next"', html)
+        url = older.group(1) if older else None
     assert seen == [f"Lap {lap}" for lap in reversed(range(7))]
 
 
@@ -72,3 +72,78 @@ def test_forged_cursor_is_a_400(live_feed):
 def test_live_script_is_served(live_feed):
     response = Client().get("/static/feeds/live.js")
     assert response.status_code == 200
+
+
+def test_permalink_opens_the_page_at_an_entry_deep_in_the_feed(publisher, live_feed, settings):
+    settings.LIVEFEED = {**settings.LIVEFEED, "PAGE_SIZE": 5}
+    laps = [services.create_entry(feed=live_feed, by=publisher, headline=f"Lap {lap}", body="-") for lap in range(40)]
+    html = Client().get(f"/feeds/{live_feed.slug}/entries/{laps[10].pk}/").content.decode()
+    shown = re.findall(r'entry-headline">(Lap \d+)<', html)
+    assert shown == ["Lap 12", "Lap 11", "Lap 10", "Lap 9", "Lap 8", "Lap 7", "Lap 6"]
+    assert f'data-focus="{laps[10].pk}"' in html
+    assert "data-detached" in html
+    assert 'rel="next"' in html
+
+
+def test_permalink_has_share_card_tags(publisher, live_feed):
+    entry = services.create_entry(
+        feed=live_feed, by=publisher, headline="Red flag", body="Heavy rain & hail stop the race on *lap 40*."
+    )
+    html = Client().get(f"/feeds/{live_feed.slug}/entries/{entry.pk}/").content.decode()
+    url = f"http://testserver/feeds/{live_feed.slug}/entries/{entry.pk}/"
+    assert '<meta property="og:title" content="Red flag">' in html
+    assert '<meta property="og:description" content="Heavy rain &amp; hail stop the race on lap 40.">' in html
+    assert f'<meta property="og:url" content="{url}">' in html
+    assert '<meta name="twitter:card" content="summary">' in html
+    assert f'<link rel="canonical" href="{url}">' in html
+
+
+def test_permalink_to_a_draft_or_deleted_entry_is_404(publisher, live_feed):
+    draft = services.create_entry(feed=live_feed, by=publisher, headline="Embargoed", body="x", status="draft")
+    gone = services.create_entry(feed=live_feed, by=publisher, headline="Gone", body="x")
+    services.delete_entry(entry=gone, by=publisher)
+    client = Client()
+    assert client.get(f"/feeds/{live_feed.slug}/entries/{draft.pk}/").status_code == 404
+    assert client.get(f"/feeds/{live_feed.slug}/entries/{gone.pk}/").status_code == 404
+    other = services.create_feed(by=publisher, title="Other", slug="other", status="live")
+    elsewhere = services.create_entry(feed=other, by=publisher, headline="Elsewhere", body="x")
+    assert client.get(f"/feeds/{live_feed.slug}/entries/{elsewhere.pk}/").status_code == 404
+
+
+def test_oldest_first_is_chosen_by_a_link_and_remembered(publisher, live_feed):
+    for lap in range(3):
+        services.create_entry(feed=live_feed, by=publisher, headline=f"Lap {lap}", body="-")
+    client = Client()
+    html = client.get(f"/feeds/{live_feed.slug}/?order=oldest").content.decode()
+    assert re.findall(r'entry-headline">(Lap \d)<', html) == ["Lap 0", "Lap 1", "Lap 2"]
+    html = client.get(f"/feeds/{live_feed.slug}/").content.decode()
+    assert re.findall(r'entry-headline">(Lap \d)<', html) == ["Lap 0", "Lap 1", "Lap 2"]
+    assert 'data-order="oldest"' in html
+    html = client.get(f"/feeds/{live_feed.slug}/?order=newest").content.decode()
+    assert re.findall(r'entry-headline">(Lap \d)<', html) == ["Lap 2", "Lap 1", "Lap 0"]
+
+
+def test_key_events_are_listed_with_permalinks(publisher, live_feed):
+    services.create_entry(feed=live_feed, by=publisher, headline="Routine", body="-")
+    start = services.create_entry(feed=live_feed, by=publisher, headline="Green flag", body="-", key_event=True)
+    html = Client().get(f"/feeds/{live_feed.slug}/").content.decode()
+    keys = html[html.index("data-key-list"):html.index("</ol>")]
+    assert f'href="/feeds/{live_feed.slug}/entries/{start.pk}/"' in keys
+    assert "Green flag" in keys
+    assert "Routine" not in keys
+
+
+def test_feed_not_yet_started_shows_when_coverage_starts(publisher):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    start = timezone.now() + timedelta(hours=2)
+    services.create_feed(by=publisher, title="Tomorrow", slug="tomorrow", status="live", coverage_start=start)
+    html = Client().get("/feeds/tomorrow/").content.decode()
+    assert f'Coverage starts <time datetime="{start.isoformat()}"' in html
+
+
+def test_ended_feed_says_coverage_has_ended(publisher):
+    services.create_feed(by=publisher, title="Done", slug="done", status="ended")
+    assert "Coverage has ended." in Client().get("/feeds/done/").content.decode()

@@ -1,0 +1,358 @@
+"""The reader's live page in Debian's Chromium: updates that never yank the reader around, a page
+that survives blocked WebSockets and server restarts, and reading aids (permalinks, key events,
+older entries, order, times)."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import expect
+
+from feeds import services
+from tests.browser.test_live_page import api
+from tests.fixtures import servers
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROOT = Path(__file__).resolve().parents[2]
+PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def laps(feed, publisher, count: int, **fields) -> list:
+    return [services.create_entry(feed=feed, by=publisher, headline=f"Lap {lap}", body="-", **fields) for lap in range(count)]
+
+
+@pytest.fixture
+def server(start_daphne):
+    return start_daphne(LIVEFEED_PAGE_SIZE="10")
+
+
+@pytest.fixture
+def context(browser):
+    context = browser.new_context(viewport=PHONE)
+    yield context
+    context.close()
+
+
+def open_live(context, url: str):
+    page = context.new_page()
+    page.goto(url)
+    expect(page.locator("[data-livefeed]")).to_have_attribute("data-connection", "live")
+    return page
+
+
+def headlines(page, where: str = "[data-stream]"):
+    return page.locator(f"{where} .entry-headline")
+
+
+def test_reader_scrolled_down_is_not_moved_and_gets_a_new_updates_button(server, context, publisher, live_feed):
+    laps(live_feed, publisher, 10)
+    page = open_live(context, f"{server.url}/feeds/{live_feed.slug}/")
+    page.locator("[data-entry-id]").last.scroll_into_view_if_needed()
+    scrolled = page.evaluate("scrollY")
+    assert scrolled > 200
+    first = api(server, publisher, f"{live_feed.slug}/entries/", headline="Safety car", body="-")
+    second = api(server, publisher, f"{live_feed.slug}/entries/", headline="Pit window open", body="-")
+    button = page.locator("[data-new-updates]")
+    expect(button).to_have_text("2 new updates")
+    expect(page.locator(f'[data-entry-id="{first["id"]}"]')).to_have_count(0)
+    assert page.evaluate("scrollY") == scrolled
+    button.click()
+    expect(headlines(page).first).to_have_text("Pit window open")
+    expect(page.locator(f'[data-entry-id="{second["id"]}"]')).to_be_focused()
+    expect(page.locator(f'[data-entry-id="{second["id"]}"]')).to_have_class(re.compile("entry-new"))
+    expect(button).to_be_hidden()
+    page.wait_for_function("scrollY === 0")
+    expect(page.locator("[data-announcer]")).to_have_text("2 new updates")
+
+
+def test_reader_at_the_top_sees_the_entry_slide_in_and_hears_it_announced(server, context, publisher, live_feed):
+    laps(live_feed, publisher, 3)
+    page = open_live(context, f"{server.url}/feeds/{live_feed.slug}/")
+    entry = api(server, publisher, f"{live_feed.slug}/entries/", headline="Green flag", body="-")
+    article = page.locator(f'[data-entry-id="{entry["id"]}"]')
+    expect(headlines(page).first).to_have_text("Green flag")
+    expect(article).to_have_class(re.compile("entry-new"))
+    expect(page.locator("[data-new-updates]")).to_be_hidden()
+    expect(page.locator("[data-announcer]")).to_have_text("New update: Green flag")
+
+
+def test_edit_keeps_its_place_and_delete_removes_even_while_held_back(server, context, publisher, live_feed):
+    laps(live_feed, publisher, 10)
+    page = open_live(context, f"{server.url}/feeds/{live_feed.slug}/")
+    middle = page.locator("[data-stream] [data-entry-id]").nth(4)
+    middle_id = int(middle.get_attribute("data-entry-id"))
+    api(server, publisher, f"{live_feed.slug}/entries/{middle_id}/", method="PATCH", headline="Lap 5, penalty")
+    expect(headlines(page).nth(4)).to_have_text("Lap 5, penalty")
+    page.locator("[data-entry-id]").last.scroll_into_view_if_needed()
+    held = api(server, publisher, f"{live_feed.slug}/entries/", headline="Held back", body="-")
+    expect(page.locator("[data-new-updates]")).to_have_text("1 new update")
+    api(server, publisher, f"{live_feed.slug}/entries/{held['id']}/", method="DELETE")
+    api(server, publisher, f"{live_feed.slug}/entries/{middle_id}/", method="DELETE")
+    expect(page.locator("[data-new-updates]")).to_be_hidden()
+    expect(headlines(page)).to_have_count(9)
+    expect(page.locator(f'[data-entry-id="{held["id"]}"]')).to_have_count(0)
+
+
+def test_key_events_list_follows_the_feed_live_and_jumps_to_the_entry(server, context, publisher, live_feed):
+    laps(live_feed, publisher, 8)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{server.url}/feeds/{live_feed.slug}/")
+    expect(page.locator("[data-livefeed]")).to_have_attribute("data-connection", "live")
+    keys = page.locator("[data-key-list] li")
+    expect(page.locator("[data-key-empty]")).to_be_visible()
+    start = api(server, publisher, f"{live_feed.slug}/entries/", headline="Lights out", body="-", key_event=True)
+    crash = api(server, publisher, f"{live_feed.slug}/entries/", headline="Crash at Turn 1", body="-", key_event=True)
+    expect(keys).to_have_text([re.compile("Crash at Turn 1"), re.compile("Lights out")])
+    expect(page.locator("[data-key-count]")).to_have_text("(2)")
+    api(server, publisher, f"{live_feed.slug}/entries/{crash['id']}/", method="PATCH", headline="Contact at Turn 1")
+    expect(keys.first).to_contain_text("Contact at Turn 1")
+    api(server, publisher, f"{live_feed.slug}/entries/{crash['id']}/", method="PATCH", key_event=False)
+    expect(keys).to_have_count(1)
+    keys.first.get_by_role("link").click()
+    expect(page.locator(f'[data-entry-id="{start["id"]}"]')).to_be_focused()
+    api(server, publisher, f"{live_feed.slug}/entries/{start['id']}/", method="DELETE")
+    expect(keys).to_have_count(0)
+    expect(page.locator("[data-key-empty]")).to_be_visible()
+
+
+def test_key_events_are_collapsed_on_phones(server, context, publisher, live_feed):
+    laps(live_feed, publisher, 2, key_event=True)
+    page = open_live(context, f"{server.url}/feeds/{live_feed.slug}/")
+    details = page.locator("[data-key-events]")
+    assert details.evaluate("el => el.open") is False
+    details.locator("summary").click()
+    expect(page.locator("[data-key-list] li")).to_have_count(2)
+    expect(page.locator("[data-key-list] li").first).to_be_visible()
+
+
+def test_permalink_deep_in_the_feed_opens_at_the_entry_and_loads_around_it(server, context, publisher, live_feed):
+    entries = laps(live_feed, publisher, 300)
+    target = entries[20]
+    page = open_live(context, f"{server.url}/feeds/{live_feed.slug}/entries/{target.pk}/")
+    article = page.locator(f'[data-entry-id="{target.pk}"]')
+    expect(article).to_be_focused()
+    expect(article).to_be_in_viewport()
+    assert page.evaluate("scrollY") > 0
+    expect(page.locator("[data-stream] [data-entry-id]")).to_have_count(12)
+    # Changes far above this window are not pulled into it: an edit there is left alone, a new
+    # entry is counted and the button offers the latest page.
+    api(server, publisher, f"{live_feed.slug}/entries/{entries[-1].pk}/", method="PATCH", headline="Lap 299, edited")
+    newest = api(server, publisher, f"{live_feed.slug}/entries/", headline="Newest", body="-")
+    page.wait_for_function(f"window.livefeed.lastSeq === {newest['seq']}")
+    expect(page.locator("[data-new-updates]")).to_have_text("1 new update")
+    expect(page.locator("[data-stream] [data-entry-id]")).to_have_count(12)
+    page.locator("[data-new-updates]").click()
+    page.wait_for_url(f"{server.url}/feeds/{live_feed.slug}/")
+    expect(headlines(page).first).to_have_text("Newest")
+
+
+def test_share_button_copies_the_permalink(server, browser, publisher, live_feed):
+    [entry] = laps(live_feed, publisher, 1)
+    context = browser.new_context(viewport=PHONE, permissions=["clipboard-read", "clipboard-write"])
+    try:
+        page = open_live(context, f"{server.url}/feeds/{live_feed.slug}/")
+        page.locator(f'[data-entry-id="{entry.pk}"] [data-share]').click()
+        expect(page.locator(f'[data-entry-id="{entry.pk}"] [data-share]')).to_have_text("Copied")
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert copied == f"{server.url}/feeds/{live_feed.slug}/entries/{entry.pk}/"
+    finally:
+        context.close()
+
+
+def test_older_entries_load_by_button_then_by_scrolling_without_duplicates(server, context, publisher, live_feed):
+    laps(live_feed, publisher, 25)
+    page = open_live(context, f"{server.url}/feeds/{live_feed.slug}/")
+    stream = page.locator("[data-stream] [data-entry-id]")
+    expect(stream).to_have_count(10)
+    # A live entry arriving meanwhile must not shift the cursor or duplicate anything.
+    api(server, publisher, f"{live_feed.slug}/entries/", headline="Lap 25", body="-")
+    expect(stream).to_have_count(11)
+    page.get_by_role("button", name="Load older").click()
+    expect(stream).to_have_count(21)
+    page.locator("[data-entry-id]").last.scroll_into_view_if_needed()
+    expect(stream).to_have_count(26)
+    expect(page.get_by_role("button", name="Load older")).to_have_count(0)
+    assert headlines(page).all_text_contents() == [f"Lap {lap}" for lap in reversed(range(26))]
+
+
+def test_order_toggle_reverses_the_page_and_is_remembered(server, context, publisher, live_feed):
+    laps(live_feed, publisher, 3)
+    page = open_live(context, f"{server.url}/feeds/{live_feed.slug}/")
+    page.get_by_role("link", name="Show oldest first").click()
+    expect(headlines(page)).to_have_text(["Lap 0", "Lap 1", "Lap 2"])
+    page.reload()
+    expect(page.locator("[data-livefeed]")).to_have_attribute("data-connection", "live")
+    expect(headlines(page)).to_have_text(["Lap 0", "Lap 1", "Lap 2"])
+    api(server, publisher, f"{live_feed.slug}/entries/", headline="Lap 3", body="-")
+    expect(headlines(page)).to_have_text(["Lap 0", "Lap 1", "Lap 2", "Lap 3"])
+    page.get_by_role("link", name="Show newest first").click()
+    expect(headlines(page)).to_have_text(["Lap 3", "Lap 2", "Lap 1", "Lap 0"])
+
+
+def test_times_are_relative_with_the_absolute_time_on_hover_or_tap(server, context, publisher, live_feed):
+    [entry] = laps(live_feed, publisher, 1)
+    page = open_live(context, f"{server.url}/feeds/{live_feed.slug}/")
+    time = page.locator(f'[data-entry-id="{entry.pk}"] time')
+    expect(time).to_have_text("just now")
+    absolute = time.get_attribute("title")
+    assert re.search(r"\d{4}", absolute) and re.search(r"\d{1,2}:\d{2}", absolute)
+    time.click()
+    expect(time).to_have_text(absolute)
+    time.press("Enter")
+    expect(time).to_have_text("just now")
+    assert time.get_attribute("datetime") == entry.published_at.isoformat()
+
+
+def test_page_falls_back_to_polling_when_the_websocket_is_refused(server, context, publisher, live_feed):
+    refused = []
+    context.route_web_socket(re.compile(r"/ws/feeds/"), lambda ws: (refused.append(ws.url), ws.close(code=1011)))
+    page = context.new_page()
+    page.goto(f"{server.url}/feeds/{live_feed.slug}/")
+    root = page.locator("[data-livefeed]")
+    expect(root).to_have_attribute("data-connection", "polling", timeout=15_000)
+    expect(page.locator(".connection")).to_contain_text("checking every few seconds")
+    assert len(refused) >= 2
+    entry = api(server, publisher, f"{live_feed.slug}/entries/", headline="Via polling", body="-")
+    api(server, publisher, f"{live_feed.slug}/entries/{entry['id']}/", method="PATCH", headline="Via polling, edited")
+    expect(headlines(page)).to_have_text(["Via polling, edited"], timeout=15_000)
+
+
+def test_polling_page_goes_back_to_the_websocket_once_it_gets_through(server, context, publisher, live_feed):
+    refused = []
+
+    def refuse_twice(ws):
+        if len(refused) < 2:
+            refused.append(ws.url)
+            ws.close(code=1011)
+        else:
+            ws.connect_to_server()
+
+    context.route_web_socket(re.compile(r"/ws/feeds/"), refuse_twice)
+    page = context.new_page()
+    page.goto(f"{server.url}/feeds/{live_feed.slug}/")
+    root = page.locator("[data-livefeed]")
+    expect(root).to_have_attribute("data-connection", "polling", timeout=15_000)
+    page.evaluate("window.livefeed.connection.pollInterval = 100")
+    expect(root).to_have_attribute("data-connection", "live", timeout=15_000)
+    entry = api(server, publisher, f"{live_feed.slug}/entries/", headline="Over the socket again", body="-")
+    expect(page.locator(f'[data-entry-id="{entry["id"]}"]')).to_be_visible()
+    assert page.evaluate("window.livefeed.socket.readyState") == 1
+
+
+def test_page_reconnects_after_the_server_restarts_with_nothing_missed(
+    server_env, tmp_path, context, publisher, live_feed
+):
+    kept, gone = laps(live_feed, publisher, 2)
+    port = servers.free_port()
+    with servers.daphne_server(server_env, tmp_path / "first.log", port=port) as first:
+        page = open_live(context, f"{first.url}/feeds/{live_feed.slug}/")
+    # The server is gone: the reader is told, and changes keep happening meanwhile.
+    root = page.locator("[data-livefeed]")
+    expect(root).to_have_attribute("data-connection", "reconnecting")
+    expect(page.locator(".connection")).to_contain_text(re.compile(r"reconnecting in \d+ s"))
+    services.create_entry(feed=live_feed, by=publisher, headline="Missed while down", body="-")
+    services.update_entry(entry=kept, by=publisher, headline="Lap 0, edited")
+    services.delete_entry(entry=gone, by=publisher)
+    with servers.daphne_server(server_env, tmp_path / "second.log", port=port) as second:
+        expect(root).to_have_attribute("data-connection", "live", timeout=40_000)
+        expect(headlines(page)).to_have_text(["Missed while down", "Lap 0, edited"])
+        after = api(second, publisher, f"{live_feed.slug}/entries/", headline="After restart", body="-")
+        expect(headlines(page)).to_have_text(["After restart", "Missed while down", "Lap 0, edited"])
+        assert page.evaluate("window.livefeed.lastSeq") == after["seq"]
+
+
+def test_device_going_offline_is_shown_and_the_page_catches_up_when_back(server, context, publisher, live_feed):
+    page = open_live(context, f"{server.url}/feeds/{live_feed.slug}/")
+    root = page.locator("[data-livefeed]")
+    context.set_offline(True)
+    expect(root).to_have_attribute("data-connection", "offline")
+    expect(page.locator(".connection")).to_have_text("Offline")
+    entry = api(server, publisher, f"{live_feed.slug}/entries/", headline="While offline", body="-")
+    context.set_offline(False)
+    expect(root).to_have_attribute("data-connection", "live")
+    expect(page.locator(f'[data-entry-id="{entry["id"]}"]')).to_be_visible()
+
+
+def test_coverage_ending_stops_the_page_from_reconnecting(server, context, publisher, live_feed):
+    page = open_live(context, f"{server.url}/feeds/{live_feed.slug}/")
+    sockets = []
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    api(server, publisher, f"{live_feed.slug}/", method="PATCH", status="ended")
+    root = page.locator("[data-livefeed]")
+    expect(root).to_have_attribute("data-connection", "ended")
+    expect(page.locator("[data-coverage]")).to_have_text("Coverage has ended.")
+    expect(page.locator("[data-feed-status]")).to_have_text("Ended")
+    page.wait_for_timeout(1500)  # longer than the first reconnect delay
+    assert page.evaluate("window.livefeed.socket") is None
+    assert sockets == []
+    expect(root).to_have_attribute("data-connection", "ended")
+
+
+def test_page_loads_nothing_from_elsewhere_and_its_script_is_small(server, context, publisher, live_feed):
+    laps(live_feed, publisher, 2)
+    scripts: dict[str, bytes] = {}
+    origins = set()
+    page = context.new_page()
+    page.on("request", lambda request: origins.add(urlparse(request.url).netloc))
+    page.on("response", lambda response: response.request.resource_type == "script" and scripts.update({response.url: response.body()}))
+    page.goto(f"{server.url}/feeds/{live_feed.slug}/")
+    expect(page.locator("[data-livefeed]")).to_have_attribute("data-connection", "live")
+    assert origins == {urlparse(server.url).netloc}
+    names = {Path(urlparse(url).path).name for url in scripts}
+    # Every page script is loaded (the widget's loader and frame script belong to other pages).
+    assert names == {path.name for path in (ROOT / "static/feeds").glob("*.js") if not path.name.startswith("embed")}
+    compressed = len(gzip.compress(b"".join(scripts.values()), compresslevel=9))
+    per_file = sum(len(gzip.compress(body, compresslevel=9)) for body in scripts.values())
+    assert max(compressed, per_file) < 12 * 1024, f"{per_file} bytes gzipped"
+
+
+def test_page_works_without_javascript(server, browser, publisher, live_feed):
+    laps(live_feed, publisher, 15)
+    context = browser.new_context(java_script_enabled=False, viewport=PHONE)
+    try:
+        page = context.new_page()
+        page.goto(f"{server.url}/feeds/{live_feed.slug}/")
+        expect(headlines(page)).to_have_count(10)
+        expect(page.locator("[data-share]").first).to_be_hidden()
+        page.get_by_role("link", name="Older entries").click()
+        expect(headlines(page)).to_have_text([f"Lap {lap}" for lap in reversed(range(5))])
+        page.get_by_role("link", name="Show oldest first").click()
+        expect(headlines(page).first).to_have_text("Lap 0")
+    finally:
+        context.close()
+
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_no_serious_accessibility_violations(server, browser, publisher, live_feed, viewport, scheme):
+    assert AXE.exists(), "run `npm ci` (make test does) to install axe-core"
+    laps(live_feed, publisher, 12)
+    services.create_entry(feed=live_feed, by=publisher, headline="Green flag", body="Go *go* go", key_event=True)
+    services.create_entry(feed=live_feed, by=publisher, headline="Welcome", body="Read this first.", pinned=True)
+    context = browser.new_context(viewport=viewport, color_scheme=scheme)
+    try:
+        page = open_live(context, f"{server.url}/feeds/{live_feed.slug}/")
+        page.locator("[data-entry-id]").last.scroll_into_view_if_needed()
+        api(server, publisher, f"{live_feed.slug}/entries/", headline="Pit stop", body="-")
+        expect(page.locator("[data-new-updates]")).to_be_visible()
+        page.add_script_tag(content=AXE.read_text())
+        results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        serious = [
+            f"{violation['id']}: {violation['help']} ({len(violation['nodes'])}× e.g. {violation['nodes'][0]['html'][:120]})"
+            for violation in results["violations"]
+            if violation["impact"] in ("serious", "critical")
+        ]
+        assert serious == []
+    finally:
+        context.close()
