@@ -24,8 +24,12 @@ def issue_token(*, user: AbstractBaseUser, name: str = "") -> tuple[ApiToken, st
     return token, key
 
 
-def user_for_key(key: str) -> AbstractBaseUser | None:
-    """The active user a key belongs to, or None for unknown, revoked or inactive."""
+def token_for_key(key: str) -> ApiToken | None:
+    """The live token a key belongs to (with its user), or None for unknown, revoked or inactive.
+
+    Checked on every request, so a revoked token stops working at once, even on a connection
+    kept alive from before the revocation.
+    """
     token = (
         ApiToken.objects.select_related("user")
         .filter(key_hash=hash_key(key), revoked_at__isnull=True)
@@ -34,7 +38,7 @@ def user_for_key(key: str) -> AbstractBaseUser | None:
     if token is None or not token.user.is_active:
         return None
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
-    return token.user
+    return token
 
 
 def revoke_token(*, token: ApiToken) -> None:

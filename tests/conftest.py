@@ -69,6 +69,16 @@ def django_db_modify_db_settings(
         connections.close_all()
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache() -> Iterator[None]:
+    """Rate-limit counters and cached values never carry over from one test to the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 def database_url() -> str:
     """The URL of the test database, for server processes that must share it."""
     from django.db import connection

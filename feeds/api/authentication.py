@@ -8,13 +8,13 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from ..tokens import user_for_key
+from ..tokens import token_for_key
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
-    def authenticate(self, request: Request) -> tuple[Any, None] | None:
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
@@ -24,10 +24,10 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             key = header[1].decode()
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("The token is not valid.")
-        user = user_for_key(key)
-        if user is None:
+        found = token_for_key(key)
+        if found is None:
             raise exceptions.AuthenticationFailed("The token is not valid or has been revoked.")
-        return user, None
+        return found.user, found
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword

@@ -1,0 +1,68 @@
+"""Kill a server in the middle of a burst of posts: only whole entries remain, each with its own
+seq, nothing confirmed is lost, and readers' catch-up matches the database."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+import httpx
+import pytest
+
+from feeds import selectors
+from feeds.models import Entry, Feed
+from feeds.rendering import render_markdown
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+WRITERS = 6
+
+
+def test_killing_a_server_mid_burst_leaves_only_whole_entries(start_daphne, publisher, live_feed):
+    server = start_daphne(API_WRITE_RATE="100000/min")
+    confirmed: list[int] = []
+    stop = threading.Event()
+
+    def write(writer: int) -> None:
+        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {publisher.token}"}, timeout=5) as client:
+            n = 0
+            while not stop.is_set():
+                try:
+                    response = client.post(
+                        f"/api/feeds/{live_feed.slug}/entries/",
+                        json={"headline": f"Writer {writer} post {n}", "body": f"Lap **{n}** report " * 20},
+                    )
+                except httpx.HTTPError:
+                    return  # the server is gone
+                if response.status_code == 201:
+                    confirmed.append(response.json()["id"])
+                n += 1
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(WRITERS)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 20
+    while len(confirmed) < 30 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    server.process.send_signal(signal.SIGKILL)
+    stop.set()
+    for thread in threads:
+        thread.join(10)
+    server.process.wait(10)
+
+    feed = Feed.objects.get(pk=live_feed.pk)
+    entries = list(Entry.objects.filter(feed=feed))
+    assert len(confirmed) >= 30
+    assert set(confirmed) <= {entry.pk for entry in entries}, "every confirmed entry is stored"
+    assert all(entry.seq and entry.published_at and entry.html == render_markdown(entry.body) for entry in entries)
+    seqs = sorted([entry.seq for entry in entries] + [feed.changed_seq])
+    assert seqs == list(range(1, feed.seq + 1)), "one seq per change, none shared, none skipped"
+
+    restarted = start_daphne()
+    events = httpx.get(f"{restarted.url}/api/feeds/{feed.slug}/events/?after=0", timeout=10).json()
+    assert events["seq"] == feed.seq
+    assert sorted(e["entry"]["id"] for e in events["events"] if e["type"] == "entry.created") == sorted(
+        entry.pk for entry in entries
+    )
+    assert events["events"] == selectors.changes_after(feed=feed, after=0)
