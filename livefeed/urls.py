@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve
 
 admin.site.site_header = "Livefeed editor"
 admin.site.site_title = "Livefeed editor"
@@ -10,3 +12,7 @@ urlpatterns = [
     path("api/", include("feeds.api.urls")),
     path("", include("feeds.urls")),
 ]
+if settings.SERVE_MEDIA:
+    urlpatterns.append(
+        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})
+    )
