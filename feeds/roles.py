@@ -47,3 +47,13 @@ def can_edit_entry(user: AbstractBaseUser, entry: Entry) -> bool:
 def can_delete_entry(user: AbstractBaseUser, entry: Entry) -> bool:
     """Only publishers delete, since a deletion reaches readers."""
     return user.is_active and user.has_perm("feeds.delete_entry") and can_publish(user)
+
+
+def can_watch_desk(user: AbstractBaseUser) -> bool:
+    """Whether the user may open a feed's desk (and see its drafts)."""
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and user.is_staff
+        and (user.has_perm("feeds.view_entry") or user.has_perm("feeds.change_entry"))
+    )

@@ -112,6 +112,17 @@ def start_daphne(server_env: dict[str, str], tmp_path: Path) -> Iterator[Callabl
 
 
 @pytest.fixture
+def start_worker(server_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """Start the background task worker for this test: `start_worker(REDIS_URL=...)`."""
+    with ExitStack() as stack:
+
+        def start(**extra_env: str) -> Any:
+            return stack.enter_context(servers.task_worker({**server_env, **extra_env}, tmp_path / "worker.log"))
+
+        yield start
+
+
+@pytest.fixture
 def publisher(django_user_model: Any) -> Any:
     """An editor allowed to publish, with an API token in `.token`."""
     from feeds.tokens import issue_token

@@ -13,7 +13,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from .. import broadcast
+from .. import broadcast, roles
 from ..models import Feed
 
 logger = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ READER_COUNT_INTERVAL = 2.0
 
 def _may_watch(user: Any, slug: str) -> bool | None:
     """True if the user may watch the feed's desk, False if not, None if there is no such feed."""
-    if not (user and user.is_authenticated and user.is_active and user.is_staff and user.has_perm("feeds.view_entry")):
+    if user is None or not roles.can_watch_desk(user):
         return False
     return True if Feed.objects.filter(slug=slug).exists() else None
 

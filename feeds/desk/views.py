@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_POST
@@ -65,7 +66,7 @@ def _desk_entries(feed: Feed) -> list[Entry]:
     return list(
         Entry.objects.filter(feed=feed, deleted_at__isnull=True)
         .select_related("author", "feed")
-        .order_by("-published_at", "-created_at", "-id")[:DESK_LIST_LIMIT]
+        .order_by(Coalesce("published_at", "publish_at", "created_at").desc(), "-id")[:DESK_LIST_LIMIT]
     )
 
 
@@ -78,7 +79,7 @@ def _entry_for_desk(feed_id: int, entry_id: int) -> Entry:
 @require_GET
 def desk(request: HttpRequest, feed_id: int) -> HttpResponse:
     """The desk page: composer, feed controls, race status and the feed's entries, drafts included."""
-    if not request.user.has_perm("feeds.view_entry"):
+    if not roles.can_watch_desk(request.user):
         raise PermissionDenied
     feed = get_object_or_404(Feed, pk=feed_id)
     user = request.user
@@ -111,7 +112,7 @@ def entries(request: HttpRequest, feed_id: int) -> HttpResponse:
     """GET: the desk's list (for a reconnecting desk). POST: the composer."""
     feed = get_object_or_404(Feed, pk=feed_id)
     if request.method == "GET":
-        if not request.user.has_perm("feeds.view_entry"):
+        if not roles.can_watch_desk(request.user):
             raise PermissionDenied
         return JsonResponse({"entries": [events.desk_entry_payload(e) for e in _desk_entries(feed)]})
     if request.method != "POST":
@@ -167,7 +168,7 @@ def delete(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
 @_answers_errors
 def history(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
     """Every saved version of an entry, newest first: who, when, and which fields changed."""
-    if not request.user.has_perm("feeds.view_entry"):
+    if not roles.can_watch_desk(request.user):
         raise PermissionDenied
     current = _entry_for_desk(feed_id, entry_id)
     records = list(current.history.select_related("history_user").order_by("-history_date", "-history_id"))
