@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import time
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from . import presence
 from .events import encode
 
 logger = logging.getLogger(__name__)
@@ -62,11 +62,13 @@ def _send(feed_slug: str, event: dict[str, Any]) -> None:
 async def subscribe(*, feed_slug: str, channel_name: str) -> None:
     """Start delivering a feed's changes to a consumer's channel."""
     await get_channel_layer().group_add(group_name(feed_slug), channel_name)
+    presence.joined(feed_slug)
 
 
 async def unsubscribe(*, feed_slug: str, channel_name: str) -> None:
     """Stop delivering a feed's changes to a consumer's channel."""
     await get_channel_layer().group_discard(group_name(feed_slug), channel_name)
+    presence.left(feed_slug)
 
 
 # --- The editors' desk ------------------------------------------------------------------------
@@ -102,18 +104,6 @@ def _send_group(group: str, event: dict[str, Any]) -> None:
     except Exception:
         # The desk reloads its list when it reconnects; a lost message is not a lost change.
         logger.exception("Could not send a desk message to %s", group)
-
-
-async def reader_count(*, feed_slug: str) -> int:
-    """Readers subscribed to the feed right now, in every server process sharing the layer."""
-    layer = get_channel_layer()
-    group = group_name(feed_slug)
-    if hasattr(layer, "_group_key"):  # channels-redis: the group is a sorted set in Redis
-        key = layer._group_key(group)
-        connection = layer.connection(layer.consistent_hash(group))
-        oldest = time.time() - layer.group_expiry
-        return int(await connection.zcount(key, oldest, "+inf"))
-    return len(getattr(layer, "groups", {}).get(group, {}))
 
 
 async def subscribe_desk(*, feed_slug: str, channel_name: str) -> None:

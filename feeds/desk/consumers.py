@@ -13,7 +13,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from .. import broadcast, roles
+from .. import broadcast, presence, roles
 from ..models import Feed
 
 logger = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class DeskConsumer(AsyncWebsocketConsumer):
         last = None
         while True:
             try:
-                count = await broadcast.reader_count(feed_slug=self.slug)
+                count = await presence.reader_count(feed_slug=self.slug)
                 if count != last:
                     last = count
                     await self.send(text_data=f'{{"type":"readers","count":{count}}}')
