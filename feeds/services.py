@@ -7,18 +7,16 @@ and it is broadcast only after the transaction commits.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-
-import logging
-
-from django.core.files.uploadedfile import UploadedFile
 
 from . import events, images, kinds, race, roles
 from .broadcast import broadcast_change, broadcast_to_desk
@@ -318,7 +316,7 @@ def publish_scheduled_entry(*, entry_id: int, due: datetime) -> bool:
     """
     with transaction.atomic():
         try:
-            locked = Entry.objects.select_for_update().select_related("feed", "scheduled_by").get(pk=entry_id)
+            locked = Entry.objects.select_for_update().select_related("feed").get(pk=entry_id)
         except Entry.DoesNotExist:
             return False
         if locked.is_tombstone or locked.status == Entry.Status.PUBLISHED or locked.publish_at != due:
