@@ -128,3 +128,14 @@ def test_scheduling_from_the_desk_keeps_the_entry_invisible(desk_client, live_fe
     assert response.status_code == 201
     entry = Entry.objects.get()
     assert entry.status == "draft" and entry.publish_at is not None and not entry.is_visible_to_readers
+
+
+def test_a_race_status_entry_can_be_reworded_from_the_desk(desk_client, publisher, live_feed):
+    services.update_race_status(feed=live_feed, by=publisher, changes={"flag": "red", "lap": 88}, announce=True)
+    entry = Entry.objects.get()
+    response = desk_client("Editor", "eve").post(
+        f"{entries_url(live_feed)}{entry.pk}/", {"kind": "race_status", "body": "Rain on the backstretch.", "version": 1}
+    )
+    assert response.status_code == 200
+    entry = Entry.objects.get()
+    assert "Red flag" in entry.html and "Rain on the backstretch." in entry.html

@@ -19,7 +19,8 @@ KIND_FIELDS = {
 class DeskEntryForm(forms.Form):
     """What the composer (and an inline edit) posts."""
 
-    kind = forms.ChoiceField(choices=[c for c in Entry.Kind.choices if c[0] != Entry.Kind.RACE_STATUS])
+    # Race status entries are posted by flag changes, but their text can be edited like any other.
+    kind = forms.ChoiceField(choices=Entry.Kind.choices)
     headline = forms.CharField(max_length=200, required=False)
     body = forms.CharField(required=False, max_length=100_000)
     speaker = forms.CharField(required=False, max_length=300)

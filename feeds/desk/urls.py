@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from django.contrib.admin import AdminSite
+from django.http import HttpResponse
 from django.urls import URLPattern, path
 
 from . import views
@@ -10,7 +13,7 @@ from . import views
 
 def desk_urls(admin_site: AdminSite) -> list[URLPattern]:
     """Admin-protected desk routes under /admin/feeds/feed/<id>/desk/."""
-    def protect(view):  # noqa: ANN001, ANN202 - admin_view keeps the view's signature
+    def protect(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         return admin_site.admin_view(view)
 
     return [

@@ -106,3 +106,25 @@ def test_a_conflicting_edit_shows_the_conflict_and_the_newer_text(browser, serve
     expect(second.locator("[data-conflict]")).to_contain_text("Someone else saved this entry")
     expect(second.locator("[data-edit-form] [name=body]")).to_have_value("Debris in turn 4")
     expect(second.locator("[data-yours] pre")).to_contain_text("Oil in turn 3")
+
+
+def test_editor_publishes_with_ctrl_enter_and_restores_an_earlier_version(browser, server, make_member, live_feed):
+    reader = open_reader(browser, server, live_feed)
+    desk = open_desk(browser, server, make_member("Editor", "eve"), live_feed)
+    desk.locator("[data-composer] [name=body]").fill("Okafor leads lap 10")
+    desk.locator("[data-composer] [name=body]").press("Control+Enter")
+    expect(reader.locator("[data-stream] .entry-body")).to_have_text(["Okafor leads lap 10"])
+
+    desk.locator(".desk-entry [data-action=edit]").click()
+    desk.locator("[data-edit-form] [name=body]").fill("Okafor leads lap 11")
+    desk.locator("[data-edit-form] [type=submit]").click()
+    expect(reader.locator("[data-stream] .entry-body")).to_have_text(["Okafor leads lap 11"])
+
+    desk.locator(".desk-entry [data-action=history]").click()
+    versions = desk.locator("[data-history] .history-version")
+    expect(versions).to_have_count(2)
+    expect(versions.first).to_contain_text("Eve")
+    expect(versions.first).to_contain_text("lap 10")
+    versions.last.get_by_role("button", name="Restore this version").click()
+    expect(reader.locator("[data-stream] .entry-body")).to_have_text(["Okafor leads lap 10"])
+    assert reader.evaluate("window.loadedOnce") is True
