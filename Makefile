@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 READERS ?= 1000
 
-.PHONY: run test test-sqlite test-postgres bench
+.PHONY: run test test-sqlite test-postgres bench screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,11 @@ run: $(VENV)/.runtime
 	@echo "  Demo feed (reader page): http://$(HOST):$(PORT)/feeds/harbor-city-200/"
 	@echo "  Editor admin:            http://$(HOST):$(PORT)/admin/"
 	@echo "  $$($(BIN)/python manage.py ensureadmin)"
-	@echo "  Post an entry in the admin and watch it appear on the reader page. Ctrl+C stops."
+	@echo "  Open a feed in the admin, then its live desk, and watch entries appear on the reader page."
+	@echo "  The background worker (scheduled entries) runs alongside. Ctrl+C stops both."
 	@echo
+	@$(BIN)/python manage.py db_worker --queue-name '*' --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python -m livefeed.serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.dev
@@ -43,6 +46,10 @@ test-sqlite: $(VENV)/.dev
 
 test-postgres: $(VENV)/.dev
 	$(BIN)/python -m pytest --db=postgres
+
+screenshots: $(VENV)/.dev
+	./scripts/install-test-packages.sh
+	$(BIN)/python scripts/screenshots.py
 
 bench: $(VENV)/.dev
 	./scripts/install-test-packages.sh

@@ -14,10 +14,10 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from . import services
+from . import roles, services
 from .models import ApiToken, Entry, Feed
 
-ENTRY_FORM_FIELDS = ["kind", "headline", "body", "status", "pinned", "key_event"]
+ENTRY_FORM_FIELDS = ["kind", "headline", "body", "details", "status", "pinned", "key_event", "publish_at"]
 
 
 def _changes(form: forms.ModelForm, names: list[str]) -> dict[str, Any]:
@@ -56,11 +56,13 @@ class EntryInline(admin.TabularInline):
 
 @admin.register(Feed)
 class FeedAdmin(admin.ModelAdmin):
-    list_display = ["title", "status", "coverage_start", "coverage_end", "seq", "reader_link"]
+    list_display = ["title", "status", "coverage_start", "coverage_end", "seq", "desk_link", "reader_link"]
     list_filter = ["status"]
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
-    readonly_fields = ["seq", "reader_link"]
+    # The race status is run from the desk, one click per flag change.
+    readonly_fields = ["seq", "desk_link", "reader_link", "race_status"]
+    exclude = ["race"]
     inlines = [EntryInline]
     change_form_template = "admin/feeds/feed/change_form.html"
 
@@ -70,6 +72,16 @@ class FeedAdmin(admin.ModelAdmin):
 
     def get_prepopulated_fields(self, request: HttpRequest, obj: Feed | None = None) -> dict:
         return {} if obj else self.prepopulated_fields
+
+    @admin.display(description="Live desk")
+    def desk_link(self, feed: Feed) -> str:
+        if not feed.pk:
+            return "—"
+        return format_html('<a href="{}">Open the desk</a>', reverse("admin:feeds_feed_desk", args=[feed.pk]))
+
+    @admin.display(description="Race status")
+    def race_status(self, feed: Feed) -> str:
+        return format_html("{}", feed.race_html) if feed.race_html else "—"
 
     @admin.display(description="Reader page")
     def reader_link(self, feed: Feed) -> str:
@@ -103,7 +115,10 @@ class FeedAdmin(admin.ModelAdmin):
                 formset.changed_objects.append((entry, entry_form.changed_data))
 
     def get_urls(self) -> list:
+        from .desk.urls import desk_urls
+
         return [
+            *desk_urls(self.admin_site),
             path(
                 "<int:feed_id>/post-entry/",
                 self.admin_site.admin_view(self.post_entry_view),
@@ -144,14 +159,48 @@ class FeedAdmin(admin.ModelAdmin):
         return super().render_change_form(request, context, *args, **kwargs)
 
 
+class EntryForm(forms.ModelForm):
+    """The entry form, carrying the version it was loaded at so a stale save is refused."""
+
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Entry
+        fields = ["feed", *ENTRY_FORM_FIELDS, "image"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["loaded_version"].initial = self.instance.version
+
+
 @admin.register(Entry)
 class EntryAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "feed", "status", "pinned", "key_event", "published_at", "author", "seq"]
-    list_filter = ["feed", "status", "pinned", "key_event"]
+    form = EntryForm
+    list_display = ["__str__", "kind", "feed", "status", "pinned", "key_event", "published_at", "author", "seq"]
+    list_filter = ["feed", "kind", "status", "pinned", "key_event"]
     search_fields = ["headline", "body"]
-    fields = ["feed", *ENTRY_FORM_FIELDS, "rendered", "author", "published_at", "seq"]
+    fields = ["feed", *ENTRY_FORM_FIELDS, "image", "loaded_version", "rendered", "author", "published_at", "seq"]
     readonly_fields = ["rendered", "author", "published_at", "seq"]
     list_select_related = ["feed", "author"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Entry | None = None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or roles.can_edit_entry(request.user, obj))
+
+    def has_delete_permission(self, request: HttpRequest, obj: Entry | None = None) -> bool:
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or roles.can_delete_entry(request.user, obj))
+
+    def changeform_view(self, request: HttpRequest, object_id: str | None = None, *args: Any, **kwargs: Any) -> HttpResponse:
+        """Turn the services' refusals into a message on the form's page instead of an error page."""
+        try:
+            return super().changeform_view(request, object_id, *args, **kwargs)
+        except services.StaleEdit as exc:
+            messages.error(request, str(exc))
+        except ValidationError as exc:
+            messages.error(request, "The entry was not saved: " + " ".join(exc.messages))
+        return HttpResponseRedirect(request.get_full_path())
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Entry]:
         return super().get_queryset(request).filter(deleted_at__isnull=True)
@@ -165,12 +214,21 @@ class EntryAdmin(admin.ModelAdmin):
         return format_html('<div class="entry-preview">{}</div>', entry.html) if entry.html else "—"
 
     def save_model(self, request: HttpRequest, obj: Entry, form: forms.ModelForm, change: bool) -> None:
+        upload = form.cleaned_data.get("image") if "image" in form.changed_data else None
+        upload = upload or None  # a cleared file input gives False
         if change:
-            services.update_entry(entry=obj, by=request.user, **_changes(form, ENTRY_FORM_FIELDS))
+            services.update_entry(
+                entry=obj,
+                by=request.user,
+                expected_version=form.cleaned_data.get("loaded_version"),
+                image=upload,
+                **_changes(form, ENTRY_FORM_FIELDS),
+            )
         else:
             created = services.create_entry(
                 feed=form.cleaned_data["feed"],
                 by=request.user,
+                image=upload,
                 **{name: form.cleaned_data[name] for name in ENTRY_FORM_FIELDS},
             )
             obj.pk = created.pk

@@ -39,6 +39,7 @@ def entry_payload(entry: Entry) -> dict[str, Any]:
         "kind": entry.kind,
         "headline": entry.headline,
         "html": entry.html,
+        "details": entry.details,
         "published_at": timestamp(entry.published_at),
         "updated_at": timestamp(entry.updated_at),
         "pinned": entry.pinned,
@@ -58,6 +59,8 @@ def feed_payload(feed: Feed) -> dict[str, Any]:
         "coverage_start": timestamp(feed.coverage_start),
         "coverage_end": timestamp(feed.coverage_end),
         "url": feed.get_absolute_url(),
+        "race": feed.race,
+        "race_html": feed.race_html,
         "seq": feed.seq,
     }
 
@@ -80,6 +83,37 @@ def feed_message(feed: Feed) -> dict[str, Any]:
     payload = feed_payload(feed)
     payload["seq"] = feed.changed_seq
     return {"type": FEED_UPDATED, "seq": feed.changed_seq, "feed": feed.slug, "feed_data": payload}
+
+
+def desk_entry_payload(entry: Entry) -> dict[str, Any]:
+    """An entry as the desk shows it to staff: drafts, Markdown source and version included."""
+    payload = entry_payload(entry)
+    payload.update(
+        status=entry.status,
+        body=entry.body,
+        version=entry.version,
+        author_id=entry.author_id,
+        publish_at=timestamp(entry.publish_at),
+        created_at=timestamp(entry.created_at),
+        deleted=entry.is_tombstone,
+    )
+    return payload
+
+
+def desk_entry_message(entry: Entry) -> dict[str, Any]:
+    """The desk's message for an entry's change, drafts included; a deleted entry carries its id."""
+    if entry.is_tombstone:
+        return desk_deleted_message(entry_id=entry.pk)
+    return {"type": ENTRY_UPDATED, "entry": desk_entry_payload(entry)}
+
+
+def desk_deleted_message(*, entry_id: int) -> dict[str, Any]:
+    return {"type": ENTRY_DELETED, "entry": {"id": entry_id}}
+
+
+def desk_feed_message(feed: Feed) -> dict[str, Any]:
+    """The desk's message for a change to the feed itself (status, race status)."""
+    return {"type": FEED_UPDATED, "feed_data": feed_payload(feed)}
 
 
 def encode(message: dict[str, Any]) -> str:

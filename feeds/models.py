@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from simple_history.models import HistoricalRecords
 
 
 class FeedQuerySet(models.QuerySet):
@@ -30,6 +31,8 @@ class Feed(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     coverage_start = models.DateTimeField(null=True, blank=True)
     coverage_end = models.DateTimeField(null=True, blank=True)
+    race = models.JSONField(default=dict, blank=True, help_text="State of the race the feed covers.")
+    race_html = models.TextField(blank=True, editable=False, help_text="Sanitized HTML of the race status.")
     seq = models.PositiveBigIntegerField(default=0, editable=False, help_text="Last change number.")
     changed_seq = models.PositiveBigIntegerField(
         default=0, editable=False, help_text="Change number of the feed's own last visible change."
@@ -76,6 +79,10 @@ class EntryQuerySet(models.QuerySet):
 class Entry(models.Model):
     class Kind(models.TextChoices):
         TEXT = "text", "Text"
+        QUOTE = "quote", "Quote"
+        SOCIAL = "social", "Social post"
+        IMAGE = "image", "Image"
+        RACE_STATUS = "race_status", "Race status"
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -85,12 +92,22 @@ class Entry(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TEXT)
     headline = models.CharField(max_length=200, blank=True)
     body = models.TextField(blank=True, help_text="Markdown.")
+    details = models.JSONField(default=dict, blank=True, help_text="The kind's own fields (speaker, URL, alt text…).")
+    image = models.FileField(upload_to="entries/originals/", blank=True, max_length=200)
     html = models.TextField(blank=True, editable=False, help_text="Sanitized HTML rendered from the body.")
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="entries"
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PUBLISHED)
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    publish_at = models.DateTimeField(
+        null=True, blank=True, help_text="Publish automatically at this time (a scheduled draft)."
+    )
+    scheduled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, editable=False,
+        related_name="scheduled_entries",
+    )
+    version = models.PositiveIntegerField(default=1, editable=False, help_text="Raised by every save.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     pinned = models.BooleanField(default=False)
@@ -104,6 +121,7 @@ class Entry(models.Model):
     )
 
     objects = EntryQuerySet.as_manager()
+    history = HistoricalRecords(excluded_fields=["seq", "created_seq", "html", "updated_at"])
 
     class Meta:
         verbose_name_plural = "entries"

@@ -7,21 +7,26 @@ and it is broadcast only after the transaction commits.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import events
-from .broadcast import broadcast_change
+from . import events, images, kinds, race, roles
+from .broadcast import broadcast_change, broadcast_to_desk
 from .models import Entry, Feed
-from .rendering import render_markdown
+from .rendering import render_entry, render_race_status
 
-ENTRY_FIELDS = {"kind", "headline", "body", "status", "pinned", "key_event"}
+logger = logging.getLogger(__name__)
+
+ENTRY_FIELDS = {"kind", "headline", "body", "details", "status", "pinned", "key_event", "publish_at"}
+IMAGE_KEYS = ("src", "width", "height", "renditions")
 FEED_FIELDS = {"title", "summary", "status", "coverage_start", "coverage_end"}
 
 
@@ -34,6 +39,17 @@ def next_seq(feed: Feed) -> int:
     Feed.objects.filter(pk=feed.pk).update(seq=F("seq") + 1)
     feed.seq = Feed.objects.filter(pk=feed.pk).values_list("seq", flat=True).get()
     return feed.seq
+
+
+class StaleEdit(Exception):
+    """The entry was saved by someone else since the editor loaded it; `current` is the newer one."""
+
+    def __init__(self, current: Entry) -> None:
+        self.current = current
+        super().__init__(
+            "Someone else saved this entry while you were editing it. Their version is shown now; "
+            "apply your change to it and save again."
+        )
 
 
 def _require(user: AbstractBaseUser, permission: str, message: str) -> None:
@@ -100,6 +116,40 @@ def update_feed(*, feed: Feed, by: AbstractBaseUser, **changes: Any) -> Feed:
         locked.save()
         if was_visible or locked.is_visible_to_readers:
             _record_feed_change(locked, by=by)
+        broadcast_to_desk(feed_slug=locked.slug, message=events.desk_feed_message(locked))
+    _copy_state(locked, into=feed)
+    return feed
+
+
+def update_race_status(
+    *, feed: Feed, by: AbstractBaseUser, changes: dict[str, Any], announce: bool = False
+) -> Feed:
+    """Change the state of the race (flag, lap, leader…) and push it to readers.
+
+    With `announce`, a flag change also posts a race status entry, so the stream records it.
+    """
+    if not roles.can_run_feed(by):
+        raise PermissionDenied("You may not change the race status.")
+    with transaction.atomic():
+        locked = Feed.objects.select_for_update().get(pk=feed.pk)
+        state = race.clean_race(locked.race, changes)
+        if state == locked.race:
+            return locked
+        flag_changed = state.get("flag") != locked.race.get("flag")
+        locked.race = state
+        locked.race_html = render_race_status(state)
+        locked.save(update_fields=["race", "race_html", "updated_at"])
+        if locked.is_visible_to_readers:
+            _record_feed_change(locked, by=by)
+        broadcast_to_desk(feed_slug=locked.slug, message=events.desk_feed_message(locked))
+        if announce and flag_changed and state.get("flag"):
+            create_entry(
+                feed=locked,
+                by=by,
+                kind=Entry.Kind.RACE_STATUS,
+                details=state,
+                key_event=state["flag"] in ("red", "checkered"),
+            )
     _copy_state(locked, into=feed)
     return feed
 
@@ -129,89 +179,238 @@ def create_entry(
     body: str = "",
     headline: str = "",
     kind: str = Entry.Kind.TEXT,
+    details: dict[str, Any] | None = None,
+    image: UploadedFile | None = None,
     status: str = Entry.Status.PUBLISHED,
     pinned: bool = False,
     key_event: bool = False,
+    publish_at: datetime | None = None,
 ) -> Entry:
-    """Add an entry to a feed; a published one reaches readers at once."""
-    _require(by, "feeds.add_entry", "You may not write entries.")
-    if status == Entry.Status.PUBLISHED:
-        _require(by, "feeds.publish_entry", "You may not publish entries.")
+    """Add an entry to a feed; a published one reaches readers at once, a scheduled one at
+    `publish_at`."""
+    if not roles.can_write(by):
+        raise PermissionDenied("You may not write entries.")
+    if publish_at is not None:
+        _check_future(publish_at)
+        status = Entry.Status.DRAFT
+    if status == Entry.Status.PUBLISHED or publish_at is not None:
+        _require_publisher(by, "You may not publish entries; save a draft for an editor.")
+    if pinned or key_event:
+        _require_publisher(by, "You may not pin entries or mark key events.")
     entry = Entry(
         feed=feed,
         author=by,
         kind=kind,
         headline=_clean_text(headline),
         body=_clean_text(body),
+        details=details or {},
         status=status,
         pinned=pinned,
         key_event=key_event,
+        publish_at=publish_at,
+        scheduled_by=by if publish_at is not None else None,
     )
-    if not entry.body.strip() and not entry.headline.strip():
-        raise ValidationError({"body": "Write a headline or a body."})
-    entry.html = render_markdown(entry.body)
-    entry.full_clean(exclude=["author"])
+    _render(entry, upload=image, image_state=None)
+    entry.full_clean(exclude=["author", "image", "scheduled_by"])
     with transaction.atomic():
+        entry._history_user = by
         entry.save()
         if entry.is_visible_to_readers:
             _record_entry_change(entry, became_visible=True)
+        _tell_desk(entry)
+        if entry.publish_at is not None:
+            _schedule(entry)
     return entry
 
 
-def update_entry(*, entry: Entry, by: AbstractBaseUser, **changes: Any) -> Entry:
-    """Edit, publish, unpublish, pin or mark an entry; readers see the result as one change."""
+def update_entry(
+    *,
+    entry: Entry,
+    by: AbstractBaseUser,
+    expected_version: int | None = None,
+    image: UploadedFile | None = None,
+    **changes: Any,
+) -> Entry:
+    """Edit, publish, schedule, pin or mark an entry; readers see the result as one change.
+
+    With `expected_version`, a save based on an older version raises StaleEdit instead of
+    overwriting what someone else saved in between.
+    """
+    return _update_entry(entry=entry, by=by, expected_version=expected_version, upload=image, changes=changes)
+
+
+def _update_entry(
+    *,
+    entry: Entry,
+    by: AbstractBaseUser,
+    expected_version: int | None,
+    upload: UploadedFile | None,
+    changes: dict[str, Any],
+    image_state: tuple[str, dict[str, Any]] | None = None,
+) -> Entry:
     unknown = set(changes) - ENTRY_FIELDS
     if unknown:
         raise ValidationError({name: "This field cannot be changed." for name in sorted(unknown)})
-    _require(by, "feeds.change_entry", "You may not edit entries.")
+    if not roles.can_write(by):
+        raise PermissionDenied("You may not edit entries.")
     with transaction.atomic():
         locked = Entry.objects.select_for_update().select_related("feed").get(pk=entry.pk)
         if locked.is_tombstone:
             raise ValidationError("This entry has been deleted.")
+        if not roles.can_edit_entry(by, locked):
+            raise PermissionDenied("You may only edit your own drafts.")
+        if expected_version is not None and expected_version != locked.version:
+            raise StaleEdit(locked)
         was_visible = locked.is_visible_to_readers
-        changed = False
-        for name, value in changes.items():
-            if isinstance(value, str):
-                value = _clean_text(value)
-            if getattr(locked, name) != value:
-                setattr(locked, name, value)
-                changed = True
-        if not changed:
+        changed = {name for name, value in changes.items() if getattr(locked, name) != _cleaned(value)}
+        if not changed and upload is None and image_state is None:
             return locked
-        if not locked.body.strip() and not locked.headline.strip():
-            raise ValidationError({"body": "Write a headline or a body."})
-        if was_visible or locked.status == Entry.Status.PUBLISHED:
-            _require(by, "feeds.publish_entry", "You may not change what readers see.")
-        locked.html = render_markdown(locked.body)
-        locked.full_clean(exclude=["author"])
+        if image_state is None and locked.image:
+            image_state = (locked.image.name, {k: v for k, v in locked.details.items() if k in IMAGE_KEYS})
+        for name in changed:
+            setattr(locked, name, _cleaned(changes[name]))
+        if "publish_at" in changed and locked.publish_at is not None:
+            _check_future(locked.publish_at)
+            locked.status = Entry.Status.DRAFT
+            locked.scheduled_by = by
+        elif locked.status == Entry.Status.PUBLISHED:
+            locked.publish_at = None
+        if was_visible or locked.status == Entry.Status.PUBLISHED or locked.publish_at is not None:
+            _require_publisher(by, "You may not change what readers see.")
+        if changed & {"pinned", "key_event"}:
+            _require_publisher(by, "You may not pin entries or mark key events.")
+        _render(locked, upload=upload, image_state=image_state)
+        locked.full_clean(exclude=["author", "image", "scheduled_by"])
+        locked.version += 1
+        locked._history_user = by
         locked.save()
         is_visible = locked.is_visible_to_readers
         if was_visible or is_visible:
             _record_entry_change(locked, became_visible=is_visible and not was_visible)
+        _tell_desk(locked)
+        if "publish_at" in changed and locked.publish_at is not None:
+            _schedule(locked)
     _copy_state(locked, into=entry)
     return entry
 
 
+def restore_entry_version(
+    *, entry: Entry, by: AbstractBaseUser, history_id: int, expected_version: int | None = None
+) -> Entry:
+    """Bring back an earlier version's content (kind, headline, body, fields, image) as a new save."""
+    try:
+        record = entry.history.get(history_id=history_id)
+    except entry.history.model.DoesNotExist:
+        raise ValidationError({"history_id": "No such version of this entry."})
+    changes = {"kind": record.kind, "headline": record.headline, "body": record.body, "details": record.details}
+    image_state = (record.image.name if record.image else "", {k: v for k, v in record.details.items() if k in IMAGE_KEYS})
+    return _update_entry(
+        entry=entry, by=by, expected_version=expected_version, upload=None, changes=changes, image_state=image_state
+    )
+
+
+def publish_scheduled_entry(*, entry_id: int, due: datetime) -> bool:
+    """Publish a scheduled entry whose time has come, as the editor who scheduled it.
+
+    Returns False (and changes nothing) if it was published, deleted or rescheduled meanwhile.
+    """
+    with transaction.atomic():
+        try:
+            locked = Entry.objects.select_for_update().select_related("feed").get(pk=entry_id)
+        except Entry.DoesNotExist:
+            return False
+        if locked.is_tombstone or locked.status == Entry.Status.PUBLISHED or locked.publish_at != due:
+            return False
+        if locked.publish_at > timezone.now():
+            logger.warning("Scheduled entry %s was due at %s but ran early; not published.", entry_id, due)
+            return False
+        publisher = locked.scheduled_by
+        if publisher is None or not roles.can_publish(publisher):
+            logger.warning("Scheduled entry %s was not published: its scheduler may no longer publish.", entry_id)
+            return False
+        locked.status = Entry.Status.PUBLISHED
+        locked.publish_at = None
+        locked.version += 1
+        locked._history_user = publisher
+        locked.save()
+        if locked.is_visible_to_readers:
+            _record_entry_change(locked, became_visible=True)
+        _tell_desk(locked)
+    return True
+
+
 def delete_entry(*, entry: Entry, by: AbstractBaseUser) -> None:
     """Delete an entry; one readers have seen leaves a tombstone so they can be told."""
-    _require(by, "feeds.delete_entry", "You may not delete entries.")
     with transaction.atomic():
         locked = Entry.objects.select_for_update().select_related("feed").get(pk=entry.pk)
+        if not roles.can_delete_entry(by, locked):
+            raise PermissionDenied("You may not delete entries.")
         if locked.is_tombstone:
             return
         was_visible = locked.is_visible_to_readers
-        if was_visible:
-            _require(by, "feeds.publish_entry", "You may not change what readers see.")
+        locked._history_user = by
         if locked.seq is None:
+            entry_id = locked.pk
             locked.delete()
+            broadcast_to_desk(feed_slug=locked.feed.slug, message=events.desk_deleted_message(entry_id=entry_id))
             return
         locked.deleted_at = timezone.now()
         locked.headline = locked.body = locked.html = ""
         locked.pinned = locked.key_event = False
+        locked.publish_at = None
+        locked.version += 1
         locked.save()
         if was_visible:
             _record_entry_change(locked, became_visible=False)
+        _tell_desk(locked)
     _copy_state(locked, into=entry)
+
+
+def _require_publisher(user: AbstractBaseUser, message: str) -> None:
+    if not roles.can_publish(user):
+        raise PermissionDenied(message)
+
+
+def _cleaned(value: Any) -> Any:
+    return _clean_text(value) if isinstance(value, str) else value
+
+
+def _check_future(when: datetime) -> None:
+    if when <= timezone.now():
+        raise ValidationError({"publish_at": "Choose a time in the future, or publish now."})
+
+
+def _render(entry: Entry, *, upload: UploadedFile | None, image_state: tuple[str, dict[str, Any]] | None) -> None:
+    """Check the kind's fields and render the entry's HTML, once, at save time."""
+    previous: dict[str, Any] = {}
+    details = kinds.clean_details(
+        kind=entry.kind,
+        details=entry.details,
+        body=entry.body,
+        headline=entry.headline,
+        has_image=bool(upload or entry.image or (image_state and image_state[0])),
+    )
+    if entry.kind == Entry.Kind.IMAGE:
+        if upload is not None:
+            entry.image.name, previous = images.process_upload(upload)
+        elif image_state is not None:
+            entry.image.name, previous = image_state
+        details.update(previous)
+    entry.details = details
+    entry.html = render_entry(kind=entry.kind, body=entry.body, details=details)
+
+
+def _schedule(entry: Entry) -> None:
+    """Queue the entry's publication for the background worker, in the same transaction."""
+    from .tasks import publish_at_time
+
+    publish_at_time.using(run_after=entry.publish_at).enqueue(
+        entry_id=entry.pk, due=entry.publish_at.isoformat()
+    )
+
+
+def _tell_desk(entry: Entry) -> None:
+    broadcast_to_desk(feed_slug=entry.feed.slug, message=events.desk_entry_message(entry))
 
 
 def _record_entry_change(entry: Entry, *, became_visible: bool) -> None:
@@ -235,9 +434,11 @@ def _record_entry_change(entry: Entry, *, became_visible: bool) -> None:
         for other in Entry.objects.select_for_update().filter(feed=entry.feed_id, pinned=True).exclude(pk=entry.pk):
             other.feed = entry.feed
             other.pinned = False
-            other.save(update_fields=["pinned", "updated_at"])
+            other.version += 1
+            other.save(update_fields=["pinned", "version", "updated_at"])
             if other.is_visible_to_readers:
                 _record_entry_change(other, became_visible=False)
+            _tell_desk(other)
 
 
 def _copy_state(source: Any, *, into: Any) -> None:

@@ -1,7 +1,7 @@
 """ASGI entry point: Django for HTTP, the readers' feed consumer for WebSockets.
 
 Readers' pages and other sites' widgets connect from any origin, so the WebSocket route carries no
-origin check; it is read-only and needs no session.
+origin check; it is read-only and needs no session. The editors' desk route checks both.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from feeds.desk.routing import desk_websocket_urlpatterns  # noqa: E402
 from feeds.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": URLRouter(websocket_urlpatterns),
+        "websocket": URLRouter([*desk_websocket_urlpatterns, *websocket_urlpatterns]),
     }
 )

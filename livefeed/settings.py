@@ -74,6 +74,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "channels",
+    "simple_history",
+    "django_tasks",
+    "django_tasks_db",
     "axes",
     "feeds",
 ]
@@ -191,6 +194,19 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Serve straight from the source folders when nothing was collected (embedded mode and tests).
 WHITENOISE_USE_FINDERS = True
+
+# Uploaded images and their renditions. Behind a proxy, serve MEDIA_URL from MEDIA_ROOT there and
+# set LIVEFEED_SERVE_MEDIA=false; the embedded mode serves them itself.
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+SERVE_MEDIA = env_bool("LIVEFEED_SERVE_MEDIA", True)
+# Uploads larger than this are refused before Pillow reads them.
+MAX_IMAGE_BYTES = int(os.environ.get("LIVEFEED_MAX_IMAGE_BYTES", str(10 * 1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_IMAGE_BYTES + 1024 * 1024
+
+# --- Background tasks ---------------------------------------------------------------------------
+# Scheduled entries are queued in the database and published by `manage.py db_worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 LOGIN_URL = "admin:login"
 

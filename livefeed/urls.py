@@ -1,6 +1,8 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve
 
 from feeds import crawlers, embed, oembed
 
@@ -17,3 +19,7 @@ urlpatterns = [
     path("robots.txt", crawlers.robots_txt, name="robots"),
     path("", include("feeds.urls")),
 ]
+if settings.SERVE_MEDIA:
+    urlpatterns.append(
+        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})
+    )

@@ -125,6 +125,17 @@ def start_daphne(server_env: dict[str, str], tmp_path: Path) -> Iterator[Callabl
 
 
 @pytest.fixture
+def start_worker(server_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """Start the background task worker for this test: `start_worker(REDIS_URL=...)`."""
+    with ExitStack() as stack:
+
+        def start(**extra_env: str) -> Any:
+            return stack.enter_context(servers.task_worker({**server_env, **extra_env}, tmp_path / "worker.log"))
+
+        yield start
+
+
+@pytest.fixture
 def publisher(django_user_model: Any) -> Any:
     """An editor allowed to publish, with an API token in `.token`."""
     from feeds.tokens import issue_token
@@ -170,3 +181,30 @@ def browser() -> Iterator[Any]:
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def make_member(django_user_model: Any) -> Callable[..., Any]:
+    """`make_member("Contributor", "casey")`: a staff user in a newsroom group ("superuser" for a
+    superuser), with an API token in `.token`; pass `password=` to log in through a browser."""
+    from django.contrib.auth.models import Group, Permission
+
+    from feeds import roles
+    from feeds.tokens import issue_token
+
+    def make(role: str, username: str, password: str | None = None) -> Any:
+        user = django_user_model.objects.create_user(
+            username=username, password=password, first_name=username.capitalize(), is_staff=True,
+            is_superuser=role == "superuser",
+        )
+        if role != "superuser":
+            # The data migration made the groups; a transactional test's flush may have removed them.
+            group, _ = Group.objects.get_or_create(name=role)
+            codenames = roles.EDITOR_PERMISSIONS if role == roles.EDITOR else roles.CONTRIBUTOR_PERMISSIONS
+            group.permissions.add(*Permission.objects.filter(content_type__app_label="feeds", codename__in=codenames))
+            user.groups.add(group)
+        user = django_user_model.objects.get(pk=user.pk)
+        _, user.token = issue_token(user=user)
+        return user
+
+    return make

@@ -6,14 +6,16 @@ from rest_framework import permissions
 from rest_framework.request import Request
 
 
-class ReadOrPublish(permissions.BasePermission):
-    """Anyone may read; only users allowed to publish entries may write."""
+from .. import roles
 
-    message = "Only users allowed to publish may write through the API."
+
+class ReadOrPublish(permissions.BasePermission):
+    """Anyone may read; writers (Contributors and up) may write, and the services decide what
+    each role may change, answering 403 for the rest."""
+
+    message = "Only the newsroom's writers may write through the API."
 
     def has_permission(self, request: Request, view: Any) -> bool:
         if request.method in permissions.SAFE_METHODS:
             return True
-        return bool(
-            request.user and request.user.is_authenticated and request.user.has_perm("feeds.publish_entry")
-        )
+        return bool(request.user and request.user.is_authenticated and roles.can_write(request.user))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -91,7 +92,13 @@ class FeedDetailView(APIView):
         feed = get_object_or_404(Feed, slug=slug)
         serializer = FeedUpdateSerializer(feed, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        feed = services.update_feed(feed=feed, by=request.user, **serializer.validated_data)
+        changes = dict(serializer.validated_data)
+        race, announce = changes.pop("race", None), changes.pop("announce", False)
+        with transaction.atomic():
+            if changes:
+                feed = services.update_feed(feed=feed, by=request.user, **changes)
+            if race is not None:
+                feed = services.update_race_status(feed=feed, by=request.user, changes=race, announce=announce)
         return Response(events.feed_payload(feed))
 
 
@@ -117,7 +124,9 @@ class EntryListView(APIView):
         feed = get_object_or_404(Feed, slug=slug)
         serializer = EntryWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        entry = services.create_entry(feed=feed, by=request.user, **serializer.validated_data)
+        changes = dict(serializer.validated_data)
+        changes.pop("version", None)
+        entry = services.create_entry(feed=feed, by=request.user, **changes)
         return Response(_entry_response(entry), status=status.HTTP_201_CREATED)
 
 
@@ -141,7 +150,10 @@ class EntryDetailView(APIView):
         entry = self._writable_entry(slug, entry_id)
         serializer = EntryWriteSerializer(entry, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        entry = services.update_entry(entry=entry, by=request.user, **serializer.validated_data)
+        changes = dict(serializer.validated_data)
+        entry = services.update_entry(
+            entry=entry, by=request.user, expected_version=changes.pop("version", None), **changes
+        )
         return Response(_entry_response(entry))
 
     @extend_schema(responses={204: None}, summary="Delete an entry")
@@ -152,7 +164,4 @@ class EntryDetailView(APIView):
 
 
 def _entry_response(entry: Entry) -> dict[str, Any]:
-    payload = events.entry_payload(entry)
-    payload["status"] = entry.status
-    payload["body"] = entry.body
-    return payload
+    return events.desk_entry_payload(entry)

@@ -1,0 +1,80 @@
+"""The desk's WebSocket: staff of the newsroom follow every change to a feed, drafts included,
+and the number of readers watching it now.
+
+Unlike the readers' socket it needs the admin session and accepts only this site's origin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from .. import broadcast, presence, roles
+from ..models import Feed
+
+logger = logging.getLogger(__name__)
+
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+READER_COUNT_INTERVAL = 2.0
+
+
+def _may_watch(user: Any, slug: str) -> bool | None:
+    """True if the user may watch the feed's desk, False if not, None if there is no such feed."""
+    if user is None or not roles.can_watch_desk(user):
+        return False
+    return True if Feed.objects.filter(slug=slug).exists() else None
+
+
+may_watch = database_sync_to_async(_may_watch)
+
+
+class DeskConsumer(AsyncWebsocketConsumer):
+    """One staff member's desk for one feed."""
+
+    slug: str | None = None
+    counter: asyncio.Task | None = None
+
+    async def connect(self) -> None:
+        """Check the session's user, subscribe to the desk group, start counting readers."""
+        slug = self.scope["url_route"]["kwargs"]["slug"]
+        allowed = await may_watch(self.scope.get("user"), slug)
+        await self.accept()
+        if not allowed:
+            await self.close(code=CLOSE_FORBIDDEN if allowed is False else CLOSE_NOT_FOUND)
+            return
+        self.slug = slug
+        await broadcast.subscribe_desk(feed_slug=slug, channel_name=self.channel_name)
+        self.counter = asyncio.create_task(self._count_readers())
+
+    async def _count_readers(self) -> None:
+        """Send the feed's reader count whenever it changes (checked every 2 s)."""
+        last = None
+        while True:
+            try:
+                count = await presence.reader_count(feed_slug=self.slug)
+                if count != last:
+                    last = count
+                    await self.send(text_data=f'{{"type":"readers","count":{count}}}')
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("Could not count the readers of %s", self.slug)
+            await asyncio.sleep(READER_COUNT_INTERVAL)
+
+    async def desk_change(self, event: dict[str, Any]) -> None:
+        """Called for each change to the feed (drafts included); forwards the encoded text."""
+        await self.send(text_data=event["text"])
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Writes go through the desk's HTTP endpoints; anything sent here is ignored."""
+
+    async def disconnect(self, code: int) -> None:
+        if self.counter is not None:
+            self.counter.cancel()
+        if self.slug is not None:
+            await broadcast.unsubscribe_desk(feed_slug=self.slug, channel_name=self.channel_name)

@@ -1,0 +1,253 @@
+"""The live desk: one page per feed where editors post, publish, pin and run the race status.
+
+The page is served by the admin (same login); its actions are small JSON endpoints that call the
+services, so every rule and every broadcast is the same as in the admin and the API.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from functools import wraps
+from typing import Any, Callable
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET, require_POST
+
+from .. import events, race, roles, services
+from ..models import Entry, Feed
+from .forms import DeskEntryForm
+
+logger = logging.getLogger(__name__)
+
+DESK_LIST_LIMIT = 100
+
+
+def _answers_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Turn the services' refusals into JSON the desk can show next to the composer."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except services.StaleEdit as exc:
+            return JsonResponse(
+                {"detail": str(exc), "current": events.desk_entry_payload(exc.current)}, status=409
+            )
+        except PermissionDenied as exc:
+            return JsonResponse({"detail": str(exc) or "You may not do that."}, status=403)
+        except ValidationError as exc:
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+            logger.info("Desk refused bad input on %s: %s", request.path, errors)
+            return JsonResponse({"detail": _summary(errors), "errors": errors}, status=400)
+
+    return wrapper
+
+
+def _summary(errors: dict[str, list[str]]) -> str:
+    return " ".join(
+        message if name in ("detail", "__all__") else f"{name.replace('_', ' ').capitalize()}: {message}"
+        for name, messages in errors.items()
+        for message in messages
+    )
+
+
+def _form_errors(form: DeskEntryForm) -> JsonResponse:
+    errors = {name: [str(e) for e in messages] for name, messages in form.errors.items()}
+    logger.info("Desk refused bad input: %s", errors)
+    return JsonResponse({"detail": _summary(errors), "errors": errors}, status=400)
+
+
+def _desk_entries(feed: Feed) -> list[Entry]:
+    return list(
+        Entry.objects.filter(feed=feed, deleted_at__isnull=True)
+        .select_related("author", "feed")
+        .order_by(Coalesce("published_at", "publish_at", "created_at").desc(), "-id")[:DESK_LIST_LIMIT]
+    )
+
+
+def _entry_for_desk(feed_id: int, entry_id: int) -> Entry:
+    return get_object_or_404(
+        Entry.objects.select_related("feed", "author"), feed_id=feed_id, pk=entry_id, deleted_at__isnull=True
+    )
+
+
+@require_GET
+def desk(request: HttpRequest, feed_id: int) -> HttpResponse:
+    """The desk page: composer, feed controls, race status and the feed's entries, drafts included."""
+    if not roles.can_watch_desk(request.user):
+        raise PermissionDenied
+    feed = get_object_or_404(Feed, pk=feed_id)
+    user = request.user
+    state = {
+        "feed": events.feed_payload(feed),
+        "feed_id": feed.pk,
+        "entries": [events.desk_entry_payload(entry) for entry in _desk_entries(feed)],
+        "user": {
+            "id": user.pk,
+            "can_publish": roles.can_publish(user),
+            "can_run_feed": roles.can_run_feed(user),
+        },
+    }
+    context = {
+        **admin.site.each_context(request),
+        "title": f"Live desk · {feed.title}",
+        "feed": feed,
+        "state": state,
+        "can_publish": roles.can_publish(user),
+        "can_run_feed": roles.can_run_feed(user),
+        "kinds": [c for c in Entry.Kind.choices if c[0] != Entry.Kind.RACE_STATUS],
+        "flags": race.FLAGS,
+        "sessions": race.SESSIONS,
+    }
+    return render(request, "desk/desk.html", context)
+
+
+@_answers_errors
+def entries(request: HttpRequest, feed_id: int) -> HttpResponse:
+    """GET: the desk's list (for a reconnecting desk). POST: the composer."""
+    feed = get_object_or_404(Feed, pk=feed_id)
+    if request.method == "GET":
+        if not roles.can_watch_desk(request.user):
+            raise PermissionDenied
+        return JsonResponse({"entries": [events.desk_entry_payload(e) for e in _desk_entries(feed)]})
+    if request.method != "POST":
+        return JsonResponse({"detail": "Use GET or POST."}, status=405)
+    form = DeskEntryForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _form_errors(form)
+    entry = services.create_entry(feed=feed, by=request.user, **form.service_arguments())
+    return JsonResponse({"entry": events.desk_entry_payload(entry)}, status=201)
+
+
+@require_POST
+@_answers_errors
+def entry(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
+    """Edit an entry, or apply one inline action (publish, pin, key event) with `action`."""
+    current = _entry_for_desk(feed_id, entry_id)
+    version = request.POST.get("version")
+    expected = int(version) if version and version.isdigit() else None
+    action = request.POST.get("action", "")
+    toggles = {
+        "publish": {"status": Entry.Status.PUBLISHED},
+        "unpublish": {"status": Entry.Status.DRAFT},
+        "pin": {"pinned": True},
+        "unpin": {"pinned": False},
+        "key": {"key_event": True},
+        "unkey": {"key_event": False},
+    }
+    if action:
+        if action not in toggles:
+            return JsonResponse({"detail": f"Unknown action {action!r}."}, status=400)
+        changed = services.update_entry(entry=current, by=request.user, expected_version=expected, **toggles[action])
+        return JsonResponse({"entry": events.desk_entry_payload(changed)})
+    form = DeskEntryForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _form_errors(form)
+    changed = services.update_entry(
+        entry=current,
+        by=request.user,
+        expected_version=form.cleaned_data["version"],
+        **form.service_arguments(editing=current),
+    )
+    return JsonResponse({"entry": events.desk_entry_payload(changed)})
+
+
+@require_POST
+@_answers_errors
+def delete(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
+    services.delete_entry(entry=_entry_for_desk(feed_id, entry_id), by=request.user)
+    return JsonResponse({"deleted": entry_id})
+
+
+@require_GET
+@_answers_errors
+def history(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
+    """Every saved version of an entry, newest first: who, when, and which fields changed."""
+    if not roles.can_watch_desk(request.user):
+        raise PermissionDenied
+    current = _entry_for_desk(feed_id, entry_id)
+    records = list(current.history.select_related("history_user").order_by("-history_date", "-history_id"))
+    versions = []
+    for index, record in enumerate(records):
+        older = records[index + 1] if index + 1 < len(records) else None
+        changes = []
+        if older is not None:
+            delta = record.diff_against(older, excluded_fields=["version", "publish_at", "scheduled_by"])
+            changes = [
+                {"field": change.field, "old": _shown(change.old), "new": _shown(change.new)} for change in delta.changes
+            ]
+        user = record.history_user
+        versions.append(
+            {
+                "history_id": record.history_id,
+                "version": record.version,
+                "when": events.timestamp(record.history_date),
+                "who": (user.get_full_name() or user.get_username()) if user else "system",
+                "type": {"+": "created", "~": "changed", "-": "deleted"}[record.history_type],
+                "headline": record.headline,
+                "body": record.body,
+                "status": record.status,
+                "changes": changes,
+                "is_current": index == 0,
+            }
+        )
+    return JsonResponse({"entry_id": entry_id, "versions": versions})
+
+
+def _shown(value: Any) -> Any:
+    return value if isinstance(value, (str, int, float, bool, type(None), dict, list)) else str(value)
+
+
+@require_POST
+@_answers_errors
+def restore(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
+    """Bring back an earlier version as a new save (itself kept in the history)."""
+    current = _entry_for_desk(feed_id, entry_id)
+    try:
+        history_id = int(request.POST.get("history_id", ""))
+    except ValueError:
+        return JsonResponse({"detail": "Choose a version to restore.", "errors": {"history_id": ["Required."]}}, status=400)
+    version = request.POST.get("version")
+    restored = services.restore_entry_version(
+        entry=current,
+        by=request.user,
+        history_id=history_id,
+        expected_version=int(version) if version and version.isdigit() else None,
+    )
+    return JsonResponse({"entry": events.desk_entry_payload(restored)})
+
+
+@require_POST
+@_answers_errors
+def feed_status(request: HttpRequest, feed_id: int) -> HttpResponse:
+    """Go live or end coverage."""
+    feed = get_object_or_404(Feed, pk=feed_id)
+    status = request.POST.get("status", "")
+    if status not in (Feed.Status.LIVE, Feed.Status.ENDED, Feed.Status.DRAFT):
+        return JsonResponse({"detail": "Choose live, ended or draft.", "errors": {"status": ["Invalid."]}}, status=400)
+    if not roles.can_run_feed(request.user):
+        raise PermissionDenied("You may not open or end coverage.")
+    feed = services.update_feed(feed=feed, by=request.user, status=status)
+    return JsonResponse({"feed": events.feed_payload(feed)})
+
+
+@require_POST
+@_answers_errors
+def race_status(request: HttpRequest, feed_id: int) -> HttpResponse:
+    """Change the race status from a JSON body: `{"changes": {...}, "announce": true}`."""
+    feed = get_object_or_404(Feed, pk=feed_id)
+    try:
+        data = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return JsonResponse({"detail": "Send JSON."}, status=400)
+    if not isinstance(data, dict) or not isinstance(data.get("changes"), dict):
+        return JsonResponse({"detail": "Send the changes as an object.", "errors": {"changes": ["Required."]}}, status=400)
+    feed = services.update_race_status(
+        feed=feed, by=request.user, changes=data["changes"], announce=bool(data.get("announce"))
+    )
+    return JsonResponse({"feed": events.feed_payload(feed)})

@@ -1,0 +1,115 @@
+"""How many readers watch each feed right now, across every server process.
+
+Each process counts its own readers in memory as they subscribe and leave (no I/O on a reader's
+connect), and, when Redis is configured, writes those counts every few seconds under a key that
+expires soon after. A process that dies stops refreshing its key, so its readers drop out of the
+total within seconds instead of lingering as stale channel-layer group members.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import uuid
+from collections import Counter
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 2.0
+EXPIRY_SECONDS = 8
+PROCESSES_KEY = "livefeed:presence:processes"
+
+_process_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+_readers: Counter[str] = Counter()
+_heartbeat: asyncio.Task | None = None
+_redis = None
+
+
+def _key(process_id: str) -> str:
+    return f"livefeed:presence:{process_id}"
+
+
+def joined(feed_slug: str) -> None:
+    """A reader of the feed subscribed in this process."""
+    _readers[feed_slug] += 1
+    _start_heartbeat()
+
+
+def left(feed_slug: str) -> None:
+    """A reader of the feed left this process."""
+    if _readers[feed_slug] > 0:
+        _readers[feed_slug] -= 1
+    if _readers[feed_slug] == 0:
+        del _readers[feed_slug]
+
+
+def _client():
+    global _redis
+    if _redis is None:
+        import redis.asyncio
+
+        _redis = redis.asyncio.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
+    return _redis
+
+
+def _start_heartbeat() -> None:
+    global _heartbeat
+    if not settings.REDIS_URL or (_heartbeat is not None and not _heartbeat.done()):
+        return
+    try:
+        _heartbeat = asyncio.get_running_loop().create_task(_beat())
+    except RuntimeError:  # no event loop: nothing to publish from
+        pass
+
+
+async def _beat() -> None:
+    """Publish this process's counts until it stops."""
+    while True:
+        try:
+            await _publish()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.warning("Could not publish reader counts", exc_info=True)
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+
+
+async def _publish() -> None:
+    client = _client()
+    key = _key(_process_id)
+    async with client.pipeline(transaction=True) as pipe:
+        pipe.delete(key)
+        if _readers:
+            pipe.hset(key, mapping={slug: count for slug, count in _readers.items()})
+            pipe.expire(key, EXPIRY_SECONDS)
+        pipe.sadd(PROCESSES_KEY, _process_id)
+        await pipe.execute()
+
+
+async def reader_count(*, feed_slug: str) -> int:
+    """Readers subscribed to the feed now: this process alone without Redis, every process with it."""
+    if not settings.REDIS_URL:
+        return _readers.get(feed_slug, 0)
+    client = _client()
+    processes = [p.decode() for p in await client.smembers(PROCESSES_KEY)]
+    if not processes:
+        return 0
+    async with client.pipeline(transaction=False) as pipe:
+        for process_id in processes:
+            pipe.exists(_key(process_id))
+            pipe.hget(_key(process_id), feed_slug)
+        answers = await pipe.execute()
+    total = 0
+    gone = []
+    for process_id, alive, count in zip(processes, answers[::2], answers[1::2]):
+        if alive:
+            total += int(count or 0)
+        elif process_id != _process_id:
+            gone.append(process_id)
+    if gone:
+        # A process whose key expired has stopped (or has no readers); it re-adds itself if not.
+        await client.srem(PROCESSES_KEY, *gone)
+    return total

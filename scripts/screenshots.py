@@ -1,0 +1,125 @@
+"""Screenshots of the live desk and the reader page, written to screenshots/ (ignored by git).
+
+Runs against a throwaway database: loads the demo feed, adds one entry of each kind and a race
+status, starts Daphne and drives Debian's Chromium. `make screenshots` runs it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUTPUT = ROOT / "screenshots"
+
+
+def main() -> None:
+    var = Path(tempfile.mkdtemp(prefix="livefeed-screenshots-"))
+    env = {
+        "DATABASE_URL": f"sqlite:///{var / 'livefeed.sqlite3'}",
+        "LIVEFEED_VAR_DIR": str(var),
+        "DEBUG": "true",
+        "LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "livefeed.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    feed, editor, contributor = _content()
+    # Sessions are made before Playwright starts its event loop, where the ORM may not run.
+    desks = [(_session(editor), "desk-editor"), (_session(contributor), "desk-contributor")]
+    env["SECRET_KEY"] = settings.SECRET_KEY
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.fixtures.servers import daphne_server
+
+    OUTPUT.mkdir(exist_ok=True)
+    with daphne_server(env, var / "daphne.log") as server, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), headless=True, args=["--no-sandbox"]
+        )
+        reader = browser.new_context(viewport={"width": 900, "height": 1200}).new_page()
+        reader.goto(f"{server.url}{feed.get_absolute_url()}")
+        reader.wait_for_selector("[data-livefeed][data-connection=live]")
+        for session, name in desks:
+            context = browser.new_context(viewport={"width": 1280, "height": 1400})
+            context.add_cookies([{"name": "sessionid", "value": session, "url": server.url}])
+            desk = context.new_page()
+            desk.goto(f"{server.url}/admin/feeds/feed/{feed.pk}/desk/")
+            desk.wait_for_selector("[data-desk][data-connection=live]")
+            desk.wait_for_function("document.querySelector('[data-readers]').textContent !== '–'")
+            desk.screenshot(path=str(OUTPUT / f"{name}.png"), full_page=True)
+            print(f"wrote {OUTPUT / f'{name}.png'}")
+        reader.screenshot(path=str(OUTPUT / "reader.png"), full_page=True)
+        print(f"wrote {OUTPUT / 'reader.png'}")
+        browser.close()
+
+
+def _content():
+    """The demo feed plus one entry of each kind, a draft and a race status."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image, ImageDraw
+
+    from feeds import services
+    from feeds.demo import load_demo
+
+    feed = load_demo()
+    User = get_user_model()
+    editor = User.objects.create_user(username="eve", first_name="Eve", last_name="Marsh", is_staff=True)
+    editor.groups.add(Group.objects.get(name="Editor"))
+    contributor = User.objects.create_user(username="casey", first_name="Casey", last_name="Ng", is_staff=True)
+    contributor.groups.add(Group.objects.get(name="Contributor"))
+    editor, contributor = User.objects.get(pk=editor.pk), User.objects.get(pk=contributor.pk)
+
+    services.update_race_status(
+        feed=feed, by=editor,
+        changes={"series": "Truck Series", "track": "Harbor City Speedway", "session": "race", "flag": "green",
+                 "lap": 142, "laps_total": 200, "stage": "3", "leader": "No. 75 Dana Okafor", "cautions": 4,
+                 "running_order": ["Okafor", "Lindqvist", "Tamura", "Silva", "Beaumont"]},
+    )
+    services.create_entry(
+        feed=feed, by=editor, kind="quote", body="We had the truck to win tonight; the pit stop won it for us.",
+        details={"speaker": "Dana Okafor", "role": "driver, No. 75 truck"},
+    )
+    services.create_entry(
+        feed=feed, by=editor, kind="social", body="What a save by Tamura coming off Turn 4!",
+        details={"url": "https://bsky.app/profile/harborcity.example/post/3kx7", "author": "@harborcity"},
+    )
+    picture = Image.new("RGB", (1600, 900), (20, 40, 80))
+    draw = ImageDraw.Draw(picture)
+    for x in range(0, 1600, 80):
+        draw.rectangle([x, 700, x + 40, 760], fill=(240, 240, 240))
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG")
+    services.create_entry(
+        feed=feed, by=editor, kind="image", image=SimpleUploadedFile("pit.jpg", buffer.getvalue()),
+        details={"alt": "Pit road under the lights", "caption": "Pit road on lap 140", "credit": "Livefeed demo"},
+    )
+    services.update_race_status(feed=feed, by=editor, changes={"flag": "yellow", "cautions": 5}, announce=True)
+    services.create_entry(feed=feed, by=contributor, headline="Okafor's crew chief", body="Interview coming up.",
+                          status="draft")
+    return feed, editor, contributor
+
+
+def _session(user) -> str:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,452 @@
+// The live desk: posts through the desk's JSON endpoints and follows every change to the feed,
+// drafts included, over the staff WebSocket. Entry HTML arrives sanitized from the server.
+
+const root = document.querySelector("[data-desk]");
+const state = JSON.parse(document.getElementById("desk-state").textContent);
+const csrf = root.querySelector("[name=csrfmiddlewaretoken]").value;
+const entriesUrl = root.dataset.entriesUrl;
+const list = root.querySelector("[data-desk-entries]");
+const composer = root.querySelector("[data-composer]");
+const composerMessage = root.querySelector("[data-composer-message]");
+const entries = new Map(state.entries.map((entry) => [String(entry.id), entry]));
+const editing = new Set();
+const user = state.user;
+let race = state.feed.race || {};
+
+async function send(url, body, { json = false } = {}) {
+  const headers = { "X-CSRFToken": csrf, Accept: "application/json" };
+  if (json) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(url, { method: "POST", headers, body: json ? JSON.stringify(body) : body, credentials: "same-origin" });
+  } catch {
+    return { ok: false, status: 0, data: { detail: "The server could not be reached. Your text is kept; try again." } };
+  }
+  let data = {};
+  try {
+    data = await response.json();
+  } catch {
+    data = { detail: `The server answered ${response.status}.` };
+  }
+  return { ok: response.ok, status: response.status, data };
+}
+
+function form(fields) {
+  const data = new FormData();
+  for (const [name, value] of Object.entries(fields)) if (value !== undefined && value !== null) data.append(name, value);
+  return data;
+}
+
+// --- Composer ------------------------------------------------------------------------------
+
+function showKindFields(container, kind) {
+  for (const fieldset of container.querySelectorAll("[data-kind-fields]")) {
+    fieldset.hidden = fieldset.dataset.kindFields !== kind;
+  }
+  const label = container.querySelector("[data-body-label]");
+  if (label) {
+    label.textContent = { quote: "The quote", social: "Quoted text (optional)", image: "Text under the image (optional)" }[kind] || "Body (Markdown)";
+  }
+}
+
+const kindSelect = composer.querySelector("[data-kind]");
+kindSelect.addEventListener("change", () => showKindFields(composer, kindSelect.value));
+showKindFields(composer, kindSelect.value);
+
+async function post(mode) {
+  const data = new FormData(composer);
+  data.delete("publish_at_local");
+  if (mode === "publish") data.append("publish", "on");
+  if (mode === "schedule") {
+    const local = composer.elements.publish_at_local.value;
+    if (!local) {
+      say(composerMessage, "Choose when to publish.", true);
+      return;
+    }
+    data.append("publish_at", new Date(local).toISOString());
+  }
+  if (!(data.get("image") instanceof File) || !data.get("image").name) data.delete("image");
+  composer.dataset.busy = "true";
+  const { ok, data: answer } = await send(entriesUrl, data);
+  delete composer.dataset.busy;
+  if (!ok) {
+    // Keep everything typed; say why it failed.
+    say(composerMessage, answer.detail || "The entry was not posted.", true);
+    return;
+  }
+  upsert(answer.entry);
+  const kind = kindSelect.value;
+  composer.reset();
+  kindSelect.value = kind;
+  showKindFields(composer, kind);
+  say(composerMessage, { publish: "Published.", draft: "Draft saved.", schedule: "Scheduled." }[mode], false);
+  composer.querySelector("[data-body]").focus();
+}
+
+function say(element, text, isError) {
+  element.textContent = text;
+  element.classList.toggle("is-error", Boolean(isError));
+}
+
+const primary = composer.querySelector("[type=submit]");
+composer.addEventListener("submit", (event) => {
+  event.preventDefault();
+  post(primary.dataset.submit);
+});
+for (const button of composer.querySelectorAll("button[type=button][data-submit]")) {
+  button.addEventListener("click", () => post(button.dataset.submit));
+}
+composer.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+    event.preventDefault();
+    post(primary.dataset.submit);
+  }
+});
+
+// --- Entries -------------------------------------------------------------------------------
+
+function sortKey(entry) {
+  return entry.published_at || entry.publish_at || entry.created_at || "";
+}
+
+function upsert(entry) {
+  const id = String(entry.id);
+  const known = entries.get(id);
+  if (known && known.version > entry.version) return;
+  entries.set(id, entry);
+  if (editing.has(id)) {
+    const row = list.querySelector(`[data-entry-id="${id}"]`);
+    row?.querySelector("[data-newer]")?.removeAttribute("hidden");
+    return;
+  }
+  renderList();
+}
+
+function removeEntry(id) {
+  entries.delete(String(id));
+  editing.delete(String(id));
+  renderList();
+}
+
+function renderList() {
+  const sorted = [...entries.values()].sort((a, b) => (sortKey(a) < sortKey(b) ? 1 : sortKey(a) > sortKey(b) ? -1 : b.id - a.id));
+  const rows = sorted.map((entry) => {
+    const id = String(entry.id);
+    const existing = list.querySelector(`[data-entry-id="${id}"]`);
+    if (existing && editing.has(id)) return existing;
+    return renderRow(entry);
+  });
+  list.replaceChildren(...rows);
+  if (!rows.length) list.textContent = "No entries yet.";
+}
+
+function element(tag, className, text) {
+  const el = document.createElement(tag);
+  if (className) el.className = className;
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+function statusLabel(entry) {
+  if (entry.status === "published") return "Published";
+  return entry.publish_at ? `Scheduled ${new Date(entry.publish_at).toLocaleString()}` : "Draft";
+}
+
+function canEdit(entry) {
+  return user.can_publish || (entry.author_id === user.id && entry.status === "draft" && !entry.publish_at);
+}
+
+function renderRow(entry) {
+  const row = element("article", `desk-entry status-${entry.status}`);
+  row.dataset.entryId = entry.id;
+  row.dataset.status = entry.status;
+  const meta = element("header", "desk-entry-meta");
+  meta.append(element("span", `desk-badge badge-${entry.status}`, statusLabel(entry)));
+  meta.append(element("span", "desk-kind", entry.kind.replace("_", " ")));
+  if (entry.pinned) meta.append(element("span", "desk-badge badge-pinned", "Pinned"));
+  if (entry.key_event) meta.append(element("span", "desk-badge badge-key", "Key event"));
+  const when = entry.published_at || entry.created_at;
+  if (when) meta.append(element("time", "", new Date(when).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })));
+  meta.append(element("span", "desk-author", entry.author));
+  row.append(meta);
+  if (entry.headline) row.append(element("h3", "desk-entry-headline", entry.headline));
+  const body = element("div", "desk-entry-body");
+  body.innerHTML = entry.html; // sanitized on the server when the entry was saved
+  row.append(body);
+
+  const actions = element("div", "desk-entry-actions");
+  const action = (label, handler, name) => {
+    const button = element("button", "", label);
+    button.type = "button";
+    button.dataset.action = name;
+    button.addEventListener("click", handler);
+    actions.append(button);
+  };
+  if (canEdit(entry)) action("Edit", () => startEdit(entry.id), "edit");
+  if (user.can_publish) {
+    if (entry.status === "draft") action("Publish", () => toggle(entry, "publish"), "publish");
+    action(entry.pinned ? "Unpin" : "Pin", () => toggle(entry, entry.pinned ? "unpin" : "pin"), "pin");
+    action(entry.key_event ? "Unmark key event" : "Key event", () => toggle(entry, entry.key_event ? "unkey" : "key"), "key");
+    action("Delete", () => remove(entry), "delete");
+  }
+  action("History", () => showHistory(entry.id), "history");
+  row.append(actions);
+  row.append(element("p", "desk-entry-message", ""));
+  return row;
+}
+
+function rowMessage(id, text) {
+  const message = list.querySelector(`[data-entry-id="${id}"] .desk-entry-message`);
+  if (message) say(message, text, true);
+}
+
+async function toggle(entry, name) {
+  const { ok, data } = await send(`${entriesUrl}${entry.id}/`, form({ action: name }));
+  if (ok) upsert(data.entry);
+  else rowMessage(entry.id, data.detail);
+}
+
+async function remove(entry) {
+  if (!window.confirm(`Delete “${entry.headline || "this entry"}”? Readers will no longer see it.`)) return;
+  const { ok, data } = await send(`${entriesUrl}${entry.id}/delete/`, form({}));
+  if (ok) removeEntry(entry.id);
+  else rowMessage(entry.id, data.detail);
+}
+
+const EDIT_FIELDS = {
+  quote: [["speaker", "Speaker"], ["role", "Role"]],
+  social: [["url", "Post URL"], ["social_author", "Posted by"]],
+  image: [["alt", "Alt text"], ["caption", "Caption"], ["credit", "Credit"]],
+};
+const DETAIL_KEYS = { speaker: "speaker", role: "role", url: "url", social_author: "author", alt: "alt", caption: "caption", credit: "credit" };
+
+function startEdit(id) {
+  const entry = entries.get(String(id));
+  if (!entry) return;
+  editing.add(String(id));
+  const row = list.querySelector(`[data-entry-id="${id}"]`);
+  const editor = element("form", "desk-edit");
+  editor.dataset.editForm = "";
+  editor.innerHTML = `
+    <p class="desk-conflict" data-conflict role="alert" hidden></p>
+    <p class="desk-newer" data-newer hidden>Someone saved a newer version while you edit; saving will say so.</p>
+    <label class="block">Headline <input name="headline" maxlength="200"></label>
+    <label class="block">Body <textarea name="body" rows="4"></textarea></label>
+    <div class="desk-edit-kind"></div>
+    <details class="desk-yours" data-yours hidden><summary>Your unsaved text</summary><pre></pre></details>
+    <div class="desk-edit-actions"><button type="submit" class="default">Save</button>
+    <button type="button" data-cancel>Cancel</button><span class="desk-entry-message" role="alert"></span></div>`;
+  const kindBox = editor.querySelector(".desk-edit-kind");
+  for (const [name, label] of EDIT_FIELDS[entry.kind] || []) {
+    const wrap = element("label", "block", `${label} `);
+    const input = element("input");
+    input.name = name;
+    wrap.append(input);
+    kindBox.append(wrap);
+  }
+  fill(editor, entry);
+  editor.addEventListener("submit", (event) => {
+    event.preventDefault();
+    saveEdit(entry.id, editor);
+  });
+  editor.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      saveEdit(entry.id, editor);
+    }
+  });
+  editor.querySelector("[data-cancel]").addEventListener("click", () => {
+    editing.delete(String(id));
+    renderList();
+  });
+  row.replaceChildren(editor);
+  editor.elements.body.focus();
+}
+
+function fill(editor, entry) {
+  editor.dataset.version = entry.version;
+  editor.elements.headline.value = entry.headline;
+  editor.elements.body.value = entry.body;
+  for (const [field, key] of Object.entries(DETAIL_KEYS)) {
+    if (editor.elements[field]) editor.elements[field].value = (entry.details || {})[key] || "";
+  }
+}
+
+async function saveEdit(id, editor) {
+  const entry = entries.get(String(id));
+  const fields = { kind: entry.kind, version: editor.dataset.version };
+  for (const input of editor.querySelectorAll("input[name], textarea[name]")) fields[input.name] = input.value;
+  const { ok, status, data } = await send(`${entriesUrl}${id}/`, form(fields));
+  if (ok) {
+    editing.delete(String(id));
+    entries.set(String(id), data.entry);
+    renderList();
+    return;
+  }
+  if (status === 409) {
+    // Show the newer text in the form and keep the editor's own words beside it: nothing is lost.
+    const yours = [fields.headline, fields.body].filter(Boolean).join("\n\n");
+    const details = editor.querySelector("[data-yours]");
+    details.hidden = false;
+    details.open = true;
+    details.querySelector("pre").textContent = yours;
+    fill(editor, data.current);
+    entries.set(String(id), data.current);
+    const conflict = editor.querySelector("[data-conflict]");
+    conflict.hidden = false;
+    conflict.textContent = `${data.detail} (saved by ${data.current.author}'s desk at version ${data.current.version}.)`;
+    editor.querySelector("[data-newer]").hidden = true;
+    return;
+  }
+  say(editor.querySelector(".desk-entry-message"), data.detail || "Not saved.", true);
+}
+
+// --- History -------------------------------------------------------------------------------
+
+const historyDialog = root.querySelector("[data-history]");
+
+async function showHistory(id) {
+  const response = await fetch(`${entriesUrl}${id}/history/`, { headers: { Accept: "application/json" } });
+  const data = await response.json();
+  const box = historyDialog.querySelector("[data-history-list]");
+  box.replaceChildren();
+  for (const version of data.versions || []) {
+    const item = element("div", "history-version");
+    item.dataset.historyId = version.history_id;
+    item.append(element("p", "history-when", `${new Date(version.when).toLocaleString()} · ${version.who} · ${version.type} · version ${version.version}`));
+    const changes = element("ul", "history-changes");
+    for (const change of version.changes) {
+      changes.append(element("li", "", `${change.field}: ${JSON.stringify(change.old)} → ${JSON.stringify(change.new)}`));
+    }
+    if (!version.changes.length) changes.append(element("li", "", `${version.headline} ${version.body}`.trim() || "(empty)"));
+    item.append(changes);
+    if (!version.is_current && version.type !== "deleted" && canEdit(entries.get(String(id)) || {})) {
+      const restore = element("button", "", "Restore this version");
+      restore.type = "button";
+      restore.addEventListener("click", async () => {
+        const { ok, data: answer } = await send(`${entriesUrl}${id}/restore/`, form({ history_id: version.history_id }));
+        if (ok) {
+          upsert(answer.entry);
+          historyDialog.close();
+        } else {
+          say(item.querySelector(".history-when"), answer.detail, true);
+        }
+      });
+      item.append(restore);
+    }
+    box.append(item);
+  }
+  if (!historyDialog.open) historyDialog.showModal();
+}
+
+// --- Feed controls and race status -----------------------------------------------------------
+
+function applyFeed(feed) {
+  const status = root.querySelector("[data-feed-status]");
+  status.textContent = feed.status.charAt(0).toUpperCase() + feed.status.slice(1);
+  status.dataset.status = feed.status;
+  race = feed.race || {};
+  root.querySelector("[data-race-current]").innerHTML = feed.race_html; // sanitized on the server
+  const lap = root.querySelector("[data-lap]");
+  if (lap) lap.textContent = race.lap ?? "–";
+  const total = root.querySelector("[data-laps-total]");
+  if (total) total.textContent = race.laps_total ?? "–";
+  for (const button of root.querySelectorAll("[data-flag]")) {
+    button.setAttribute("aria-pressed", String((race.flag || "none") === button.dataset.flag));
+  }
+}
+applyFeed(state.feed);
+
+for (const button of root.querySelectorAll("[data-feed-action]")) {
+  button.addEventListener("click", async () => {
+    const { ok, data } = await send(root.dataset.statusUrl, form({ status: button.dataset.feedAction }));
+    if (ok) applyFeed(data.feed);
+    else window.alert(data.detail);
+  });
+}
+
+const raceMessage = root.querySelector("[data-race-message]");
+
+async function changeRace(changes, announce = false) {
+  const { ok, data } = await send(root.dataset.raceUrl, { changes, announce }, { json: true });
+  if (ok) {
+    applyFeed(data.feed);
+    if (raceMessage) say(raceMessage, "", false);
+  } else if (raceMessage) {
+    say(raceMessage, data.detail, true);
+  }
+  return ok;
+}
+
+for (const button of root.querySelectorAll("[data-flag]")) {
+  button.addEventListener("click", () => {
+    const announce = root.querySelector("[data-announce]")?.checked ?? false;
+    changeRace({ flag: button.dataset.flag }, announce);
+  });
+}
+for (const button of root.querySelectorAll("[data-lap-step]")) {
+  button.addEventListener("click", () => changeRace({ lap: Math.max(0, (race.lap || 0) + Number(button.dataset.lapStep)) }));
+}
+root.querySelector("[data-caution-step]")?.addEventListener("click", () => changeRace({ cautions: (race.cautions || 0) + 1 }));
+
+const raceForm = root.querySelector("[data-race-form]");
+raceForm?.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const changes = {};
+  for (const input of raceForm.querySelectorAll("[name]")) {
+    const value = input.value.trim();
+    if (input.name === "running_order") changes.running_order = value ? value.split("\n").map((s) => s.trim()).filter(Boolean) : null;
+    else changes[input.name] = value === "" ? null : value;
+  }
+  changeRace(changes);
+});
+
+// --- Live updates --------------------------------------------------------------------------
+
+let attempt = 0;
+let connectedOnce = false;
+const connection = root.querySelector("[data-connection]");
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const socket = new WebSocket(`${scheme}//${location.host}/ws/desk/${encodeURIComponent(root.dataset.slug)}/`);
+  socket.addEventListener("open", async () => {
+    attempt = 0;
+    root.dataset.connection = "live";
+    connection.textContent = "Live";
+    if (connectedOnce) await reload();
+    connectedOnce = true;
+  });
+  socket.addEventListener("message", (event) => apply(JSON.parse(event.data)));
+  socket.addEventListener("close", (event) => {
+    root.dataset.connection = "offline";
+    if (event.code === 4403 || event.code === 4404) {
+      connection.textContent = "Not allowed to follow this feed.";
+      return;
+    }
+    const delay = Math.min(30000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
+    attempt += 1;
+    connection.textContent = "Reconnecting…";
+    setTimeout(connect, delay);
+  });
+}
+
+async function reload() {
+  const response = await fetch(entriesUrl, { headers: { Accept: "application/json" } });
+  if (!response.ok) return;
+  const data = await response.json();
+  for (const [id] of entries) if (!editing.has(id)) entries.delete(id);
+  for (const entry of data.entries) upsert(entry);
+  renderList();
+}
+
+function apply(message) {
+  if (message.type === "readers") root.querySelector("[data-readers]").textContent = message.count;
+  else if (message.type === "feed.updated") applyFeed(message.feed_data);
+  else if (message.type === "entry.deleted") removeEntry(message.entry.id);
+  else if (message.entry) upsert(message.entry);
+}
+
+renderList();
+connect();
+window.desk = { entries, apply };

@@ -1,0 +1,82 @@
+"""The desk's WebSocket: staff only, same origin only, drafts included, readers counted."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from feeds import presence, services
+from livefeed.asgi import application
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ORIGIN = b"http://127.0.0.1:8000"
+
+
+def session_cookie(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+async def open_desk(slug: str, *, cookie: bytes = b"", origin: bytes = ORIGIN) -> tuple[WebsocketCommunicator, bool, int | None]:
+    headers = [(b"origin", origin), (b"host", b"127.0.0.1:8000")]
+    if cookie:
+        headers.append((b"cookie", cookie))
+    communicator = WebsocketCommunicator(application, f"/ws/desk/{slug}/", headers=headers)
+    connected, code = await communicator.connect()
+    return communicator, connected, code
+
+
+async def next_message(communicator: WebsocketCommunicator, wanted: str) -> dict:
+    while True:
+        message = json.loads(await communicator.receive_from(timeout=3))
+        if message["type"] == wanted:
+            return message
+
+
+async def test_staff_see_other_editors_drafts_live(make_member, publisher, live_feed):
+    contributor = await database_sync_to_async(make_member)("Contributor", "casey")
+    cookie = await database_sync_to_async(session_cookie)(publisher)
+    desk, connected, _ = await open_desk(live_feed.slug, cookie=cookie)
+    assert connected
+    await database_sync_to_async(services.create_entry)(feed=live_feed, by=contributor, body="embargoed", status="draft")
+    message = await next_message(desk, "entry.updated")
+    assert message["entry"]["status"] == "draft" and message["entry"]["body"] == "embargoed"
+    assert message["entry"]["author"] == "Casey"
+    await desk.disconnect()
+
+
+async def test_without_a_session_the_desk_socket_is_closed_with_4403(live_feed):
+    desk, connected, _ = await open_desk(live_feed.slug)
+    assert connected
+    assert (await desk.receive_output(timeout=3))["code"] == 4403
+
+
+async def test_the_desk_socket_refuses_other_origins(publisher, live_feed):
+    cookie = await database_sync_to_async(session_cookie)(publisher)
+    _, connected, _ = await open_desk(live_feed.slug, cookie=cookie, origin=b"https://evil.example")
+    assert not connected
+
+
+async def test_the_desk_counts_the_feeds_readers(publisher, live_feed):
+    cookie = await database_sync_to_async(session_cookie)(publisher)
+    # Readers left connected by earlier tests in this process are counted too.
+    before = await presence.reader_count(feed_slug=live_feed.slug)
+    readers = []
+    for _ in range(3):
+        reader = WebsocketCommunicator(application, f"/ws/feeds/{live_feed.slug}/")
+        assert (await reader.connect())[0]
+        readers.append(reader)
+    desk, connected, _ = await open_desk(live_feed.slug, cookie=cookie)
+    assert connected
+    assert (await next_message(desk, "readers"))["count"] == before + 3
+    await readers.pop().disconnect()
+    assert (await next_message(desk, "readers"))["count"] == before + 2
+    for reader in readers:
+        await reader.disconnect()
+    await desk.disconnect()
