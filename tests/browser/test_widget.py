@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import http.server
 import threading
 from pathlib import Path
@@ -61,4 +62,14 @@ def test_entry_appears_in_the_right_widget_which_grows_to_fit(browser, start_dap
     page.wait_for_function(f"() => document.querySelectorAll('iframe')[0].getBoundingClientRect().height > {before + 50}")
     inner = first.locator("body").evaluate("body => document.documentElement.getBoundingClientRect().height")
     assert abs(frames.nth(0).bounding_box()["height"] - inner) <= 2
+
+    # The race status bar follows the feed live, as on the live page, and links go to Livefeed.
+    httpx.patch(
+        f"{server.url}/api/feeds/{live_feed.slug}/", json={"race": {"flag": "green", "lap": 12}},
+        headers={"Authorization": f"Bearer {publisher.token}"}, timeout=10,
+    ).raise_for_status()
+    expect(first.locator("[data-race-status]")).to_contain_text("Lap 12")
+    expect(second.locator("[data-race-status]")).to_be_hidden()
+    permalink = first.locator("[data-permalink]").first
+    expect(permalink).to_have_attribute("href", re.compile(rf"/feeds/{live_feed.slug}/entries/\d+/$"))
     page.close()
