@@ -33,7 +33,8 @@ SOCIAL_NETWORKS = {
 
 def social_network(url: str) -> str:
     """The network a post URL belongs to; raises ValueError for anything else."""
-    if not isinstance(url, str) or len(url) > 500 or any(c.isspace() for c in url):
+    # Quotes, angle brackets and the like are never raw in a real address (RFC 3986).
+    if not isinstance(url, str) or len(url) > 500 or any(c.isspace() or c in '"<>\\^`{|}' for c in url):
         raise ValueError("Enter the full address of a post.")
     try:
         parts = urlsplit(url)
