@@ -1,13 +1,14 @@
 """The readers' WebSocket: catch up from a `seq`, then follow live changes.
 
-Thin on purpose: it checks the feed, subscribes through `broadcast`, and forwards the text each
-change was encoded to once. Anyone may read from any origin; nothing can be written.
+Thin on purpose: it checks the feed, subscribes through `broadcast`, keeps changes in `seq` order
+(dropping duplicates, filling gaps from the database) and leaves the writing to `broadcast`.
+Anyone may read from any origin; nothing can be written.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -50,8 +51,10 @@ def _parse_after(query_string: bytes) -> int | None:
 
 
 class FeedConsumer(AsyncWebsocketConsumer):
-    """One reader of one feed."""
+    """One reader of one feed, and the `broadcast.Listener` its feed's changes are handed to."""
 
+    # No channel layer: changes arrive through `broadcast`, without a channel per reader.
+    channel_layer_alias = None
     slug: str | None = None
     last_seq: int = 0
 
@@ -67,12 +70,17 @@ class FeedConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_BAD_REQUEST)
             return
         slug = self.scope["url_route"]["kwargs"]["slug"]
+        self.writer = broadcast.writer_for(self.base_send)
+        # Live changes wait in `pending` until the catch-up has been written.
+        self.filling = True
+        self.pending: list[broadcast.Change] = []
+        self.filler: asyncio.Task[None] | None = None
         # Subscribe before reading the database, so a change committed in between is either in
         # the catch-up or arrives live (and duplicates are dropped by `seq`).
-        await broadcast.subscribe(feed_slug=slug, channel_name=self.channel_name)
+        await broadcast.subscribe(feed_slug=slug, listener=self)
         state = await catch_up(slug, after)
         if state is None:
-            await broadcast.unsubscribe(feed_slug=slug, channel_name=self.channel_name)
+            await broadcast.unsubscribe(feed_slug=slug, listener=self)
             await self.accept()
             await self.close(code=CLOSE_NOT_FOUND)
             return
@@ -80,33 +88,49 @@ class FeedConsumer(AsyncWebsocketConsumer):
         current, missed = state
         self.last_seq = current if after is None else after
         await self.accept()
-        await self._send_missed(current, missed)
+        self._write_missed(current, missed)
 
-    async def _send_missed(self, current: int, missed: list[tuple[int, str]]) -> None:
+    def _write_missed(self, current: int, missed: list[tuple[int, str]]) -> None:
         for seq, text in missed:
             if seq > self.last_seq:
-                await self.send(text_data=text)
-        self.last_seq = max([self.last_seq, current, *(seq for seq, _ in missed)])
+                self.writer.write(broadcast.Change(seq, text))
+                self.last_seq = seq
+        self.last_seq = max(self.last_seq, current)
+        self.filling = False
+        pending, self.pending = self.pending, []
+        for change in pending:
+            self.deliver(change)
 
-    async def feed_change(self, event: dict[str, Any]) -> None:
-        """Called for each change broadcast to the feed; forwards it in `seq` order, once."""
-        seq = event["seq"]
-        if seq <= self.last_seq:
+    def deliver(self, change: broadcast.Change) -> None:
+        """Called for each change broadcast to the feed; writes it in `seq` order, once."""
+        if self.filling:
+            self.pending.append(change)
             return
-        if seq == self.last_seq + 1:
-            self.last_seq = seq
-            await self.send(text_data=event["text"])
+        if change.seq <= self.last_seq:
+            return
+        if change.seq == self.last_seq + 1:
+            self.last_seq = change.seq
+            self.writer.write(change)
             return
         # A gap: an earlier change's message is late or was lost. The database has them all.
+        self.filling = True
+        self.pending.append(change)
+        self.filler = asyncio.get_running_loop().create_task(self._fill_gap())
+
+    async def _fill_gap(self) -> None:
         state = await catch_up(self.slug, self.last_seq)
         if state is None:
-            await self.close(code=CLOSE_NOT_FOUND)
+            self.writer.close(CLOSE_NOT_FOUND)
             return
-        await self._send_missed(*state)
+        self._write_missed(*state)
+
+    def interrupted(self) -> None:
+        """Live delivery had a hole: the reader reconnects and resumes from its last `seq`."""
+        self.writer.close(broadcast.CLOSE_RESUME)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Readers cannot write; anything they send is ignored."""
 
     async def disconnect(self, code: int) -> None:
         if self.slug is not None:
-            await broadcast.unsubscribe(feed_slug=self.slug, channel_name=self.channel_name)
+            await broadcast.unsubscribe(feed_slug=self.slug, listener=self)
