@@ -396,9 +396,13 @@ async def _read_reply(reader: asyncio.StreamReader) -> Any:
 
 
 class Writer(Protocol):
-    """Writes changes to one reader's WebSocket, in order, within a bounded buffer."""
+    """Writes changes to one reader's WebSocket, in order, within a bounded buffer.
 
-    def write(self, change: Change) -> None: ...
+    A catch-up (`catching_up=True`) may be large and is written at once; the bound applies to the
+    backlog live changes add on top of it.
+    """
+
+    def write(self, change: Change, *, catching_up: bool = False) -> None: ...
 
     def close(self, code: int) -> None: ...
 
@@ -440,13 +444,14 @@ class TransportWriter:
     negotiates, would need autobahn's framing, so such a connection goes through `send` instead.
     """
 
-    __slots__ = ("protocol", "closed")
+    __slots__ = ("protocol", "closed", "grace")
 
     def __init__(self, protocol: Any) -> None:
         self.protocol = protocol
         self.closed = False
+        self.grace = 0
 
-    def write(self, change: Change) -> None:
+    def write(self, change: Change, *, catching_up: bool = False) -> None:
         if self.closed:
             return
         protocol = self.protocol
@@ -460,9 +465,13 @@ class TransportWriter:
             return
         frame = change.frame
         unsent = len(transport.dataBuffer) - transport.offset + transport._tempDataLen
-        if unsent + len(frame) > reader_buffer_bytes():
+        if catching_up:
+            self.grace += len(frame)
+        elif unsent == 0:
+            self.grace = 0
+        elif unsent > reader_buffer_bytes() + self.grace:  # a backlog, not one large change
             self.closed = True
-            logger.info("Disconnecting a reader with %d bytes unsent", unsent)
+            logger.warning("Disconnecting a reader with %d bytes unsent (it resumes from its last seq)", unsent)
             transport.abortConnection()
             return
         sent = 0
@@ -487,7 +496,7 @@ class TransportWriter:
 class SendWriter:
     """Writes through the ASGI `send`, one message at a time from a queue bounded in bytes."""
 
-    __slots__ = ("send", "queue", "queued", "task", "closed", "close_code")
+    __slots__ = ("send", "queue", "queued", "task", "closed", "close_code", "grace")
 
     def __init__(self, send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
         self.send = send
@@ -496,12 +505,17 @@ class SendWriter:
         self.task: asyncio.Task[None] | None = None
         self.closed = False
         self.close_code: int | None = None
+        self.grace = 0
 
-    def write(self, change: Change) -> None:
+    def write(self, change: Change, *, catching_up: bool = False) -> None:
         if self.closed:
             return
         size = len(change.text)
-        if self.queued + size > reader_buffer_bytes():
+        if catching_up:
+            self.grace += size
+        elif self.queued == 0:
+            self.grace = 0
+        elif self.queued > reader_buffer_bytes() + self.grace:
             self.queue.clear()
             self.close(CLOSE_TOO_SLOW)
             return

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from . import broadcast, events, selectors
@@ -53,10 +55,21 @@ def _parse_after(query_string: bytes) -> int | None:
 class FeedConsumer(AsyncWebsocketConsumer):
     """One reader of one feed, and the `broadcast.Listener` its feed's changes are handed to."""
 
-    # No channel layer: changes arrive through `broadcast`, without a channel per reader.
-    channel_layer_alias = None
     slug: str | None = None
     last_seq: int = 0
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Dispatch the client's events one by one. Changes arrive through `broadcast`, so there is
+        no channel layer to wait on, and a plain loop saves each reader the task, futures and sets
+        of Channels' `await_many_dispatch` (a few KB per idle reader)."""
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
 
     async def connect(self) -> None:
         """Subscribe, catch up and accept; close with 4404 for a draft or unknown feed.
@@ -89,17 +102,21 @@ class FeedConsumer(AsyncWebsocketConsumer):
         self.last_seq = current if after is None else after
         await self.accept()
         self._write_missed(current, missed)
+        # Kept by every idle reader otherwise; nothing reads the scope after the handshake.
+        self.scope = {"type": "websocket"}
 
     def _write_missed(self, current: int, missed: list[tuple[int, str]]) -> None:
         for seq, text in missed:
             if seq > self.last_seq:
-                self.writer.write(broadcast.Change(seq, text))
+                self.writer.write(broadcast.Change(seq, text), catching_up=True)
                 self.last_seq = seq
         self.last_seq = max(self.last_seq, current)
         self.filling = False
         pending, self.pending = self.pending, []
         for change in pending:
             self.deliver(change)
+        if not self.filling:
+            self.filler = None
 
     def deliver(self, change: broadcast.Change) -> None:
         """Called for each change broadcast to the feed; writes it in `seq` order, once."""

@@ -204,6 +204,8 @@ SPECTACULAR_SETTINGS = {
 
 LIVEFEED = {
     "PAGE_SIZE": int(os.environ.get("LIVEFEED_PAGE_SIZE", "20")),
+    # Unsent bytes a reader may hold on the server before it is disconnected (it then resumes).
+    "READER_BUFFER_BYTES": int(os.environ.get("LIVEFEED_READER_BUFFER_BYTES", str(256 * 1024))),
 }
 
 LOGGING = {
