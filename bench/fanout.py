@@ -116,6 +116,11 @@ class Readers:
     def cpu(self) -> float:
         return sum(cpu_seconds(process.pid) for process in self.processes)
 
+    def stop(self) -> None:
+        for conn, process in zip(self.conns, self.processes):
+            conn.send(("stop",))
+            process.join(timeout=10)
+
 
 # --- Measurements -----------------------------------------------------------------------------
 
@@ -344,7 +349,7 @@ def run(options: argparse.Namespace) -> Report:
             report.latency(f"stock: {total} readers", delivery)
             report.add("stock: Redis commands per entry", f"{delivery.redis_commands / entries:.0f}")
             stock_p99 = delivery.p(99)
-            readers.close(total)
+            readers.stop()
             bench.retire(server)
 
         print("Livefeed broadcast: one subscription per process, one Daphne", flush=True)

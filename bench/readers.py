@@ -177,7 +177,10 @@ async def obey(conn: Connection) -> None:
     crowd = Crowd()
     loop = asyncio.get_running_loop()
     while True:
-        command, *args = await loop.run_in_executor(None, conn.recv)
+        try:
+            command, *args = await loop.run_in_executor(None, conn.recv)
+        except EOFError:  # the parent is gone
+            command, args = "stop", []
         if command == "open":
             opened, failures = await crowd.open(*args)
             conn.send(("opened", opened, dict(failures)))

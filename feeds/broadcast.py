@@ -45,8 +45,9 @@ GC_SETTLE_SECONDS = 2.0
 CHANNEL_PREFIX = "livefeed.feed."
 
 
+@functools.cache
 def reader_buffer_bytes() -> int:
-    """Unsent bytes a reader may accumulate before it is disconnected."""
+    """Unsent bytes a reader may accumulate before it is disconnected (read once, per write)."""
     return int(getattr(settings, "LIVEFEED", {}).get("READER_BUFFER_BYTES", 256 * 1024))
 
 
@@ -56,29 +57,26 @@ def redis_channel(feed_slug: str) -> str:
 
 
 class Change:
-    """One change as readers receive it: its `seq`, its text, and its WebSocket frame built once."""
+    """One change as readers receive it: its `seq`, its text, and its WebSocket frame, built once."""
 
-    __slots__ = ("seq", "text", "_frame")
+    __slots__ = ("seq", "text", "frame")
 
     def __init__(self, seq: int, text: str) -> None:
         self.seq = seq
         self.text = text
-        self._frame: bytes | None = None
+        self.frame = websocket_frame(text.encode())
 
-    @property
-    def frame(self) -> bytes:
-        """An unmasked, final, text WebSocket frame (RFC 6455 §5.2), as a server sends it."""
-        if self._frame is None:
-            payload = self.text.encode()
-            length = len(payload)
-            if length < 126:
-                header = struct.pack("!BB", 0x81, length)
-            elif length < 1 << 16:
-                header = struct.pack("!BBH", 0x81, 126, length)
-            else:
-                header = struct.pack("!BBQ", 0x81, 127, length)
-            self._frame = header + payload
-        return self._frame
+
+def websocket_frame(payload: bytes) -> bytes:
+    """An unmasked, final, text WebSocket frame (RFC 6455 §5.2), as a server sends it."""
+    length = len(payload)
+    if length < 126:
+        header = struct.pack("!BB", 0x81, length)
+    elif length < 1 << 16:
+        header = struct.pack("!BBH", 0x81, 126, length)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, length)
+    return header + payload
 
 
 class Listener(Protocol):
@@ -131,6 +129,16 @@ def redis_ping() -> bool | None:
         return bool(_publisher().ping())
     except Exception:
         return False
+
+
+def subscription_state() -> str:
+    """This process's Redis subscription: "up", "reconnecting", "idle" (no reader yet) or "local"."""
+    if not settings.REDIS_URL:
+        return "local"
+    link = hub.link
+    if link is None:
+        return "idle"
+    return "up" if link.up else "reconnecting"
 
 
 # --- Subscribing ------------------------------------------------------------------------------
@@ -450,6 +458,12 @@ class TransportWriter:
         self.protocol = protocol
         self.closed = False
         self.grace = 0
+        # Daphne pings each connection `ping_interval` after it opened, so a crowd that arrived
+        # together is pinged together: at 5,000 readers that stalled the loop for most of a second
+        # every 20 s. Spreading each reader's first ping over the interval spreads them all.
+        interval = getattr(getattr(protocol, "server", None), "ping_interval", None)
+        if interval:
+            protocol.last_ping -= random.random() * interval
 
     def write(self, change: Change, *, catching_up: bool = False) -> None:
         if self.closed:
@@ -516,6 +530,7 @@ class SendWriter:
         elif self.queued == 0:
             self.grace = 0
         elif self.queued > reader_buffer_bytes() + self.grace:
+            logger.warning("Closing a reader with %d bytes queued (it resumes from its last seq)", self.queued)
             self.queue.clear()
             self.close(CLOSE_TOO_SLOW)
             return
