@@ -42,6 +42,7 @@ CLOSE_RESUME = 4012
 CLOSE_TOO_SLOW = 4008
 # A connection set unchanged for this long counts as settled: garbage is collected, survivors frozen.
 GC_SETTLE_SECONDS = 2.0
+GC_SETTLE_AT_LEAST_EVERY = 60.0
 CHANNEL_PREFIX = "livefeed.feed."
 
 
@@ -154,8 +155,9 @@ async def subscribe(*, feed_slug: str, listener: Listener) -> None:
 
 async def unsubscribe(*, feed_slug: str, listener: Listener) -> None:
     """Stop delivering a feed's changes to `listener`."""
-    if hub.remove(feed_slug, listener) and settings.REDIS_URL:
-        hub.redis_link().leave(feed_slug)
+    link = hub.link
+    if hub.remove(feed_slug, listener) and link is not None and link.loop is asyncio.get_running_loop():
+        link.leave(feed_slug)
 
 
 class _Hub:
@@ -167,6 +169,7 @@ class _Hub:
         self.link: _RedisLink | None = None
         self.gc_managed = False
         self.gc_timer: asyncio.TimerHandle | None = None
+        self.gc_unsettled_since: float | None = None
 
     def add(self, feed_slug: str, listener: Listener, loop: asyncio.AbstractEventLoop | None) -> None:
         with self.lock:
@@ -223,11 +226,18 @@ class _Hub:
             return
         if self.gc_timer is not None:
             self.gc_timer.cancel()
-        self.gc_timer = loop.call_later(GC_SETTLE_SECONDS, _settle_garbage)
+        now = loop.time()
+        if self.gc_unsettled_since is None:
+            self.gc_unsettled_since = now
+        # Under constant churn the crowd never settles; collect anyway now and then, so the
+        # garbage of closed connections frozen earlier is not kept for ever.
+        overdue = now - self.gc_unsettled_since > GC_SETTLE_AT_LEAST_EVERY
+        self.gc_timer = loop.call_later(0 if overdue else GC_SETTLE_SECONDS, _settle_garbage)
 
 
 def _settle_garbage() -> None:
     hub.gc_timer = None
+    hub.gc_unsettled_since = None
     gc.unfreeze()
     gc.collect()
     gc.freeze()

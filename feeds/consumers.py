@@ -57,6 +57,8 @@ class FeedConsumer(AsyncWebsocketConsumer):
 
     slug: str | None = None
     last_seq: int = 0
+    accepted = False
+    resume_needed = False
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """Dispatch the client's events one by one. Changes arrive through `broadcast`, so there is
@@ -101,6 +103,10 @@ class FeedConsumer(AsyncWebsocketConsumer):
         current, missed = state
         self.last_seq = current if after is None else after
         await self.accept()
+        self.accepted = True
+        if self.resume_needed:  # live delivery broke while we read the database
+            self.writer.close(broadcast.CLOSE_RESUME)
+            return
         self._write_missed(current, missed)
         # Kept by every idle reader otherwise; nothing reads the scope after the handshake.
         self.scope = {"type": "websocket"}
@@ -143,6 +149,9 @@ class FeedConsumer(AsyncWebsocketConsumer):
 
     def interrupted(self) -> None:
         """Live delivery had a hole: the reader reconnects and resumes from its last `seq`."""
+        if not self.accepted:
+            self.resume_needed = True  # a close code needs the handshake done first
+            return
         self.writer.close(broadcast.CLOSE_RESUME)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
