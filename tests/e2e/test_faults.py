@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
 from base64 import b64encode
 from os import urandom
 
-import httpx
 import pytest
 from websockets.sync.client import connect
 
@@ -69,8 +69,6 @@ def text_frames(data: bytes) -> list[str]:
 def test_reader_that_stops_reading_is_disconnected_and_resumes_without_loss(
     start_daphne, redis, publisher, live_feed, tmp_path
 ):
-    import json
-
     server = start_daphne(REDIS_URL=redis.url, LIVEFEED_READER_BUFFER_BYTES=str(512 * 1024), LOG_LEVEL="WARNING")
     slug, first = live_feed.slug, live_feed.seq + 1
     slow, already = open_raw_reader(server.port, f"/ws/feeds/{slug}/?after={live_feed.seq}")
