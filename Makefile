@@ -1,12 +1,13 @@
-# Livefeed: `make run` for a first look, `make test` for the whole suite.
+# Livefeed: `make run` for a first look, `make test` for the whole suite, `make bench` and
+# `make soak` before a release.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
-READERS ?= 1000
+READERS ?= 5000
 
-.PHONY: run test test-sqlite test-postgres bench screenshots
+.PHONY: run test test-sqlite test-postgres bench soak screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,3 +55,8 @@ screenshots: $(VENV)/.dev
 bench: $(VENV)/.dev
 	./scripts/install-test-packages.sh
 	$(BIN)/python -m bench.fanout --readers $(READERS)
+
+# Long fault tests with thousands of readers (a server killed under 2,000 of them).
+soak: $(VENV)/.dev
+	./scripts/install-test-packages.sh
+	LIVEFEED_SOAK=1 $(BIN)/python -m pytest tests/soak -s

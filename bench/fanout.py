@@ -1,269 +1,152 @@
-"""Fan-out benchmark: one Daphne, N WebSocket readers, entries posted one at a time through the API.
+"""Fan-out benchmark: publish-to-delivery latency, memory and Redis work at race-day scale.
 
-It starts its own Redis and SQLite database in a temporary directory, so it measures the deployed
-path (API, on_commit, channels-redis group_send, consumer, socket) without touching anyone's data.
-Readers run in separate uvloop processes so their CPU is small and reported next to the server's.
+One run measures, on this machine: the stock per-reader `group_send` path (for the ratio), then
+Livefeed's broadcast with 100, 1,000 and 5,000 readers on one Daphne process, 5,000 readers under
+two entries a second, memory across connect/disconnect churn, 10,000 readers over two processes
+sharing one Redis, and a burst of 2,000 readers arriving within a second. Each figure is printed
+beside its target. Entries are posted through the API; latency runs from the start of the POST to
+the reader's receipt. Readers are bare asyncio clients on uvloop in separate processes (see
+`bench.readers`); their CPU is printed next to the server's.
 
-    python -m bench.fanout [--readers 1000] [--entries 20] [--interval 0.5]
+    python -m bench.fanout [--readers 5000] [--skip stock,sustain,two,burst]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import math
 import multiprocessing
-import multiprocessing.connection
 import os
-import resource
+import re
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections import Counter
 from contextlib import ExitStack
-from multiprocessing.connection import Connection
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-REPO = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
-FEED_SLUG = "bench"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-OPEN_TIMEOUT = 30.0
-BODY = (
-    "Caution is out on lap 57 for debris in Turn 3. The leaders all come to pit road for four "
-    "tyres and fuel; Okafor is first off ahead of Lindqvist and Tamura, while Beaumont stays out "
-    "and will restart at the front. *More to follow* as the field lines up: we will update this "
-    "entry with the running order and the restart, expected within three laps."
+from bench.processes import (
+    FEED_SLUG, HOST, cpu_seconds, free_port, port_accepts, prepare_database, raise_file_limit, redis_pongs,
+    rss_kb, server_log_tail, start, stop, wait_until,
 )
-SETUP_SNIPPET = f"""
-from django.contrib.auth import get_user_model
-from feeds.services import create_feed
-from feeds.tokens import issue_token
-user = get_user_model().objects.create_superuser("bench", "bench@example.invalid", None)
-create_feed(by=user, title="Bench", slug="{FEED_SLUG}", status="live")
-print(issue_token(user=user)[1])
-"""
+from bench.readers import reader_process
+
+BODY = (
+    "Caution is out on lap 57 for debris in Turn 3. The leaders all pit for tyres and fuel; "
+    "Okafor is first off ahead of Lindqvist."
+)
+STOCK_APPLICATION = "bench.stock:application"
+PHASES = ("stock", "sustain", "churn", "two", "burst")
 
 
-# --- Processes and /proc ----------------------------------------------------------------------
+# --- Servers and readers ----------------------------------------------------------------------
 
 
-def free_port() -> int:
-    """A loopback port nobody is listening on right now."""
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
+@dataclass
+class Server:
+    process: Any
+    port: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{HOST}:{self.port}/ws/feeds/{FEED_SLUG}/"
 
 
-def wait_until(
-    ready: Callable[[], bool], *, timeout: float, what: str, process: subprocess.Popen | None = None
-) -> None:
-    """Poll `ready` until it holds; fail early if `process` exits, so a crash is not a timeout."""
-    deadline = time.monotonic() + timeout
-    while not ready():
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{what} exited with code {process.returncode} before it was ready")
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not ready after {timeout:.0f} s")
-        time.sleep(0.05)
+class Readers:
+    """Reader processes, each holding a share of the sockets."""
 
+    def __init__(self, workers: int, stack: ExitStack) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.conns, self.processes = [], []
+        for _ in range(workers):
+            parent_end, child_end = context.Pipe()
+            process = context.Process(target=reader_process, args=(child_end,), daemon=True)
+            process.start()
+            stack.callback(stop, process)
+            self.conns.append(parent_end)
+            self.processes.append(process)
 
-def port_accepts(port: int) -> bool:
-    """Whether something listens on the loopback `port`."""
-    try:
-        with socket.create_connection((HOST, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
+    def ask(self, commands: list[tuple[Any, ...]], *, timeout: float) -> list[tuple[Any, ...]]:
+        for conn, command in zip(self.conns, commands):
+            conn.send(command)
+        replies = []
+        deadline = time.monotonic() + timeout
+        for conn in self.conns:
+            if not conn.poll(max(0.0, deadline - time.monotonic())):
+                raise TimeoutError(f"reader processes did not answer {commands[0][0]!r} within {timeout:.0f} s")
+            replies.append(conn.recv())
+        return replies
 
+    def shares(self, count: int) -> list[int]:
+        workers = len(self.conns)
+        return [count // workers + (index < count % workers) for index in range(workers)]
 
-def redis_pongs(port: int) -> bool:
-    """Whether Redis on `port` answers PING (it may accept before it has loaded)."""
-    try:
-        with socket.create_connection((HOST, port), timeout=0.5) as connection:
-            connection.sendall(b"PING\r\n")
-            return connection.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-def start(args: list[str], *, env: dict[str, str], log: Path, stack: ExitStack) -> subprocess.Popen:
-    """Start a server in its own session (Ctrl-C reaches only us) and register its shutdown."""
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            args, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-            start_new_session=True,
+    def open(self, url: str, count: int, *, batch: int) -> tuple[int, Counter[str]]:
+        per_worker_batch = max(1, batch // len(self.conns))
+        replies = self.ask(
+            [("open", url, share, per_worker_batch) for share in self.shares(count)], timeout=120 + count / 20
         )
-    stack.callback(stop, process)
-    return process
+        failures: Counter[str] = Counter()
+        for _, _, failed in replies:
+            failures.update(failed)
+        return sum(reply[1] for reply in replies), failures
+
+    def wait(self, seqs: list[int], seconds: float) -> tuple[list[tuple[int, float]], Counter[str]]:
+        replies = self.ask([("wait", seqs, seconds)] * len(self.conns), timeout=seconds + 60)
+        arrivals: list[tuple[int, float]] = []
+        losses: Counter[str] = Counter()
+        for _, arrived, lost in replies:
+            arrivals.extend(arrived)
+            losses.update(lost)
+        return arrivals, losses
+
+    def close(self, count: int) -> int:
+        return sum(reply[1] for reply in self.ask([("close", share) for share in self.shares(count)], timeout=60))
+
+    def cpu(self) -> float:
+        return sum(cpu_seconds(process.pid) for process in self.processes)
+
+    def stop(self) -> None:
+        for conn, process in zip(self.conns, self.processes):
+            conn.send(("stop",))
+            process.join(timeout=10)
 
 
-def stop(process: subprocess.Popen | multiprocessing.process.BaseProcess) -> None:
-    """Terminate politely, then kill; never wait unbounded."""
-    if isinstance(process, subprocess.Popen):
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
-        return
-    if process.is_alive():
-        process.terminate()
-        process.join(timeout=5)
-        if process.is_alive():
-            process.kill()
-            process.join(timeout=5)
+# --- Measurements -----------------------------------------------------------------------------
 
 
-def rss_kb(pid: int) -> int:
-    """Resident memory of a process in KB (VmRSS)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for process {pid}")
+@dataclass
+class Delivery:
+    """What a round of posted entries did: latencies, arrivals of those expected, CPU used."""
 
+    sent: dict[int, float]
+    latencies: list[float]
+    expected: int
+    losses: Counter[str]
+    server_cpu: float
+    reader_cpu: float
+    redis_commands: int
+    posting: list[float] = field(default_factory=list)
+    from_post: list[float] = field(default_factory=list)
+    by_seq: list[tuple[int, float]] = field(default_factory=list)
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time a process has used so far."""
-    # The command name may contain spaces, so count fields from its closing parenthesis.
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    def p(self, percent: float, *, since: float | None = None) -> float:
+        values = self.latencies if since is None else self.window(since)
+        return percentile(values, percent) if values else math.inf
 
-
-def raise_file_limit() -> int:
-    """Lift our soft open-files limit to the hard one; Daphne and the readers inherit it."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = hard if hard != resource.RLIM_INFINITY else max(soft, 1_048_576)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-    return target
-
-
-def prepare_database(env: dict[str, str]) -> str:
-    """Migrate a fresh database, create the bench user and live feed; return an API key."""
-    manage = [sys.executable, "manage.py"]
-    for args in (["migrate", "--noinput"], ["shell", "-c", SETUP_SNIPPET]):
-        result = subprocess.run(manage + args, cwd=REPO, env=env, capture_output=True, text=True, timeout=180)
-        if result.returncode != 0:
-            raise RuntimeError(f"manage.py {args[0]} failed:\n{result.stdout}{result.stderr}")
-    return result.stdout.strip().splitlines()[-1]
-
-
-# --- Reader processes -------------------------------------------------------------------------
-
-
-def reader_process(url: str, count: int, batch: int, conn: Connection) -> None:
-    """Entry point of a reader process: Ctrl-C is the parent's to handle, it stops us."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import uvloop
-
-    uvloop.run(follow_feed(url, count, batch, conn))
-
-
-async def follow_feed(url: str, count: int, batch: int, conn: Connection) -> None:
-    """Open `count` sockets in batches, stamp every message, report arrivals when told to drain.
-
-    Protocol with the parent: we send ("connected", open, failures); it sends (seqs, drain seconds);
-    we send ("arrivals", {seq: [receive times]}, {close reason: count}).
-    """
-    from websockets.asyncio.client import ClientConnection, connect
-    from websockets.exceptions import ConnectionClosed
-
-    arrivals: dict[int, list[float]] = defaultdict(list)
-    early_closes: Counter[str] = Counter()
-    closing = False
-
-    async def listen(websocket: ClientConnection) -> None:
-        try:
-            async for message in websocket:
-                received = time.time()
-                event = json.loads(message)
-                if event.get("type") == "entry.created":
-                    arrivals[event["seq"]].append(received)
-        except ConnectionClosed:
-            pass
-        if not closing:
-            early_closes[f"closed by server, code {websocket.close_code}"] += 1
-
-    sockets: list[ClientConnection] = []
-    listeners: list[asyncio.Task[None]] = []  # held so the event loop's weak refs keep them alive
-    failures: Counter[str] = Counter()
-    for first in range(0, count, batch):
-        attempts = [
-            connect(url, open_timeout=OPEN_TIMEOUT, ping_interval=None, close_timeout=2)
-            for _ in range(min(batch, count - first))
-        ]
-        for result in await asyncio.gather(*attempts, return_exceptions=True):
-            if isinstance(result, BaseException):
-                failures[f"{type(result).__name__}: {result}"[:120]] += 1
-            else:
-                sockets.append(result)
-                listeners.append(asyncio.create_task(listen(result)))
-    conn.send(("connected", len(sockets), dict(failures)))
-
-    loop = asyncio.get_running_loop()
-    seqs, drain = await loop.run_in_executor(None, conn.recv)
-    deadline = time.monotonic() + drain
-    while time.monotonic() < deadline:
-        if all(len(arrivals.get(seq, ())) >= len(sockets) - sum(early_closes.values()) for seq in seqs):
-            break
-        await asyncio.sleep(0.05)
-    conn.send(("arrivals", dict(arrivals), dict(early_closes)))
-
-    closing = True
-    if sockets:
-        await asyncio.wait([asyncio.create_task(websocket.close()) for websocket in sockets], timeout=5)
-
-
-def replies(conns: list[Connection], *, timeout: float, what: str) -> list[tuple[Any, ...]]:
-    """One message from each reader process, or a clear error naming what we were waiting for."""
-    pending, received = list(conns), {}
-    deadline = time.monotonic() + timeout
-    while pending:
-        ready = multiprocessing.connection.wait(pending, timeout=max(0.0, deadline - time.monotonic()))
-        if not ready:
-            raise TimeoutError(f"reader processes did not report {what} within {timeout:.0f} s")
-        for conn in ready:
-            try:
-                received[id(conn)] = conn.recv()
-            except EOFError:
-                raise RuntimeError(f"a reader process died before reporting {what}") from None
-            pending.remove(conn)
-    return [received[id(conn)] for conn in conns]
-
-
-# --- Posting and reporting --------------------------------------------------------------------
-
-
-def post_entries(
-    *, base_url: str, key: str, count: int, interval: float
-) -> tuple[dict[int, float], list[float]]:
-    """Post entries one at a time, `interval` apart; return {seq: send time} and round trips."""
-    sent: dict[int, float] = {}
-    round_trips: list[float] = []
-    headers = {"Authorization": f"Bearer {key}"}
-    with httpx.Client(base_url=base_url, headers=headers, timeout=15) as client:
-        for number in range(1, count + 1):
-            started = time.time()
-            response = client.post(
-                f"/api/feeds/{FEED_SLUG}/entries/", json={"headline": f"Bench {number}", "body": BODY}
-            )
-            round_trips.append(time.time() - started)
-            if response.status_code != 201:
-                detail = response.text[:2000]
-                raise RuntimeError(f"POST entry {number}: HTTP {response.status_code}: {detail}")
-            sent[response.json()["seq"]] = started
-            time.sleep(max(0.0, interval - (time.time() - started)))
-    return sent, round_trips
+    def window(self, since: float) -> list[float]:
+        return sorted(latency for seq, latency in self.by_seq if self.sent[seq] >= since)
 
 
 def percentile(values: list[float], percent: float) -> float:
@@ -271,162 +154,333 @@ def percentile(values: list[float], percent: float) -> float:
     return values[max(0, math.ceil(percent / 100 * len(values)) - 1)]
 
 
-def print_figures(figures: list[tuple[str, str]]) -> None:
-    """One figure per line, values aligned so two runs compare at a glance."""
-    width = max(len(label) for label, _ in figures)
-    for label, value in figures:
-        print(f"{label:<{width}}  {value}")
+class PublishClock:
+    """Stamps the moment each change is published, by subscribing to the feed's Redis channel
+    like any server process (the stock path publishes the `seq` there too)."""
+
+    def __init__(self, port: int) -> None:
+        import redis
+
+        self.published: dict[int, float] = {}
+        self.pubsub = redis.Redis(host=HOST, port=port).pubsub()
+        self.pubsub.subscribe(f"livefeed.feed.{FEED_SLUG}")
+        self.thread = threading.Thread(target=self.listen, daemon=True)
+        self.thread.start()
+
+    def listen(self) -> None:
+        for message in self.pubsub.listen():
+            if message["type"] == "message":
+                self.published[int(message["data"].split(b" ", 1)[0])] = time.time()
 
 
-def server_log_tail(log: Path, lines: int = 40) -> str:
-    """The last lines of Daphne's log without its access lines, which would bury any traceback."""
-    text = log.read_text(errors="replace") if log.exists() else ""
-    return "\n".join([line for line in text.splitlines() if ' - - [' not in line][-lines:])
+def redis_commands(port: int) -> int:
+    """Commands Redis has executed so far (INFO itself excluded)."""
+    import redis
+
+    stats = redis.Redis(host=HOST, port=port).info("commandstats")
+    return sum(values["calls"] for name, values in stats.items() if name != "cmdstat_info")
+
+
+def post_entries(base_url: str, key: str, *, count: int, interval: float) -> tuple[dict[int, float], list[float]]:
+    """Post entries `interval` apart (a fixed schedule, not after each reply); {seq: POST start}."""
+    sent: dict[int, float] = {}
+    round_trips: list[float] = []
+    headers = {"Authorization": f"Bearer {key}"}
+    schedule = time.monotonic()
+    # Generous: the stock path can keep the server busy for seconds per entry.
+    with httpx.Client(base_url=base_url, headers=headers, timeout=120) as client:
+        for number in range(count):
+            started = time.time()
+            response = client.post(
+                f"/api/feeds/{FEED_SLUG}/entries/", json={"headline": f"Bench {number}", "body": BODY}
+            )
+            round_trips.append(time.time() - started)
+            if response.status_code != 201:
+                raise RuntimeError(f"POST entry: HTTP {response.status_code}: {response.text[:500]}")
+            sent[response.json()["seq"]] = started
+            schedule += interval
+            time.sleep(max(0.0, schedule - time.monotonic()))
+    return sent, sorted(round_trips)
+
+
+def deliver(
+    bench: Bench, readers: Readers, servers: list[Server], *, readers_open: int, count: int, interval: float,
+    drain: float,
+) -> Delivery:
+    """Post `count` entries through the first server and collect every reader's arrivals."""
+    pids = [server.process.pid for server in servers]
+    server_cpu, reader_cpu = sum(map(cpu_seconds, pids)), readers.cpu()
+    commands = redis_commands(bench.redis_port)
+    posted, round_trips = post_entries(servers[0].url, bench.key, count=count, interval=interval)
+    commands = redis_commands(bench.redis_port) - commands - 1
+    arrivals, losses = readers.wait(list(posted), drain)
+    # Publish-to-delivery; a change whose publish was not clocked counts from its POST.
+    sent = {seq: bench.clock.published.get(seq, started) for seq, started in posted.items()}
+    by_seq = [(seq, received - sent[seq]) for seq, received in arrivals if seq in sent]
+    from_post = sorted(received - posted[seq] for seq, received in arrivals if seq in posted)
+    return Delivery(
+        sent=sent, latencies=sorted(latency for _, latency in by_seq), expected=readers_open * count,
+        from_post=from_post,
+        losses=losses, server_cpu=sum(map(cpu_seconds, pids)) - server_cpu, reader_cpu=readers.cpu() - reader_cpu,
+        redis_commands=commands, posting=round_trips, by_seq=by_seq,
+    )
+
+
+# --- Report -----------------------------------------------------------------------------------
+
+
+class Report:
+    """Figures in the order measured; those with a target say whether they met it."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, str, str]] = []
+
+    def add(self, label: str, value: str, target: str = "", met: bool | None = None) -> None:
+        verdict = "" if met is None else ("met" if met else "MISSED")
+        self.rows.append((label, value, target, verdict))
+        print(f"  {label}: {value}" + (f"   (target {target}: {verdict})" if target else ""), flush=True)
+
+    def latency(self, label: str, delivery: Delivery, *, target_ms: float | None = None) -> None:
+        p99 = delivery.p(99) * 1000
+        self.add(f"{label} p50", f"{delivery.p(50) * 1000:.0f} ms")
+        self.add(
+            f"{label} p99", f"{p99:.0f} ms", f"≤ {target_ms:.0f} ms" if target_ms else "",
+            None if target_ms is None else p99 <= target_ms,
+        )
+        if delivery.from_post:
+            self.add(
+                f"{label} POST-to-delivery p50 / p99",
+                f"{percentile(delivery.from_post, 50) * 1000:.0f} ms / {percentile(delivery.from_post, 99) * 1000:.0f} ms"
+                f" (POST round trip p50 {percentile(delivery.posting, 50) * 1000:.0f} ms)",
+            )
+        arrived = len(delivery.latencies)
+        self.add(f"{label} deliveries", f"{arrived} / {delivery.expected}", "all", arrived == delivery.expected)
+        self.add(
+            f"{label} CPU (server / readers)", f"{delivery.server_cpu:.2f} s / {delivery.reader_cpu:.2f} s"
+        )
+        for reason, count in delivery.losses.items():
+            self.add(f"{label} readers lost: {reason}", f"{count}")
+
+    def print(self) -> None:
+        widths = [max(len(row[column]) for row in self.rows) for column in range(4)]
+        print()
+        for row in (("figure", "measured", "target", ""), *self.rows):
+            print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
 
 
 # --- The run ----------------------------------------------------------------------------------
 
 
-def run(options: argparse.Namespace) -> None:
-    """Set everything up, measure, print the figures; the ExitStack tears it all down."""
-    with ExitStack() as stack:
-        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="livefeed-bench-")))
-        redis_port, daphne_port = free_port(), free_port()
-        env = {
+class Bench:
+    """One Redis, one SQLite database and the Daphne processes started on them."""
+
+    def __init__(self, stack: ExitStack, options: argparse.Namespace) -> None:
+        self.stack = stack
+        self.tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="livefeed-bench-")))
+        self.redis_port = free_port()
+        self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "livefeed.settings",
-            "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
-            "REDIS_URL": f"redis://{HOST}:{redis_port}/0",
-            "LIVEFEED_VAR_DIR": str(tmp / "var"),
+            "DATABASE_URL": f"sqlite:///{self.tmp}/bench.sqlite3",
+            "REDIS_URL": f"redis://{HOST}:{self.redis_port}/0",
+            "LIVEFEED_VAR_DIR": str(self.tmp / "var"),
             "DEBUG": "true",
+            "LOG_LEVEL": "INFO",  # the server logs each fan-out slower than 50 ms
+            # Every simulated reader connects from 127.0.0.1.
+            "LIVEFEED_MAX_CONNECTIONS_PER_ADDRESS": "1000000",
             "PYTHONUNBUFFERED": "1",
         }
-        redis = start(
-            ["redis-server", "--port", str(redis_port), "--bind", HOST, "--save", "", "--appendonly", "no",
-             "--dir", str(tmp)],
-            env=env, log=tmp / "redis.log", stack=stack,
+        self.redis = start(
+            ["redis-server", "--port", str(self.redis_port), "--bind", HOST, "--save", "", "--appendonly", "no",
+             "--dir", str(self.tmp), "--maxclients", "20000"],
+            env=self.env, log=self.tmp / "redis.log", stack=stack,
         )
-        wait_until(lambda: redis_pongs(redis_port), timeout=10, what="redis-server", process=redis)
-        key = prepare_database(env)
+        wait_until(lambda: redis_pongs(self.redis_port), timeout=10, what="redis-server", process=self.redis)
+        self.key = prepare_database(self.env)
+        self.clock = PublishClock(self.redis_port)
+        self.count = 0
 
-        file_limit = raise_file_limit()
-        daphne_log = tmp / "daphne.log"
-        daphne = start(
-            [sys.executable, "-m", "livefeed.serve", "--host", HOST, "--port", str(daphne_port)],
-            env=env, log=daphne_log, stack=stack,
-        )
-        try:
-            wait_until(lambda: port_accepts(daphne_port), timeout=30, what="Daphne", process=daphne)
-            measure(
-                options, daphne=daphne, port=daphne_port, redis=redis, key=key, file_limit=file_limit,
-                stack=stack,
-            )
-        except Exception:
-            print(f"--- last lines of the Daphne log ---\n{server_log_tail(daphne_log)}", file=sys.stderr)
-            raise
-        errors = [line for line in daphne_log.read_text(errors="replace").splitlines() if " ERROR " in line]
+    def daphne(self, application: str | None = None) -> Server:
+        self.count += 1
+        port, log = free_port(), self.tmp / f"daphne-{self.count}.log"
+        args = [sys.executable, "-m", "livefeed.serve", "--host", HOST, "--port", str(port)]
+        if application:
+            args += ["--application", application]
+        process = start(args, env=self.env, log=log, stack=self.stack)
+        wait_until(lambda: port_accepts(port), timeout=30, what="Daphne", process=process)
+        server = Server(process=process, port=port, log=log)
+        # Warm up lazily built state (URL resolvers, database connection, Redis) before measuring.
+        httpx.get(f"{server.url}/api/feeds/{FEED_SLUG}/", timeout=15).raise_for_status()
+        return server
+
+    def slow_fan_outs(self, server: Server) -> list[float]:
+        """Durations (ms) of the fan-outs the server logged as slower than 50 ms so far."""
+        pattern = re.compile(r"Writing change \d+ to \d+ readers took (\d+) ms")
+        return [float(match[1]) for match in pattern.finditer(server.log.read_text(errors="replace"))]
+
+    def retire(self, server: Server) -> None:
+        stop(server.process)
+        errors = [line for line in server.log.read_text(errors="replace").splitlines() if " ERROR " in line]
         if errors:
-            print(f"\nDaphne logged {len(errors)} errors; last lines:\n{server_log_tail(daphne_log)}")
+            print(f"  Daphne logged {len(errors)} errors; last lines:\n{server_log_tail(server.log)}")
 
 
-def measure(
-    options: argparse.Namespace, *, daphne: subprocess.Popen, port: int, redis: subprocess.Popen, key: str,
-    file_limit: int, stack: ExitStack,
-) -> None:
-    """Connect the readers, post the entries, and print what arrived, how fast, at what cost."""
-    base_url = f"http://{HOST}:{port}"
-    ws_url = f"ws://{HOST}:{port}/ws/feeds/{FEED_SLUG}/"
+def connect(report: Report, readers: Readers, server: Server, total: int, count: int, batch: int) -> int:
+    started = time.monotonic()
+    opened, failures = readers.open(server.ws_url, count, batch=batch)
+    report.add(f"readers connected (+{count})", f"{total + opened} in {time.monotonic() - started:.1f} s")
+    for reason, number in failures.items():
+        report.add(f"connect failure: {reason}", f"{number}")
+    return total + opened
 
-    # Warm up lazily built state (URL resolvers, channel layer, Redis pool) before the baseline.
-    from websockets.sync.client import connect
 
-    httpx.get(f"{base_url}/api/feeds/{FEED_SLUG}/", timeout=15).raise_for_status()
-    with connect(ws_url, open_timeout=OPEN_TIMEOUT):
-        time.sleep(0.2)
-    time.sleep(options.settle)
-    rss_before = rss_kb(daphne.pid)
+def run(options: argparse.Namespace) -> Report:
+    report = Report()
+    n = options.readers
+    with ExitStack() as stack:
+        bench = Bench(stack, options)
+        raise_file_limit()
+        entries, interval, drain = options.entries, options.interval, options.drain
+        report.add("machine load when starting (1 min)", f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
 
-    context = multiprocessing.get_context("spawn")
-    conns, workers = [], []
-    batch = max(1, options.batch // options.workers)
-    for index in range(options.workers):
-        share = options.readers // options.workers + (index < options.readers % options.workers)
-        parent_end, child_end = context.Pipe()
-        worker = context.Process(target=reader_process, args=(ws_url, share, batch, child_end), daemon=True)
-        worker.start()
-        stack.callback(stop, worker)
-        conns.append(parent_end)
-        workers.append(worker)
-    batches = math.ceil(options.readers / options.batch)
-    connected = replies(conns, timeout=OPEN_TIMEOUT * (batches + 1) + 30, what="their connections")
-    open_sockets = sum(reply[1] for reply in connected)
-    failures: Counter[str] = Counter()
-    for reply in connected:
-        failures.update(reply[2])
-    time.sleep(options.settle)
-    rss_after = rss_kb(daphne.pid)
+        stock_p99 = None
+        if "stock" not in options.skip:
+            print(f"Stock path: group_send to one consumer per reader, {n} readers, one Daphne", flush=True)
+            server = bench.daphne(STOCK_APPLICATION)
+            readers = Readers(options.workers, stack)
+            rss = rss_kb(server.process.pid)
+            total = connect(report, readers, server, 0, n, options.batch)
+            time.sleep(options.settle)
+            report.add("stock: memory per idle reader", f"{(rss_kb(server.process.pid) - rss) / max(1, total):.1f} KB")
+            delivery = deliver(bench, readers, [server], readers_open=total, count=entries, interval=interval,
+                               drain=max(drain, 30))
+            report.latency(f"stock: {total} readers", delivery)
+            report.add("stock: Redis commands per entry", f"{delivery.redis_commands / entries:.0f}")
+            stock_p99 = delivery.p(99)
+            readers.stop()
+            bench.retire(server)
 
-    cpu_start = {process.pid: cpu_seconds(process.pid) for process in (daphne, redis, *workers)}
-    sent, round_trips = post_entries(
-        base_url=base_url, key=key, count=options.entries, interval=options.interval
-    )
-    for conn in conns:
-        conn.send((list(sent), options.drain))
-    reports = replies(conns, timeout=options.drain + 30, what="their arrivals")
-    cpu = {pid: cpu_seconds(pid) - start for pid, start in cpu_start.items()}
+        print("Livefeed broadcast: one subscription per process, one Daphne", flush=True)
+        server = bench.daphne()
+        readers = Readers(options.workers, stack)
+        rss = rss_kb(server.process.pid)
+        total = connect(report, readers, server, 0, 100, options.batch)
+        small = deliver(bench, readers, [server], readers_open=total, count=5, interval=interval, drain=drain)
+        total = connect(report, readers, server, total, min(n, 1000) - total, options.batch)
+        delivery = deliver(bench, readers, [server], readers_open=total, count=entries, interval=interval, drain=drain)
+        report.latency(f"{total} readers", delivery, target_ms=40)
+        total = connect(report, readers, server, total, n - total, options.batch)
+        time.sleep(options.settle)
+        per_reader = (rss_kb(server.process.pid) - rss) / max(1, total)
+        report.add("memory per idle reader", f"{per_reader:.1f} KB", "≤ 28 KB", per_reader <= 28)
+        delivery = deliver(bench, readers, [server], readers_open=total, count=entries, interval=interval, drain=drain)
+        report.latency(f"{total} readers", delivery, target_ms=150)
+        slow = bench.slow_fan_outs(server)
+        report.add(
+            f"server time writing one change to {total} readers (slowest)",
+            f"{max(slow):.0f} ms" if slow else "< 50 ms every time",
+        )
+        if stock_p99 is not None:
+            ratio = stock_p99 / delivery.p(99)
+            report.add(f"gain over stock at {total} readers (p99 ratio)", f"{ratio:.0f}×", "≥ 20×", ratio >= 20)
+        per_entry = (small.redis_commands / 5, delivery.redis_commands / entries)
+        report.add(
+            "Redis commands per entry at 100 / %d readers" % total, f"{per_entry[0]:.1f} / {per_entry[1]:.1f}",
+            "independent of readers", per_entry[1] <= per_entry[0] + 0.5,
+        )
 
-    latencies: list[float] = []
-    early_closes: Counter[str] = Counter()
-    for _, arrivals, closes in reports:
-        early_closes.update(closes)
-        for seq, times in arrivals.items():
-            if seq in sent:
-                latencies.extend(received - sent[seq] for received in times)
-    latencies.sort()
-    expected = options.readers * options.entries
-    round_trips.sort()
+        if "sustain" not in options.skip:
+            print(f"Sustained: {total} readers, two entries a second for {options.sustain:.0f} s", flush=True)
+            sustained = deliver(bench, readers, [server], readers_open=total, count=int(options.sustain * 2),
+                                interval=0.5, drain=drain)
+            start_at = min(sustained.sent.values())
+            first_window = sorted(
+                latency for seq, latency in sustained.by_seq if sustained.sent[seq] < start_at + 10
+            )
+            first = percentile(first_window, 50) if first_window else math.inf
+            last_window = start_at + options.sustain - 10
+            last_p99 = sustained.p(99, since=last_window) * 1000
+            last_p50 = sustained.p(50, since=last_window)
+            report.add("sustained: p99 of the last 10 s", f"{last_p99:.0f} ms", "≤ 150 ms", last_p99 <= 150)
+            report.add(
+                "sustained: p50 first 10 s / last 10 s", f"{first * 1000:.0f} ms / {last_p50 * 1000:.0f} ms",
+                "no growing backlog", last_p50 <= max(2 * first, first + 0.02),
+            )
+            arrived = len(sustained.latencies)
+            report.add("sustained: deliveries", f"{arrived} / {sustained.expected}", "all",
+                       arrived == sustained.expected)
+            report.add("sustained: server CPU / readers CPU",
+                       f"{sustained.server_cpu:.1f} s / {sustained.reader_cpu:.1f} s")
 
-    figures = [
-        ("readers", f"{options.readers}"),
-        ("readers connected", f"{open_sockets}"),
-        ("reader processes", f"{options.workers}"),
-        ("open files limit", f"{file_limit}"),
-        ("entries posted", f"{len(sent)}"),
-        ("deliveries arrived / expected", f"{len(latencies)} / {expected}"),
-    ]
-    if latencies:
-        figures += [
-            ("latency p50", f"{percentile(latencies, 50) * 1000:.1f} ms"),
-            ("latency p99", f"{percentile(latencies, 99) * 1000:.1f} ms"),
-            ("latency max", f"{latencies[-1] * 1000:.1f} ms"),
-        ]
-    figures += [
-        ("POST round trip p50", f"{percentile(round_trips, 50) * 1000:.1f} ms"),
-        ("Daphne RSS before / after readers", f"{rss_before / 1024:.1f} MB / {rss_after / 1024:.1f} MB"),
-        ("memory per connected reader", f"{(rss_after - rss_before) / max(1, open_sockets):.1f} KB"),
-        ("server CPU while posting (Daphne)", f"{cpu[daphne.pid]:.2f} s"),
-        ("Redis CPU while posting", f"{cpu[redis.pid]:.2f} s"),
-        ("reader CPU while posting (all)", f"{sum(cpu[worker.pid] for worker in workers):.2f} s"),
-    ]
-    figures += [(f"connect failure: {reason}", f"{count}") for reason, count in failures.items()]
-    figures += [(f"reader lost: {reason}", f"{count}") for reason, count in early_closes.items()]
-    print_figures(figures)
+        if "churn" not in options.skip:
+            # The first cycle raises the high-water mark (old connections' garbage is reclaimed
+            # only once the crowd settles); later cycles must reuse that memory, not add to it.
+            churn = min(1000, total)
+            sizes = []
+            for _ in range(4):
+                readers.close(churn)
+                connect(report, readers, server, total - churn, churn, options.batch)
+                time.sleep(options.settle)
+                sizes.append(rss_kb(server.process.pid) / 1024)
+            last_round = sizes[-1] - sizes[-2]
+            report.add(
+                f"RSS after each of 4 × {churn} readers leaving and rejoining",
+                " / ".join(f"{size:.0f}" for size in sizes) + " MB",
+                f"levels off (last round < {churn / 1024:.0f} MB)", last_round < churn / 1024,
+            )
+
+        if "two" not in options.skip:
+            print(f"Two Daphne processes sharing Redis, {2 * n} readers", flush=True)
+            second = bench.daphne()
+            total = connect(report, readers, second, total, n, options.batch)
+            delivery = deliver(bench, readers, [server, second], readers_open=total, count=entries,
+                               interval=interval, drain=drain)
+            report.latency(f"{total} readers on two processes", delivery, target_ms=250)
+            readers.close(total)
+            bench.retire(second)
+        else:
+            readers.close(total)
+
+        if "burst" not in options.skip:
+            print("Burst: 2,000 readers connecting within one second", flush=True)
+            burst_server = bench.daphne()
+            started = time.monotonic()
+            opened, failures = readers.open(burst_server.ws_url, 2000, batch=2000)
+            report.add("burst: readers connected", f"{opened} / 2000 in {time.monotonic() - started:.1f} s",
+                       "all", opened == 2000)
+            for reason, number in failures.items():
+                report.add(f"burst: connect failure: {reason}", f"{number}")
+            delivery = deliver(bench, readers, [burst_server], readers_open=opened, count=5, interval=interval,
+                               drain=drain)
+            arrived = len(delivery.latencies)
+            report.add("burst: later entries arrived", f"{arrived} / {delivery.expected}", "all",
+                       arrived == delivery.expected)
+            alive = burst_server.process.poll() is None
+            report.add("burst: server still running", "yes" if alive else "no", "yes", alive)
+            readers.close(opened)
+            bench.retire(burst_server)
+        bench.retire(server)
+    return report
 
 
 def parse_options(argv: list[str] | None) -> argparse.Namespace:
     """The command line; every default is what `make bench` measures."""
     parser = argparse.ArgumentParser(prog="python -m bench.fanout", description=__doc__.splitlines()[0])
-    parser.add_argument("--readers", type=int, default=1000, help="WebSocket readers (default 1000)")
-    parser.add_argument("--entries", type=int, default=20, help="entries to post (default 20)")
-    parser.add_argument("--interval", type=float, default=0.5, help="seconds between posts (default 0.5)")
-    parser.add_argument("--workers", type=int, default=2, help="reader processes (default 2)")
-    parser.add_argument("--batch", type=int, default=200, help="readers connecting at once (default 200)")
-    parser.add_argument("--settle", type=float, default=2.0, help="seconds to settle before RSS (default 2)")
-    parser.add_argument("--drain", type=float, default=5.0, help="max seconds for stragglers (default 5)")
+    parser.add_argument("--readers", type=int, default=5000, help="readers per process (default 5000)")
+    parser.add_argument("--entries", type=int, default=10, help="entries per round (default 10)")
+    parser.add_argument("--interval", type=float, default=1.5, help="seconds between entries (default 1.5)")
+    parser.add_argument("--sustain", type=float, default=60, help="seconds of two entries a second (default 60)")
+    parser.add_argument("--workers", type=int, default=4, help="reader processes (default 4)")
+    parser.add_argument("--batch", type=int, default=500, help="readers connecting at once (default 500)")
+    parser.add_argument("--settle", type=float, default=3.0, help="seconds to settle before RSS (default 3)")
+    parser.add_argument("--drain", type=float, default=10.0, help="max seconds for stragglers (default 10)")
+    parser.add_argument("--skip", default="", help=f"comma-separated phases to skip: {', '.join(PHASES)}")
     options = parser.parse_args(argv)
-    if options.readers < 1 or options.entries < 1 or options.workers < 1 or options.batch < 1:
-        parser.error("--readers, --entries, --workers and --batch must be at least 1")
-    options.workers = min(options.workers, options.readers)
+    options.skip = {phase.strip() for phase in options.skip.split(",") if phase.strip()}
+    if unknown := options.skip - set(PHASES):
+        parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
+    if options.readers < 1000 or options.entries < 1 or options.workers < 1:
+        parser.error("--readers must be at least 1000, --entries and --workers at least 1")
     return options
 
 
@@ -438,14 +492,17 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
+    started = time.monotonic()
     try:
-        run(options)
+        report = run(options)
     except KeyboardInterrupt:
         print("interrupted; servers stopped", file=sys.stderr)
         return 130
     except (RuntimeError, TimeoutError, httpx.HTTPError, OSError) as error:
         print(f"benchmark failed: {error}", file=sys.stderr)
         return 1
+    report.print()
+    print(f"\n{time.monotonic() - started:.0f} s; load average now {os.getloadavg()[0]:.2f}")
     return 0
 
 

@@ -1,17 +1,22 @@
 """The readers' WebSocket: catch up from a `seq`, then follow live changes.
 
-Thin on purpose: it checks the feed, subscribes through `broadcast`, and forwards the text each
-change was encoded to once. Anyone may read from any origin; nothing can be written.
+Thin on purpose: it checks the feed, subscribes through `broadcast`, keeps changes in `seq` order
+(dropping duplicates, filling gaps from the database) and leaves the writing to `broadcast`.
+Anyone may read from any origin; nothing can be written.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import Counter
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from . import broadcast, events, selectors
 from .models import Feed
@@ -20,6 +25,19 @@ logger = logging.getLogger(__name__)
 
 CLOSE_NOT_FOUND = 4404
 CLOSE_BAD_REQUEST = 4400
+CLOSE_TOO_MANY = 4429  # too many connections from one client address
+CLOSE_POLICY = 1008  # the client sent frames: readers have nothing to say
+CLOSE_TOO_BIG = 1009
+# Readers never need to send; a few frames (a client's own keepalive, say) are tolerated.
+MAX_INBOUND_BYTES = 1024
+MAX_INBOUND_FRAMES = 20
+
+# Open reader connections per client address in this process.
+_connections_by_address: Counter[str] = Counter()
+
+
+def max_connections_per_address() -> int:
+    return settings.LIVEFEED["MAX_CONNECTIONS_PER_ADDRESS"]
 
 
 def _catch_up(slug: str, after: int | None) -> tuple[int, list[tuple[int, str]]] | None:
@@ -50,16 +68,41 @@ def _parse_after(query_string: bytes) -> int | None:
 
 
 class FeedConsumer(AsyncWebsocketConsumer):
-    """One reader of one feed."""
+    """One reader of one feed, and the `broadcast.Listener` its feed's changes are handed to."""
 
     slug: str | None = None
     last_seq: int = 0
+    accepted = False
+    resume_needed = False
+    address: str | None = None
+    inbound_frames = 0
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Dispatch the client's events one by one. Changes arrive through `broadcast`, so there is
+        no channel layer to wait on, and a plain loop saves each reader the task, futures and sets
+        of Channels' `await_many_dispatch` (a few KB per idle reader)."""
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
 
     async def connect(self) -> None:
         """Subscribe, catch up and accept; close with 4404 for a draft or unknown feed.
 
         Refusals accept first, because a WebSocket close code only exists after the handshake.
         """
+        client = self.scope.get("client") or ("", 0)
+        if _connections_by_address[client[0]] >= max_connections_per_address():
+            logger.warning("Refusing a reader from %s: %d connections already", client[0], max_connections_per_address())
+            await self.accept()
+            await self.close(code=CLOSE_TOO_MANY)
+            return
+        self.address = client[0]
+        _connections_by_address[self.address] += 1
         try:
             after = _parse_after(self.scope.get("query_string", b""))
         except ValueError:
@@ -67,12 +110,17 @@ class FeedConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_BAD_REQUEST)
             return
         slug = self.scope["url_route"]["kwargs"]["slug"]
+        self.writer = broadcast.writer_for(self.base_send)
+        # Live changes wait in `pending` until the catch-up has been written.
+        self.filling = True
+        self.pending: list[broadcast.Change] = []
+        self.filler: asyncio.Task[None] | None = None
         # Subscribe before reading the database, so a change committed in between is either in
         # the catch-up or arrives live (and duplicates are dropped by `seq`).
-        await broadcast.subscribe(feed_slug=slug, channel_name=self.channel_name)
+        await broadcast.subscribe(feed_slug=slug, listener=self)
         state = await catch_up(slug, after)
         if state is None:
-            await broadcast.unsubscribe(feed_slug=slug, channel_name=self.channel_name)
+            await broadcast.unsubscribe(feed_slug=slug, listener=self)
             await self.accept()
             await self.close(code=CLOSE_NOT_FOUND)
             return
@@ -80,33 +128,72 @@ class FeedConsumer(AsyncWebsocketConsumer):
         current, missed = state
         self.last_seq = current if after is None else after
         await self.accept()
-        await self._send_missed(current, missed)
+        self.accepted = True
+        if self.resume_needed:  # live delivery broke while we read the database
+            self.writer.close(broadcast.CLOSE_RESUME)
+            return
+        self._write_missed(current, missed)
+        # Kept by every idle reader otherwise; nothing reads the scope after the handshake.
+        self.scope = {"type": "websocket"}
 
-    async def _send_missed(self, current: int, missed: list[tuple[int, str]]) -> None:
+    def _write_missed(self, current: int, missed: list[tuple[int, str]]) -> None:
         for seq, text in missed:
             if seq > self.last_seq:
-                await self.send(text_data=text)
-        self.last_seq = max([self.last_seq, current, *(seq for seq, _ in missed)])
+                self.writer.write(broadcast.Change(seq, text), catching_up=True)
+                self.last_seq = seq
+        self.last_seq = max(self.last_seq, current)
+        self.filling = False
+        pending, self.pending = self.pending, []
+        for change in pending:
+            self.deliver(change)
+        if not self.filling:
+            self.filler = None
 
-    async def feed_change(self, event: dict[str, Any]) -> None:
-        """Called for each change broadcast to the feed; forwards it in `seq` order, once."""
-        seq = event["seq"]
-        if seq <= self.last_seq:
+    def deliver(self, change: broadcast.Change) -> None:
+        """Called for each change broadcast to the feed; writes it in `seq` order, once."""
+        if self.filling:
+            self.pending.append(change)
             return
-        if seq == self.last_seq + 1:
-            self.last_seq = seq
-            await self.send(text_data=event["text"])
+        if change.seq <= self.last_seq:
+            return
+        if change.seq == self.last_seq + 1:
+            self.last_seq = change.seq
+            self.writer.write(change)
             return
         # A gap: an earlier change's message is late or was lost. The database has them all.
+        self.filling = True
+        self.pending.append(change)
+        self.filler = asyncio.get_running_loop().create_task(self._fill_gap())
+
+    async def _fill_gap(self) -> None:
         state = await catch_up(self.slug, self.last_seq)
         if state is None:
-            await self.close(code=CLOSE_NOT_FOUND)
+            self.writer.close(CLOSE_NOT_FOUND)
             return
-        await self._send_missed(*state)
+        self._write_missed(*state)
+
+    def interrupted(self) -> None:
+        """Live delivery had a hole: the reader reconnects and resumes from its last `seq`."""
+        if not self.accepted:
+            self.resume_needed = True  # a close code needs the handshake done first
+            return
+        self.writer.close(broadcast.CLOSE_RESUME)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        """Readers cannot write; anything they send is ignored."""
+        """Readers cannot write: what they send changes nothing, and a large frame or a flood of
+        them closes the connection."""
+        self.inbound_frames += 1
+        size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
+        if size > MAX_INBOUND_BYTES:
+            await self.close(code=CLOSE_TOO_BIG)
+        elif self.inbound_frames > MAX_INBOUND_FRAMES:
+            await self.close(code=CLOSE_POLICY)
 
     async def disconnect(self, code: int) -> None:
+        if self.address is not None:
+            _connections_by_address[self.address] -= 1
+            if _connections_by_address[self.address] <= 0:
+                del _connections_by_address[self.address]
+            self.address = None
         if self.slug is not None:
-            await broadcast.unsubscribe(feed_slug=self.slug, channel_name=self.channel_name)
+            await broadcast.unsubscribe(feed_slug=self.slug, listener=self)

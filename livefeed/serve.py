@@ -28,12 +28,15 @@ def raise_open_file_limit() -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def daphne_arguments(*, host: str, port: int, backlog: int, handshake_timeout: int, extra: list[str]) -> list[str]:
+def daphne_arguments(
+    *, host: str, port: int, backlog: int, handshake_timeout: int, extra: list[str], application: str = APPLICATION
+) -> list[str]:
+    """Daphne's command line: an endpoint string is the only way to set the listen backlog."""
     return [
         "-e", f"tcp:port={port}:interface={host}:backlog={backlog}",
         "--websocket_connect_timeout", str(handshake_timeout),
         *extra,
-        APPLICATION,
+        application,
     ]
 
 
@@ -43,6 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--backlog", type=int, default=2048)
     parser.add_argument("--handshake-timeout", type=int, default=30)
+    parser.add_argument("--application", default=APPLICATION, help="ASGI application (module:attribute)")
     options, extra = parser.parse_known_args(argv)
     raise_open_file_limit()
     CommandLineInterface().run(
@@ -52,6 +56,7 @@ def main(argv: list[str] | None = None) -> None:
             backlog=options.backlog,
             handshake_timeout=options.handshake_timeout,
             extra=extra,
+            application=options.application,
         )
     )
 

@@ -213,6 +213,8 @@ LOGIN_URL = "admin:login"
 # --- Security ---------------------------------------------------------------------------------
 SECURE = not DEBUG
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SECURE)
+# Proxies poll the health check over plain HTTP on the internal network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if SECURE else "0"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
@@ -285,6 +287,11 @@ LIVEFEED = {
     "PUBLISHER_LOGO": os.environ.get("LIVEFEED_PUBLISHER_LOGO", ""),
     # Origins allowed to frame the widget (space-separated CSP sources); empty means any site.
     "EMBED_ORIGINS": env_list("LIVEFEED_EMBED_ORIGINS", []),
+    # Reader connections one client address may hold open in one server process (behind a
+    # proxy, start Daphne with --proxy-headers so the address is the reader's, not the proxy's).
+    "MAX_CONNECTIONS_PER_ADDRESS": int(os.environ.get("LIVEFEED_MAX_CONNECTIONS_PER_ADDRESS", "500")),
+    # Unsent bytes a reader may hold on the server before it is disconnected (it then resumes).
+    "READER_BUFFER_BYTES": int(os.environ.get("LIVEFEED_READER_BUFFER_BYTES", str(256 * 1024))),
 }
 
 # One JSON object per line in production, for log collectors; plain text for a newcomer's terminal.

@@ -6,11 +6,14 @@ from django.views.static import serve
 
 from feeds import crawlers, embed, oembed
 
+from feeds.health import health
+
 admin.site.site_header = "Livefeed editor"
 admin.site.site_title = "Livefeed editor"
 admin.site.index_title = "Feeds and entries"
 
 urlpatterns = [
+    path("healthz", health, name="health"),
     path("admin/", admin.site.urls),
     path("api/", include("feeds.api.urls")),
     path("oembed/", oembed.oembed, name="oembed"),

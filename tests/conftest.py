@@ -106,6 +106,8 @@ def server_env(transactional_db: None, tmp_path: Path) -> dict[str, str]:
         "DEBUG": "true",
         "LIVEFEED_VAR_DIR": str(tmp_path / "var"),
         "LOG_LEVEL": "WARNING",
+        # Crowds of test readers all connect from 127.0.0.1 (the per-address cap has its own test).
+        "LIVEFEED_MAX_CONNECTIONS_PER_ADDRESS": "1000000",
     }
 
 

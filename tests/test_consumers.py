@@ -130,3 +130,42 @@ async def test_a_gap_in_seq_is_filled_from_the_database(publisher, live_feed):
     assert [m["seq"] for m in messages] == [silent_seq, after.seq]
     assert messages[0]["entry"]["headline"] == "silently edited"
     await communicator.disconnect()
+
+
+async def test_a_large_inbound_frame_closes_the_connection(live_feed):
+    communicator = await connect(f"/ws/feeds/{live_feed.slug}/")
+    await communicator.send_to(text_data="x" * 2048)
+    assert await communicator.receive_output(timeout=3) == {"type": "websocket.close", "code": 1009}
+
+
+async def test_a_flood_of_frames_closes_the_connection(live_feed):
+    communicator = await connect(f"/ws/feeds/{live_feed.slug}/")
+    for _ in range(20):
+        await communicator.send_to(text_data="ping")
+    assert await communicator.receive_nothing(timeout=0.2)
+    await communicator.send_to(text_data="ping")
+    assert await communicator.receive_output(timeout=3) == {"type": "websocket.close", "code": 1008}
+
+
+async def client_at(address: str, slug: str) -> tuple[WebsocketCommunicator, dict | None]:
+    communicator = WebsocketCommunicator(application, f"/ws/feeds/{slug}/")
+    communicator.scope["client"] = [address, 40000]
+    connected, _ = await communicator.connect()
+    assert connected
+    closed = None if await communicator.receive_nothing(timeout=0.2) else await communicator.receive_output()
+    return communicator, closed
+
+
+async def test_one_client_address_cannot_hold_more_than_its_share_of_connections(live_feed, settings):
+    settings.LIVEFEED = {**settings.LIVEFEED, "MAX_CONNECTIONS_PER_ADDRESS": 3}
+    held = [await client_at("203.0.113.5", live_feed.slug) for _ in range(3)]
+    assert [closed for _, closed in held] == [None, None, None]
+    _, refused = await client_at("203.0.113.5", live_feed.slug)
+    assert refused == {"type": "websocket.close", "code": 4429}
+    other, closed = await client_at("198.51.100.7", live_feed.slug)
+    assert closed is None
+    await held[0][0].disconnect()
+    again, closed = await client_at("203.0.113.5", live_feed.slug)
+    assert closed is None
+    for communicator in [*(c for c, _ in held[1:]), other, again]:
+        await communicator.disconnect()

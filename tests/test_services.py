@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
@@ -120,14 +118,32 @@ def test_empty_entry_is_refused_naming_the_field(publisher, live_feed):
     assert "body" in error.value.message_dict
 
 
-def test_change_is_broadcast_only_after_commit(publisher, live_feed, django_capture_on_commit_callbacks):
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(broadcast.subscribe)(feed_slug=live_feed.slug, channel_name=channel)
+class RecordingListener:
+    """A listener outside any event loop, so the broadcast hands it changes synchronously."""
+
+    def __init__(self) -> None:
+        self.changes: list[broadcast.Change] = []
+
+    def deliver(self, change: broadcast.Change) -> None:
+        self.changes.append(change)
+
+    def interrupted(self) -> None:
+        raise AssertionError("no Redis here, nothing to interrupt")
+
+
+@pytest.fixture
+def listener(live_feed):
+    listener = RecordingListener()
+    broadcast.hub.add(live_feed.slug, listener, None)
+    yield listener
+    broadcast.hub.remove(live_feed.slug, listener)
+
+
+def test_change_is_broadcast_only_after_commit(publisher, live_feed, listener, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         services.create_entry(feed=live_feed, by=publisher, body="after commit")
-        assert channel not in layer.channels or layer.channels[channel].empty()
-    assert layer.channels[channel].qsize() == 1
+        assert listener.changes == []
+    assert len(listener.changes) == 1
 
 
 def test_rolled_back_change_is_never_broadcast_and_returns_its_seq(publisher, live_feed, django_capture_on_commit_callbacks):
@@ -141,11 +157,8 @@ def test_rolled_back_change_is_never_broadcast_and_returns_its_seq(publisher, li
     assert callbacks == [] and live_feed.seq == start
 
 
-def test_committed_change_is_broadcast_once_with_its_seq(publisher, live_feed, django_capture_on_commit_callbacks):
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(broadcast.subscribe)(feed_slug=live_feed.slug, channel_name=channel)
+def test_committed_change_is_broadcast_once_with_its_seq(publisher, live_feed, listener, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         entry = services.create_entry(feed=live_feed, by=publisher, body="hello")
-    event = async_to_sync(layer.receive)(channel)
-    assert event["seq"] == entry.seq and '"entry.created"' in event["text"]
+    [change] = listener.changes
+    assert change.seq == entry.seq and '"entry.created"' in change.text
