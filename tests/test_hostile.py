@@ -171,3 +171,25 @@ def test_template_syntax_and_direction_overrides_are_kept_as_text(hostile_feed):
     html = Client().get(f"/feeds/{hostile_feed.slug}/").content.decode()
     assert "{{ 7|add:42 }}" in html and "{% debug %}" in html
     assert "\u202etxt.exe" in html
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_websocket_messages_carry_only_sanitized_html(hostile_feed):
+    from channels.db import database_sync_to_async
+    from channels.testing import WebsocketCommunicator
+
+    from feeds.models import Feed
+    from livefeed.asgi import application
+
+    current = (await database_sync_to_async(Feed.objects.get)(pk=hostile_feed.pk)).seq
+    communicator = WebsocketCommunicator(application, f"/ws/feeds/{hostile_feed.slug}/?after=0")
+    assert (await communicator.connect())[0]
+    seen, checked = 0, 0
+    while seen < current:
+        message = json.loads(await communicator.receive_from(timeout=5))
+        seen = message["seq"]
+        for html in html_fields(message):
+            assert active_content(html) == [], html[:200]
+            checked += 1
+    await communicator.disconnect()
+    assert checked >= 4 * len(CORPUS)

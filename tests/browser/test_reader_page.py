@@ -71,6 +71,30 @@ def test_reader_scrolled_down_is_not_moved_and_gets_a_new_updates_button(server,
     expect(page.locator("[data-announcer]")).to_have_text("2 new updates")
 
 
+HIDE_TAB = """hidden => {
+    Object.defineProperty(document, "hidden", {value: hidden, configurable: true});
+    Object.defineProperty(document, "visibilityState", {value: hidden ? "hidden" : "visible", configurable: true});
+    document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+def test_reader_whose_tab_is_in_the_background_gets_the_button_not_a_jump(server, context, publisher, live_feed):
+    """Headless Chromium keeps every tab visible, so the page is told it went to the background
+    the way a browser tells it: document.hidden, visibilityState and a visibilitychange event."""
+    laps(live_feed, publisher, 3)
+    page = open_live(context, f"{server.url}/feeds/{live_feed.slug}/")
+    assert page.evaluate("scrollY") == 0
+    page.evaluate(HIDE_TAB, True)
+    entry = api(server, publisher, f"{live_feed.slug}/entries/", headline="Red flag", body="-")
+    button = page.locator("[data-new-updates]")
+    expect(button).to_have_text("1 new update")
+    expect(page.locator(f'[data-entry-id="{entry["id"]}"]')).to_have_count(0)
+    page.evaluate(HIDE_TAB, False)
+    button.click()
+    expect(headlines(page).first).to_have_text("Red flag")
+    expect(button).to_be_hidden()
+
+
 def test_reader_at_the_top_sees_the_entry_slide_in_and_hears_it_announced(server, context, publisher, live_feed):
     laps(live_feed, publisher, 3)
     page = open_live(context, f"{server.url}/feeds/{live_feed.slug}/")
