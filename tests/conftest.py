@@ -79,6 +79,22 @@ def fresh_cache() -> Iterator[None]:
     cache.clear()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def close_other_database_sessions(django_db_setup: None, django_db_blocker: Any, database_kind: str) -> Iterator[None]:
+    """At the end of the run, end the sessions servers and worker threads left open on the test
+    database, so PostgreSQL lets it be dropped."""
+    yield
+    if database_kind != "postgres":
+        return
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 def database_url() -> str:
     """The URL of the test database, for server processes that must share it."""
     from django.db import connection
