@@ -32,9 +32,21 @@ class QuickEntryForm(forms.Form):
     publish = forms.BooleanField(required=False, initial=True, label="Publish now")
 
 
+class InlineEntryForm(forms.ModelForm):
+    """A row of the feed page's entry list, carrying the version it was loaded at."""
+
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["loaded_version"].initial = self.instance.version
+
+
 class EntryInline(admin.TabularInline):
     model = Entry
-    fields = ["headline", "body", "status", "pinned", "key_event", "published_at", "author"]
+    form = InlineEntryForm
+    fields = ["headline", "body", "status", "pinned", "key_event", "published_at", "author", "loaded_version"]
     readonly_fields = ["published_at", "author"]
     extra = 0
     show_change_link = True
@@ -69,6 +81,15 @@ class FeedAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Feed | None = None) -> list[str]:
         fields = list(super().get_readonly_fields(request, obj))
         return fields + ["slug"] if obj else fields
+
+    def changeform_view(self, request: HttpRequest, object_id: str | None = None, *args: Any, **kwargs: Any) -> HttpResponse:
+        """A stale edit in the entry list undoes the whole save (it runs in one transaction) and
+        says so, instead of overwriting a colleague's newer text."""
+        try:
+            return super().changeform_view(request, object_id, *args, **kwargs)
+        except services.StaleEdit as exc:
+            messages.error(request, str(exc))
+        return HttpResponseRedirect(request.get_full_path())
 
     def get_prepopulated_fields(self, request: HttpRequest, obj: Feed | None = None) -> dict:
         return {} if obj else self.prepopulated_fields
@@ -111,7 +132,12 @@ class FeedAdmin(admin.ModelAdmin):
                 services.delete_entry(entry=entry, by=request.user)
                 formset.deleted_objects.append(entry)
             elif entry_form.has_changed():
-                services.update_entry(entry=entry, by=request.user, **_changes(entry_form, ENTRY_FORM_FIELDS))
+                services.update_entry(
+                    entry=entry,
+                    by=request.user,
+                    expected_version=entry_form.cleaned_data.get("loaded_version"),
+                    **_changes(entry_form, ENTRY_FORM_FIELDS),
+                )
                 formset.changed_objects.append((entry, entry_form.changed_data))
 
     def get_urls(self) -> list:

@@ -96,3 +96,24 @@ def test_staff_without_permissions_cannot_post(django_user_model, live_feed):
     client.force_login(staff)
     client.post(reverse("admin:feeds_feed_post_entry", args=[live_feed.pk]), {"body": "x", "publish": "on"})
     assert not Entry.objects.exists()
+
+
+def test_a_stale_edit_in_the_feed_pages_entry_list_is_refused_not_lost(editor_client, publisher, live_feed):
+    entry = services.create_entry(feed=live_feed, by=publisher, headline="Caution", body="Debris in Turn 3")
+    loaded_version = entry.version
+    services.update_entry(entry=entry, by=publisher, body="Debris in Turn 3, cleared")  # a colleague saves first
+    response = editor_client.post(
+        reverse("admin:feeds_feed_change", args=[live_feed.pk]),
+        {
+            "title": live_feed.title, "summary": "", "status": "live",
+            "coverage_start_0": "", "coverage_start_1": "", "coverage_end_0": "", "coverage_end_1": "",
+            "entries-TOTAL_FORMS": "1", "entries-INITIAL_FORMS": "1",
+            "entries-0-id": entry.pk, "entries-0-feed": live_feed.pk, "entries-0-headline": "Caution",
+            "entries-0-body": "Debris in Turn 4", "entries-0-status": "published",
+            "entries-0-loaded_version": loaded_version,
+        },
+        follow=True,
+    )
+    entry.refresh_from_db()
+    assert entry.body == "Debris in Turn 3, cleared"
+    assert [str(m) for m in response.context["messages"]] == [str(services.StaleEdit(entry))]
