@@ -24,8 +24,13 @@ from django.views.decorators.http import condition
 from .models import Entry, Feed
 
 
-def _feed(slug: str) -> Feed | None:
-    return Feed.objects.visible_to_readers().filter(slug=slug).only("pk", "seq", "updated_at").first()
+def _feed(request: HttpRequest, slug: str) -> Feed | None:
+    """The feed's validators, read once per request (the ETag and Last-Modified both need them)."""
+    cached = getattr(request, "_livefeed_validators", None)
+    if cached is None or cached[0] != slug:
+        feed = Feed.objects.visible_to_readers().filter(slug=slug).only("pk", "seq", "updated_at").first()
+        cached = request._livefeed_validators = (slug, feed)
+    return cached[1]
 
 
 def _variant(request: HttpRequest, cookies: tuple[str, ...]) -> str:
@@ -36,7 +41,7 @@ def _variant(request: HttpRequest, cookies: tuple[str, ...]) -> str:
 
 def feed_last_modified(request: HttpRequest, slug: str, **kwargs: Any) -> datetime | None:
     """When a reader-visible change last happened to the feed or one of its entries."""
-    feed = _feed(slug)
+    feed = _feed(request, slug)
     if feed is None:
         return None
     latest = Entry.objects.filter(feed=feed, seq__isnull=False).aggregate(latest=Max("updated_at"))["latest"]
@@ -88,7 +93,7 @@ def cached_feed_view(
     """
 
     def etag(request: HttpRequest, slug: str, **kwargs: Any) -> str | None:
-        feed = _feed(slug)
+        feed = _feed(request, slug)
         if feed is None:
             return None
         return f"{feed.pk}.{feed.seq}.{_variant(request, cookies)}"

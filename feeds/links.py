@@ -14,7 +14,7 @@ def feed_path(feed: Feed) -> str:
 
 def entry_path(entry: Entry) -> str:
     """An entry's permalink: the live page opened at that entry."""
-    return f"{feed_path(entry.feed)}entries/{entry.pk}/"
+    return reverse("feeds:entry", kwargs={"slug": entry.feed.slug, "entry_id": entry.pk})
 
 
 def embed_path(feed: Feed) -> str:

@@ -3,22 +3,22 @@ CMS that speaks oEmbed embeds a live feed from a pasted link."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve
 from django.utils.html import format_html
 
-from . import links
+from . import links, selectors
 from .caching import public_cache
 from .models import Entry, Feed
 
 DEFAULT_WIDTH = 600
 DEFAULT_HEIGHT = 800
-FEED_PATH = re.compile(r"^/feeds/(?P<slug>[-a-zA-Z0-9_]+)/(?:entries/(?P<entry_id>\d+)/)?$")
+EMBEDDABLE_VIEWS = {"feeds:detail", "feeds:entry"}
 
 
 class NotEmbeddable(Exception):
@@ -30,17 +30,18 @@ def resolve_embeddable(request: HttpRequest, url: str) -> tuple[Feed, Entry | No
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or parts.netloc.lower() != request.get_host().lower():
         raise NotEmbeddable
-    match = FEED_PATH.match(parts.path)
-    if not match:
+    try:
+        match = resolve(parts.path)
+    except Resolver404:
         raise NotEmbeddable
-    feed = Feed.objects.visible_to_readers().filter(slug=match["slug"]).first()
-    if feed is None:
+    if match.view_name not in EMBEDDABLE_VIEWS:
         raise NotEmbeddable
-    entry = None
-    if match["entry_id"]:
-        entry = Entry.objects.visible_to_readers().filter(feed=feed, pk=match["entry_id"]).first()
-        if entry is None:
-            raise NotEmbeddable
+    try:
+        feed = selectors.feed_for_readers(slug=match.kwargs["slug"])
+        entry_id = match.kwargs.get("entry_id")
+        entry = selectors.entry_for_readers(feed=feed, entry_id=entry_id) if entry_id else None
+    except (Feed.DoesNotExist, Entry.DoesNotExist):
+        raise NotEmbeddable
     return feed, entry
 
 

@@ -7,12 +7,11 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
-from . import selectors
+from . import links, selectors
 from .models import Entry, Feed
 
 ORDER_COOKIE = "livefeed_order"
@@ -80,15 +79,13 @@ def _share_card(request: HttpRequest, feed: Feed, entry: Entry) -> dict[str, str
     """What a shared permalink previews as (Open Graph and Twitter cards)."""
     text = " ".join(unescape(strip_tags(entry.html)).split())
     return {
+        "type": "article",
         "title": entry.headline or Truncator(text).chars(80) or feed.title,
         "description": Truncator(text).chars(200) or feed.summary or feed.title,
-        "url": request.build_absolute_uri(entry_url(entry)),
+        "url": request.build_absolute_uri(links.entry_path(entry)),
         "site": feed.title,
+        "published": entry.published_at.isoformat(),
     }
-
-
-def entry_url(entry: Entry) -> str:
-    return reverse("feeds:entry", kwargs={"slug": entry.feed.slug, "entry_id": entry.pk})
 
 
 def feed_detail(request: HttpRequest, slug: str) -> HttpResponse:

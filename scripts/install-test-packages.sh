@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the system packages the test suite starts for real: Redis, PostgreSQL and Chromium.
+# Install the system packages the test suite starts for real: Redis, PostgreSQL and Chromium,
+# and npm, which installs the accessibility checker (axe-core) the browser tests inject.
 # Uses Debian's packages, only for what is missing, and only when running as root.
 set -euo pipefail
 
@@ -7,6 +8,7 @@ missing=()
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

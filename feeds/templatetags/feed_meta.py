@@ -27,5 +27,11 @@ def feed_head(context: dict[str, Any], feed: Any, entries: list[Any]) -> dict[st
         "json_feed_url": reverse("feeds:json-feed", kwargs={"slug": feed.slug}),
         "oembed_json_url": f"{oembed}?{urlencode({'url': page_url, 'format': 'json'})}",
         "oembed_xml_url": f"{oembed}?{urlencode({'url': page_url, 'format': 'xml'})}",
+        "card": {
+            "type": "website",
+            "title": feed.title,
+            "description": feed.summary or feed.title,
+            "url": page_url,
+        },
         "json_ld": json_ld_script(live_blog_posting(request, feed, list(entries))),
     }
