@@ -292,6 +292,9 @@ LIVEFEED = {
     "MAX_CONNECTIONS_PER_ADDRESS": int(os.environ.get("LIVEFEED_MAX_CONNECTIONS_PER_ADDRESS", "500")),
     # Unsent bytes a reader may hold on the server before it is disconnected (it then resumes).
     "READER_BUFFER_BYTES": int(os.environ.get("LIVEFEED_READER_BUFFER_BYTES", str(256 * 1024))),
+    # Whether URLs editors enter (timing sources, webhooks, hubs) may point at loopback or
+    # private addresses; a production server refuses them unless told otherwise.
+    "OUTBOUND_ALLOW_PRIVATE": env_bool("LIVEFEED_OUTBOUND_ALLOW_PRIVATE", DEBUG),
 }
 
 # One JSON object per line in production, for log collectors; plain text for a newcomer's terminal.

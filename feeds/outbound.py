@@ -1,0 +1,64 @@
+"""Requests Livefeed makes to URLs that editors typed in (timing sources, webhooks, hubs).
+
+An editor's URL must not become a way to reach the server's own network: unless the operator
+allows it (`LIVEFEED_OUTBOUND_ALLOW_PRIVATE`, on by default only when DEBUG is), a URL whose host
+resolves to a loopback, private, link-local or otherwise non-public address is refused, both when
+it is saved and again just before each request.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+USER_AGENT = "Livefeed (+https://github.com/livefeed/livefeed)"
+
+
+class RefusedURL(ValueError):
+    """The URL may not be requested: wrong scheme, no host, or a non-public address."""
+
+
+def check_url(url: str, *, resolve: bool = True) -> None:
+    """Raise RefusedURL unless `url` is http(s) with a host the server may reach."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"}:
+        raise RefusedURL("Only http:// and https:// URLs can be used.")
+    if not parts.hostname:
+        raise RefusedURL("The URL has no host name.")
+    if not resolve or settings.LIVEFEED["OUTBOUND_ALLOW_PRIVATE"]:
+        return
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)}
+    except (socket.gaierror, UnicodeError) as error:
+        raise RefusedURL(f"The host {parts.hostname} could not be found.") from error
+    for address in addresses:
+        if not ipaddress.ip_address(address.split("%", 1)[0]).is_global:
+            raise RefusedURL(
+                f"{parts.hostname} is a private or local address; "
+                "set LIVEFEED_OUTBOUND_ALLOW_PRIVATE=true to allow it."
+            )
+
+
+def validate_public_url(url: str) -> None:
+    """Model and form validator: the same rule as `check_url`, as a ValidationError."""
+    try:
+        check_url(url)
+    except RefusedURL as error:
+        raise ValidationError(str(error), code="refused_url") from error
+
+
+def request(method: str, url: str, *, timeout: float, **options: Any) -> httpx.Response:
+    """Make one request to an editor-supplied URL; redirects are not followed.
+
+    Raises RefusedURL for a URL that may not be reached and httpx.HTTPError when the request fails.
+    """
+    check_url(url)
+    headers = {"User-Agent": USER_AGENT, **options.pop("headers", {})}
+    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+        return client.request(method, url, headers=headers, **options)
