@@ -163,7 +163,7 @@ class PublishClock:
 
         self.published: dict[int, float] = {}
         self.pubsub = redis.Redis(host=HOST, port=port).pubsub()
-        self.pubsub.subscribe(f"livefeed.feed.{FEED_SLUG}")
+        self.pubsub.subscribe(f"livefeed.feed.{FEED_SLUG}")  # the servers run with the default LIVEFEED_REDIS_PREFIX
         self.thread = threading.Thread(target=self.listen, daemon=True)
         self.thread.start()
 

@@ -50,7 +50,6 @@ GC_SETTLE_SECONDS = 2.0
 GC_SETTLE_AT_LEAST_EVERY = 60.0
 # A fan-out slower than this is logged (at INFO), to size processes by their readers.
 SLOW_FAN_OUT_SECONDS = 0.05
-CHANNEL_PREFIX = "livefeed.feed."
 
 
 @functools.cache
@@ -59,9 +58,14 @@ def reader_buffer_bytes() -> int:
     return int(getattr(settings, "LIVEFEED", {}).get("READER_BUFFER_BYTES", 256 * 1024))
 
 
+def channel_prefix() -> str:
+    """What every feed's Redis channel starts with: the site's `REDIS_PREFIX`."""
+    return f"{settings.REDIS_PREFIX}.feed."
+
+
 def redis_channel(feed_slug: str) -> str:
     """The Redis pub/sub channel of a feed, by slug (a feed's slug never changes)."""
-    return f"{CHANNEL_PREFIX}{feed_slug}"
+    return f"{channel_prefix()}{feed_slug}"
 
 
 class Change:
@@ -389,7 +393,7 @@ class _RedisLink:
         if kind == b"message":
             channel, data = reply[1].decode(), reply[2]
             seq, _, text = data.partition(b" ")
-            feed_slug = channel.removeprefix(CHANNEL_PREFIX)
+            feed_slug = channel.removeprefix(channel_prefix())
             hub.fan_out(feed_slug, Change(int(seq), text.decode()))
         elif kind == b"subscribe":
             waiter = self.confirmations.get(reply[1].decode())

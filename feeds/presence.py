@@ -20,7 +20,6 @@ logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 2.0
 EXPIRY_SECONDS = 8
-PROCESSES_KEY = "livefeed:presence:processes"
 
 _process_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 _readers: Counter[str] = Counter()
@@ -29,7 +28,11 @@ _redis = None
 
 
 def _key(process_id: str) -> str:
-    return f"livefeed:presence:{process_id}"
+    return f"{settings.REDIS_PREFIX}:presence:{process_id}"
+
+
+def _processes_key() -> str:
+    return f"{settings.REDIS_PREFIX}:presence:processes"
 
 
 def joined(feed_slug: str) -> None:
@@ -85,7 +88,7 @@ async def _publish() -> None:
         if _readers:
             pipe.hset(key, mapping={slug: count for slug, count in _readers.items()})
             pipe.expire(key, EXPIRY_SECONDS)
-        pipe.sadd(PROCESSES_KEY, _process_id)
+        pipe.sadd(_processes_key(), _process_id)
         await pipe.execute()
 
 
@@ -94,7 +97,7 @@ async def reader_count(*, feed_slug: str) -> int:
     if not settings.REDIS_URL:
         return _readers.get(feed_slug, 0)
     client = _client()
-    processes = [p.decode() for p in await client.smembers(PROCESSES_KEY)]
+    processes = [p.decode() for p in await client.smembers(_processes_key())]
     if not processes:
         return 0
     async with client.pipeline(transaction=False) as pipe:
@@ -111,5 +114,5 @@ async def reader_count(*, feed_slug: str) -> int:
             gone.append(process_id)
     if gone:
         # A process whose key expired has stopped (or has no readers); it re-adds itself if not.
-        await client.srem(PROCESSES_KEY, *gone)
+        await client.srem(_processes_key(), *gone)
     return total

@@ -142,6 +142,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channel layer ----------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Every Redis key and pub/sub channel this site uses starts with this, so several sites can share
+# one Redis server (pub/sub ignores database numbers, so a different database is not enough).
+REDIS_PREFIX = os.environ.get("LIVEFEED_REDIS_PREFIX", "livefeed")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -161,6 +164,7 @@ if REDIS_URL:
                         "health_check_interval": 30,
                     }
                 ],
+                "prefix": f"{REDIS_PREFIX}:asgi",
                 "capacity": 1000,
                 "expiry": 30,
             },
@@ -171,7 +175,13 @@ else:
 
 # Rate-limit and lockout counters must be shared by every server process: Redis when there is one.
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": REDIS_PREFIX,
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

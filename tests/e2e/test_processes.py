@@ -71,3 +71,22 @@ def test_events_api_matches_the_websocket(start_daphne, publisher, live_feed):
         pushed = json.loads(reader.recv(timeout=10))
     polled = httpx.get(f"{server.url}/api/feeds/{slug}/events/?after={live_feed.seq}", timeout=10).json()
     assert polled["events"] == [pushed] and polled["seq"] == last["seq"]
+
+
+def test_sites_sharing_one_redis_keep_their_changes_and_reader_counts_apart(start_daphne, redis, publisher, live_feed):
+    import redis as redis_client
+
+    watcher = redis_client.Redis(port=redis.port, socket_timeout=10).pubsub()
+    watcher.psubscribe("*")
+    other_site = start_daphne(REDIS_URL=redis.url, LIVEFEED_REDIS_PREFIX="other-site")
+    with connect(f"{other_site.ws_url}/ws/feeds/{live_feed.slug}/?after={live_feed.seq}", open_timeout=10) as reader:
+        created = post(other_site, publisher, f"{live_feed.slug}/entries/", headline="Green flag", body="Racing!").json()
+        assert json.loads(reader.recv(timeout=10))["seq"] == created["seq"]
+        channels = set()
+        for message in watcher.listen():
+            if message["type"] == "pmessage" and message["data"].startswith(f"{created['seq']} ".encode()):
+                channels.add(message["channel"])
+                break
+        presence = redis_client.Redis(port=redis.port).keys("other-site:presence:*")
+    assert channels == {f"other-site.feed.{live_feed.slug}".encode()}
+    assert presence, "the site's reader count is kept under its own prefix"
