@@ -32,6 +32,7 @@ export class LiveFeed {
       onState: (state, retryAt) => this.setState(state, retryAt),
     });
     followTimes(root);
+    this.clearCoverageNoticeAt(root.querySelector("[data-coverage] time")?.dateTime);
     followKeyEvents(root, this.slug);
     this.setUpSharing();
     this.focusPermalink();
@@ -99,9 +100,20 @@ export class LiveFeed {
       time.dateTime = feed.coverage_start;
       coverage.append(time, ".");
       refreshTimes(coverage);
+      this.clearCoverageNoticeAt(feed.coverage_start);
     } else {
       coverage.textContent = "";
     }
+  }
+
+  // "Coverage starts at …" is wrong once that moment has passed, whether or not the feed changes.
+  clearCoverageNoticeAt(start) {
+    clearTimeout(this.coverageTimer);
+    const wait = Date.parse(start) - Date.now();
+    if (!(wait > 0) || wait > 2 ** 31 - 1) return;
+    this.coverageTimer = setTimeout(() => {
+      if (this.status !== "ended") this.root.querySelector("[data-coverage]").textContent = "";
+    }, wait);
   }
 
   // Screen readers hear it politely, without losing their place.

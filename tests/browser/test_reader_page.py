@@ -381,3 +381,17 @@ def test_no_serious_accessibility_violations(server, browser, publisher, live_fe
         assert serious == []
     finally:
         context.close()
+
+
+def test_coverage_start_notice_goes_away_when_coverage_starts(server, context, live_feed):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from feeds.models import Feed
+
+    Feed.objects.filter(pk=live_feed.pk).update(coverage_start=timezone.now() + timedelta(seconds=4))
+    page = open_live(context, f"{server.url}/feeds/{live_feed.slug}/")
+    notice = page.locator("[data-coverage]")
+    expect(notice).to_contain_text("Coverage starts")
+    expect(notice).to_have_text("", timeout=15000)
