@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
@@ -16,7 +17,7 @@ DEMO_SLUG = "harbor-city-200"
 DEMO_AUTHOR = "race-desk"
 
 # (headline, body, pinned, key_event); posted oldest first.
-DEMO_ENTRIES: list[tuple[str, str, bool, bool]] = [
+DEMO_ENTRIES: list[tuple[str, str, bool, bool] | tuple[str, str, bool, bool, dict[str, Any]]] = [
     ("Welcome to the Harbor City 200", "Good evening from **Harbor City Speedway**, a 1.2-mile oval "
      "on the waterfront. 36 trucks take the green flag at 7:30 pm for 200 laps in three stages.", False, False),
     ("Starting lineup", "Pole sitter **Dana Okafor** (No. 75) leads the field to green, with "
@@ -25,8 +26,8 @@ DEMO_ENTRIES: list[tuple[str, str, bool, bool]] = [
     ("", "Track temperature is 31 °C and falling as the sun drops behind the grandstand. Crews expect "
      "the groove to widen after the first run.", False, False),
     ("Green flag!", "We are racing in Harbor City. Okafor gets the jump into Turn 1.", False, True),
-    ("", "> \"The truck is a little tight in the center, but we can work with that.\"\n>\n"
-     "> — Dana Okafor, driver of the No. 75, on the radio after lap 12", False, False),
+    ("", "The truck is a little tight in the center, but we can work with that.", False, False,
+     {"kind": "quote", "details": {"speaker": "Dana Okafor", "role": "driver of the No. 75, on the radio after lap 12"}}),
     ("Caution on lap 31", "Debris in Turn 3 brings out the first yellow. Most of the leaders pit for "
      "right-side tyres and fuel.", False, False),
     ("", "Lindqvist wins the race off pit road with a 12.4-second stop and restarts as the leader.",
@@ -41,6 +42,19 @@ DEMO_ENTRIES: list[tuple[str, str, bool, bool]] = [
     ("How to follow tonight", "This page updates by itself: new entries appear at the top as they are "
      "posted. Key moments are marked, and this note stays pinned.", True, False),
 ]
+
+# Where the race stands when the demo opens: the status bar above the entries.
+DEMO_RACE: dict[str, Any] = {
+    "series": "Truck Series",
+    "track": "Harbor City Speedway",
+    "session": "race",
+    "flag": "green",
+    "lap": 112,
+    "laps_total": 200,
+    "stage": "Stage 3",
+    "leader": "Dana Okafor",
+    "cautions": 3,
+}
 
 
 def load_demo() -> Feed:
@@ -71,8 +85,10 @@ def load_demo() -> Feed:
             status=Feed.Status.LIVE,
             coverage_start=start,
         )
-        for headline, body, pinned, key_event in DEMO_ENTRIES:
+        for headline, body, pinned, key_event, *kind in DEMO_ENTRIES:
             services.create_entry(
-                feed=feed, by=author, headline=headline, body=body, pinned=pinned, key_event=key_event
+                feed=feed, by=author, headline=headline, body=body, pinned=pinned, key_event=key_event,
+                **(kind[0] if kind else {}),
             )
+        services.update_race_status(feed=feed, by=author, changes=DEMO_RACE)
     return feed

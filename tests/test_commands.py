@@ -28,7 +28,8 @@ def test_loaddemo_creates_a_race_feed_once():
     assert entries.count() == 12
     assert entries.filter(pinned=True).count() == 1
     assert entries.filter(key_event=True).exists()
-    assert entries.filter(html__contains="<blockquote>").exists()
+    assert entries.filter(kind=Entry.Kind.QUOTE, html__contains="<blockquote").exists()
+    assert feed.race["flag"] == "green" and "Green flag" in feed.race_html
 
 
 @pytest.mark.django_db
