@@ -14,10 +14,11 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from . import roles, services
+from . import kinds, roles, services
+from .desk.forms import KIND_FIELDS
 from .models import ApiToken, Entry, Feed
 
-ENTRY_FORM_FIELDS = ["kind", "headline", "body", "details", "status", "pinned", "key_event", "publish_at"]
+ENTRY_FORM_FIELDS = ["kind", "headline", "body", "status", "pinned", "key_event", "publish_at"]
 
 
 def _changes(form: forms.ModelForm, names: list[str]) -> dict[str, Any]:
@@ -186,8 +187,16 @@ class FeedAdmin(admin.ModelAdmin):
 
 
 class EntryForm(forms.ModelForm):
-    """The entry form, carrying the version it was loaded at so a stale save is refused."""
+    """The entry form, with a field per kind-specific detail (the speaker of a quote, the alt
+    text of an image…) and the version it was loaded at, so a stale save is refused."""
 
+    speaker = forms.CharField(required=False, max_length=300, help_text="Quote: who said it.")
+    role = forms.CharField(required=False, max_length=300, help_text="Quote: who they are.")
+    url = forms.CharField(required=False, max_length=500, label="Post URL", help_text="Social: the post's https:// address.")
+    social_author = forms.CharField(required=False, max_length=300, label="Posted by", help_text="Social: the account.")
+    alt = forms.CharField(required=False, max_length=300, label="Alt text", help_text="Image: what it shows, for screen readers.")
+    caption = forms.CharField(required=False, max_length=300, help_text="Image: shown under it.")
+    credit = forms.CharField(required=False, max_length=300, help_text="Image: photographer or agency.")
     loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     class Meta:
@@ -198,6 +207,42 @@ class EntryForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["loaded_version"].initial = self.instance.version
+            for field, key in KIND_FIELDS.get(self.instance.kind, {}).items():
+                self.fields[field].initial = self.instance.details.get(key, "")
+
+    def clean(self) -> dict[str, Any]:
+        """Check the kind's fields here, so a mistake is shown next to the field with the
+        editor's text still in the form."""
+        data = super().clean()
+        if self.errors or "kind" not in data:
+            return data
+        has_image = bool(data.get("image") or (self.instance.pk and self.instance.image))
+        details = self.details()
+        try:
+            kinds.clean_details(
+                kind=data["kind"],
+                details=self.instance.details if details is None else details,
+                body=data.get("body", ""),
+                headline=data.get("headline", ""),
+                has_image=has_image,
+            )
+        except ValidationError as exc:
+            fields = {key: field for field, key in KIND_FIELDS.get(data["kind"], {}).items()}
+            for name, problems in exc.message_dict.items():
+                field = fields.get(name, name)
+                self.add_error(field if field in self.fields else None, problems)
+        return data
+
+    def details(self) -> dict[str, Any] | None:
+        """The entry's details after this form, or None when neither kind nor its fields changed."""
+        kind = self.cleaned_data["kind"]
+        fields = KIND_FIELDS.get(kind, {})
+        if "kind" not in self.changed_data and not set(fields) & set(self.changed_data):
+            return None
+        same_kind = self.instance.pk and self.instance.kind == kind
+        details = dict(self.instance.details) if same_kind else {}
+        details.update({key: self.cleaned_data[field] for field, key in fields.items()})
+        return details
 
 
 @admin.register(Entry)
@@ -206,7 +251,13 @@ class EntryAdmin(admin.ModelAdmin):
     list_display = ["__str__", "kind", "feed", "status", "pinned", "key_event", "published_at", "author", "seq"]
     list_filter = ["feed", "kind", "status", "pinned", "key_event"]
     search_fields = ["headline", "body"]
-    fields = ["feed", *ENTRY_FORM_FIELDS, "image", "loaded_version", "rendered", "author", "published_at", "seq"]
+    fieldsets = [
+        (None, {"fields": ["feed", "kind", "headline", "body", "status", "pinned", "key_event", "publish_at", "loaded_version"]}),
+        ("Quote", {"fields": ["speaker", "role"], "description": "Only for quote entries."}),
+        ("Social post", {"fields": ["url", "social_author"], "description": "Only for social entries."}),
+        ("Image", {"fields": ["image", "alt", "caption", "credit"], "description": "Only for image entries."}),
+        ("Published", {"fields": ["rendered", "author", "published_at", "seq"]}),
+    ]
     readonly_fields = ["rendered", "author", "published_at", "seq"]
     list_select_related = ["feed", "author"]
 
@@ -242,19 +293,24 @@ class EntryAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Entry, form: forms.ModelForm, change: bool) -> None:
         upload = form.cleaned_data.get("image") if "image" in form.changed_data else None
         upload = upload or None  # a cleared file input gives False
+        details = form.details()
         if change:
+            changes = _changes(form, ENTRY_FORM_FIELDS)
+            if details is not None:
+                changes["details"] = details
             services.update_entry(
                 entry=obj,
                 by=request.user,
                 expected_version=form.cleaned_data.get("loaded_version"),
                 image=upload,
-                **_changes(form, ENTRY_FORM_FIELDS),
+                **changes,
             )
         else:
             created = services.create_entry(
                 feed=form.cleaned_data["feed"],
                 by=request.user,
                 image=upload,
+                details=details or {},
                 **{name: form.cleaned_data[name] for name in ENTRY_FORM_FIELDS},
             )
             obj.pk = created.pk

@@ -117,3 +117,48 @@ def test_a_stale_edit_in_the_feed_pages_entry_list_is_refused_not_lost(editor_cl
     entry.refresh_from_db()
     assert entry.body == "Debris in Turn 3, cleared"
     assert [str(m) for m in response.context["messages"]] == [str(services.StaleEdit(entry))]
+
+
+def entry_form(feed: Feed, **fields: str) -> dict[str, object]:
+    return {"feed": feed.pk, "kind": "text", "headline": "", "body": "", "status": "published", **fields}
+
+
+def test_a_quote_gets_its_speaker_from_its_own_field(editor_client, live_feed):
+    response = editor_client.post(
+        reverse("admin:feeds_entry_add"),
+        entry_form(live_feed, kind="quote", body="Tight in the center.", speaker="Dana Okafor", role="No. 75"),
+    )
+    assert response.status_code == 302
+    entry = Entry.objects.get()
+    assert entry.details == {"speaker": "Dana Okafor", "role": "No. 75"}
+    assert "Dana Okafor" in entry.html
+
+
+def test_a_missing_speaker_is_shown_on_the_field_and_the_quote_is_kept(editor_client, live_feed):
+    response = editor_client.post(
+        reverse("admin:feeds_entry_add"), entry_form(live_feed, kind="quote", body="Words worth keeping")
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["speaker"] == ["The speaker is required."]
+    assert "Words worth keeping" in response.content.decode()
+    assert not Entry.objects.exists()
+
+
+def test_editing_an_images_alt_text_keeps_its_renditions(editor_client, publisher, live_feed, settings, tmp_path):
+    from tests.test_kinds import image_file
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    entry = services.create_entry(
+        feed=live_feed, by=publisher, kind="image", image=image_file(), details={"alt": "Pit stop", "caption": "Stop 3"}
+    )
+    form = editor_client.get(reverse("admin:feeds_entry_change", args=[entry.pk])).context["adminform"].form
+    assert form["alt"].value() == "Pit stop" and form["caption"].value() == "Stop 3"
+    response = editor_client.post(
+        reverse("admin:feeds_entry_change", args=[entry.pk]),
+        entry_form(live_feed, kind="image", alt="Pit stop, No. 12", caption="Stop 3", loaded_version=str(entry.version)),
+    )
+    assert response.status_code == 302
+    entry.refresh_from_db()
+    assert entry.details["alt"] == "Pit stop, No. 12" and entry.details["caption"] == "Stop 3"
+    assert [r["width"] for r in entry.details["renditions"]] == [480, 960, 1600]
+    assert 'alt="Pit stop, No. 12"' in entry.html
