@@ -5,7 +5,23 @@ import django.db.models.deletion
 import feeds.outbound
 import feeds.timing.registry
 from django.conf import settings
+from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
+
+# Copied here rather than imported from feeds.roles, as in 0003.
+EDITOR_TIMING_PERMISSIONS = ["view_timingsource", "add_timingsource", "change_timingsource", "delete_timingsource"]
+
+
+def let_editors_link_timing_sources(apps, schema_editor):
+    app_config = apps.get_app_config("feeds")
+    app_config.models_module = True
+    create_permissions(app_config, apps=apps, verbosity=0)
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    group, _ = Group.objects.get_or_create(name="Editor")
+    group.permissions.add(
+        *Permission.objects.filter(content_type__app_label="feeds", codename__in=EDITOR_TIMING_PERMISSIONS)
+    )
 
 
 class Migration(migrations.Migration):
@@ -45,4 +61,5 @@ class Migration(migrations.Migration):
                 'verbose_name': 'timing source',
             },
         ),
+        migrations.RunPython(let_editors_link_timing_sources, migrations.RunPython.noop),
     ]

@@ -19,7 +19,6 @@ class TimingSourceAdmin(admin.ModelAdmin):
     list_display = ["feed", "format", "url", "enabled", "health", "last_ok_at", "last_error"]
     list_filter = ["format", "enabled"]
     list_select_related = ["feed"]
-    autocomplete_fields = []
     readonly_fields = ["health", "last_ok_at", "last_change_at", "last_error", "last_error_at", "failures", "last_lap", "next_poll_at"]
     fieldsets = [
         (None, {"fields": ["feed", "format", "url", "enabled", "author"]}),
@@ -37,6 +36,11 @@ class TimingSourceAdmin(admin.ModelAdmin):
         if db_field.name == "author":
             kwargs["queryset"] = get_user_model().objects.filter(is_active=True, is_staff=True)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "url":
+            kwargs["assume_scheme"] = "https"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: TimingSource, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
