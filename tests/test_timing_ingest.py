@@ -212,3 +212,21 @@ def test_a_switched_off_source_is_ignored(source, live_feed):
     source.save()
     assert ingest.ingest(source=source, payload=snap("green", 1)).kind == "refused"
     assert feed_race(live_feed) == {}
+
+
+def test_a_finished_race_stays_finished_when_the_source_goes_inactive(source, live_feed):
+    source.format = "nascar"
+    source.save()
+    ingest.ingest(source=source, payload={"flag_state": 4, "lap_number": 200, "laps_in_race": 200})
+    ingest.ingest(source=source, payload={"flag_state": 9, "lap_number": 200, "laps_in_race": 200})
+    assert feed_race(live_feed)["flag"] == "checkered"
+
+
+def test_an_author_who_may_not_publish_posts_flag_drafts_without_key_events(make_member, live_feed):
+    from django.contrib.auth.models import Permission
+
+    editor = make_member("Editor", "eve")
+    editor.groups.first().permissions.remove(Permission.objects.get(codename="publish_entry"))
+    source = TimingSource.objects.create(feed=live_feed, author=editor, post_flag_changes="draft")
+    [red] = ingest.ingest(source=source, payload=snap("red", 120)).posts
+    assert red.status == "draft" and not red.key_event and feed_race(live_feed)["flag"] == "red"

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .. import services
+from .. import roles, services
 from ..models import Entry, Feed
 from . import health, registry
 from .models import TimingSource
@@ -88,7 +88,10 @@ def apply_snapshot(*, source: TimingSource, snapshot: RaceSnapshot, now: datetim
                     health.tell_desk(locked)
                 return Outcome("unchanged")
             previous = dict(feed.race)
-            services.update_race_status(feed=feed, by=locked.author, changes=snapshot.race_changes())
+            changes = snapshot.race_changes()
+            if changes.get("flag") == "none" and previous.get("flag") == "checkered":
+                changes.pop("flag")  # a source that goes quiet after the finish leaves the race finished
+            services.update_race_status(feed=feed, by=locked.author, changes=changes)
             posts = _announce(locked, feed, previous=previous, snapshot=snapshot)
             _remember(locked, snapshot, now=now, changed=True)
             health.tell_desk(locked)
@@ -183,7 +186,7 @@ def _announce(source: TimingSource, feed: Feed, *, previous: dict[str, Any], sna
             headline=flag_headline(previous=previous, state=state, reason=snapshot.flag_reason),
             details=state,
             status=source.post_flag_changes,
-            key_event=flag in ("red", "checkered"),
+            key_event=flag in ("red", "checkered") and roles.can_publish(source.author),
         ))
     leader = state.get("leader")
     if (
