@@ -35,7 +35,8 @@ def test_the_desk_shows_the_sources_health_last_error_and_last_good_update(publi
     assert 'data-healthy="true"' in page and "Healthy" in page and "data-timing-ok" in page
     ingest.ingest(source=source, payload=b"<html>502 Bad Gateway</html>")
     page = logged_in(publisher).get(desk_url).content.decode()
-    assert 'data-healthy="false"' in page and "Unhealthy: malformed data: body: not valid JSON" in page
+    assert 'data-healthy="false"' in page and "<strong data-timing-state>Unhealthy</strong>" in page
+    assert "malformed data: body: not valid JSON" in page
     assert "timing-health.js" in page
 
 

@@ -145,7 +145,8 @@ def test_malformed_data_keeps_the_last_good_status_logs_once_and_marks_the_sourc
     assert lines == [f"Timing source {source.pk} (feed {live_feed.slug}) ignored a response: malformed data: lap: must be a whole number, 0 or more"]
     stored = TimingSource.objects.get(pk=source.pk)
     assert not stored.healthy and stored.failures == 3 and "lap" in stored.last_error
-    assert "Unhealthy: malformed data" in render_health(stored)
+    panel = render_health(stored)
+    assert 'data-healthy="false"' in panel and "malformed data: lap: must be a whole number" in panel
     ingest.ingest(source=source, payload=snap("green", 13))
     stored = TimingSource.objects.get(pk=source.pk)
     assert stored.healthy and stored.failures == 0 and stored.last_error == ""
@@ -230,3 +231,20 @@ def test_an_author_who_may_not_publish_posts_flag_drafts_without_key_events(make
     source = TimingSource.objects.create(feed=live_feed, author=editor, post_flag_changes="draft")
     [red] = ingest.ingest(source=source, payload=snap("red", 120)).posts
     assert red.status == "draft" and not red.key_event and feed_race(live_feed)["flag"] == "red"
+
+
+def test_forgetting_the_last_lap_lets_a_new_session_start_from_lap_one(source, live_feed):
+    ingest.ingest(source=source, payload=snap("checkered", 200))
+    assert ingest.ingest(source=source, payload=snap("green", 1)).kind == "stale"
+    ingest.reset(source=source)
+    assert ingest.ingest(source=source, payload=snap("green", 1)).kind == "applied"
+    assert feed_race(live_feed)["lap"] == 1
+
+
+def test_a_polled_source_long_past_its_next_poll_is_unhealthy(source):
+    ingest.ingest(source=source, payload=snap("green", 1))
+    source.url = "https://timing.example.com/live.json"
+    source.next_poll_at = timezone.now() - timedelta(minutes=5)
+    assert not source.healthy and "is the background worker running?" in source.health_text()
+    source.next_poll_at = timezone.now()
+    assert source.healthy
