@@ -333,3 +333,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Keys are shown once, by `manage.py createtoken`, never stored in the clear.
         return False
+
+
+from .timing import admin as timing_admin  # noqa: E402,F401  (registers the timing source admin)

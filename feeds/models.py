@@ -167,3 +167,7 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+
+# A feed's timing and scoring source lives with the rest of the timing code.
+from .timing.models import TimingSource  # noqa: E402,F401

@@ -18,6 +18,8 @@ EDITOR = "Editor"
 
 CONTRIBUTOR_PERMISSIONS = ["view_feed", "view_entry", "add_entry", "change_entry"]
 EDITOR_PERMISSIONS = [*CONTRIBUTOR_PERMISSIONS, "add_feed", "change_feed", "delete_entry", "publish_entry"]
+# Editors link their feeds to timing sources (docs/timing.md).
+EDITOR_PERMISSIONS += ["view_timingsource", "add_timingsource", "change_timingsource", "delete_timingsource"]
 
 
 def can_write(user: AbstractBaseUser) -> bool:

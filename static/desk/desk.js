@@ -417,7 +417,11 @@ function connect() {
     if (connectedOnce) await reload();
     connectedOnce = true;
   });
-  socket.addEventListener("message", (event) => apply(JSON.parse(event.data)));
+  socket.addEventListener("message", (event) => {
+    const message = JSON.parse(event.data);
+    apply(message);
+    root.dispatchEvent(new CustomEvent("desk:message", { detail: message }));
+  });
   socket.addEventListener("close", (event) => {
     root.dataset.connection = "offline";
     if (event.code === 4403 || event.code === 4404) {

@@ -1,0 +1,1 @@
+"""One module per timing source format; each exposes `adapter`, registered in `..registry`."""

@@ -1,0 +1,91 @@
+"""`POST /api/feeds/<slug>/timing/`: an Editor's token pushes a snapshot in the source's format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from rest_framework.test import APIClient
+
+from feeds.models import Entry, Feed, TimingSource
+
+pytestmark = pytest.mark.django_db
+
+NASCAR = (Path(__file__).parent / "fixtures" / "timing" / "nascar_caution.json").read_bytes()
+
+
+@pytest.fixture
+def source(live_feed, publisher) -> TimingSource:
+    return TimingSource.objects.create(feed=live_feed, author=publisher, format="nascar", post_flag_changes="published")
+
+
+def push(user, feed, body: bytes | str, content_type: str = "application/json"):
+    client = APIClient()
+    if user is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {user.token}")
+    return client.post(f"/api/feeds/{feed.slug}/timing/", data=body, content_type=content_type)
+
+
+def nothing_written(feed) -> bool:
+    stored = Feed.objects.get(pk=feed.pk)
+    return stored.race == {} and stored.seq == feed.seq and not Entry.objects.filter(feed=feed).exists()
+
+
+def test_a_push_in_the_sources_format_updates_the_race_and_posts_the_flag(publisher, live_feed, source):
+    response = push(publisher, live_feed, NASCAR)
+    assert response.status_code == 200
+    data = response.json()
+    assert data["result"] == "applied" and data["race"]["flag"] == "yellow" and data["race"]["lap"] == 57
+    [entry] = Entry.objects.filter(feed=live_feed)
+    assert data["posted"] == [entry.pk] and entry.headline == "Caution on lap 57" and entry.is_visible_to_readers
+    assert push(publisher, live_feed, NASCAR).json()["result"] == "unchanged"
+
+
+def test_a_push_needs_a_token(live_feed, source):
+    assert push(None, live_feed, NASCAR).status_code in (401, 403)
+    assert nothing_written(live_feed)
+
+
+def test_a_bad_token_is_refused(live_feed, source, publisher):
+    publisher.token = "not-a-token"
+    assert push(publisher, live_feed, NASCAR).status_code == 401
+    assert nothing_written(live_feed)
+
+
+def test_a_contributor_may_not_push(make_member, live_feed, source):
+    response = push(make_member("Contributor", "casey"), live_feed, NASCAR)
+    assert response.status_code == 403
+    assert nothing_written(live_feed)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b"", "body"),
+        (b"not json", "body"),
+        (json.dumps({"lap_number": 3}), "flag_state"),
+        (json.dumps({"flag_state": 1, "lap_number": "three"}), "lap_number"),
+        (json.dumps({"flag_state": 1, "lap_number": 3, "vehicles": [{"running_position": 1}]}), "vehicles[0].driver.full_name"),
+    ],
+)
+def test_a_bad_body_is_a_400_naming_the_problem_and_writes_nothing(publisher, live_feed, source, body, field):
+    response = push(publisher, live_feed, body)
+    assert response.status_code == 400 and field in response.json()
+    assert nothing_written(live_feed)
+    assert not TimingSource.objects.get(pk=source.pk).healthy
+
+
+def test_a_stale_push_is_a_409_and_changes_nothing(publisher, live_feed, source):
+    push(publisher, live_feed, NASCAR)
+    older = json.loads(NASCAR)
+    older.update(lap_number=50, flag_state=1)
+    seq = Feed.objects.get(pk=live_feed.pk).seq
+    response = push(publisher, live_feed, json.dumps(older))
+    assert response.status_code == 409 and "behind the last applied lap 57" in response.json()["reason"]
+    assert Feed.objects.get(pk=live_feed.pk).seq == seq and Feed.objects.get(pk=live_feed.pk).race["flag"] == "yellow"
+
+
+def test_a_feed_without_a_timing_source_answers_404(publisher, live_feed):
+    response = push(publisher, live_feed, NASCAR)
+    assert response.status_code == 404 and "no timing source" in response.json()["detail"]
