@@ -277,3 +277,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Keys are shown once, by `manage.py createtoken`, never stored in the clear.
         return False
+
+
+# Webhook subscriptions and their delivery log have their own admin module.
+from .webhooks import admin as webhooks_admin  # noqa: E402, F401

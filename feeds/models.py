@@ -167,3 +167,7 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+
+# Webhook subscriptions, their deliveries and WebSub pings live in their own module.
+from .webhooks.models import WebhookDelivery, WebhookSubscription, WebSubPing  # noqa: E402, F401
