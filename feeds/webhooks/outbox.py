@@ -14,12 +14,9 @@ from .models import WebhookDelivery, WebhookSubscription
 
 def record_change(*, feed_slug: str, seq: int, event: str, text: str) -> None:
     """Queue `text` for each active subscription of the feed that wants `event`, and a hub ping."""
-    feed = Feed.objects.filter(slug=feed_slug).only("pk", "status").first()
-    if feed is None:
-        return
     subscriptions = [
         subscription
-        for subscription in WebhookSubscription.objects.filter(feed=feed, active=True).only("pk", "events")
+        for subscription in WebhookSubscription.objects.filter(feed__slug=feed_slug, active=True).only("pk", "events")
         if subscription.wants(event)
     ]
     if subscriptions:
@@ -29,5 +26,7 @@ def record_change(*, feed_slug: str, seq: int, event: str, text: str) -> None:
         )
         for subscription in subscriptions:
             delivery.schedule(subscription_id=subscription.pk)
-    if feed.is_visible_to_readers:
-        websub.request_ping(feed=feed, seq=seq)
+    if websub.hub_url():
+        feed = Feed.objects.filter(slug=feed_slug).only("pk", "status").first()
+        if feed is not None:
+            websub.request_ping(feed=feed, seq=seq)
