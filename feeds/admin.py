@@ -335,4 +335,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return False
 
 
-from .timing import admin as timing_admin  # noqa: E402,F401  (registers the timing source admin)
+# Timing sources, webhook subscriptions and their delivery log have their own admin modules.
+from .timing import admin as timing_admin  # noqa: E402, F401
+from .webhooks import admin as webhooks_admin  # noqa: E402, F401

@@ -36,6 +36,7 @@ from django.db import transaction
 
 from . import presence
 from .events import encode
+from .webhooks import outbox
 
 logger = logging.getLogger(__name__)
 
@@ -104,8 +105,12 @@ class Listener(Protocol):
 
 
 def broadcast_change(*, feed_slug: str, seq: int, message: dict[str, Any]) -> None:
-    """Send `message` to every reader of the feed once the current transaction commits."""
+    """Send `message` to every reader of the feed once the current transaction commits.
+
+    Partners get the same text: webhook deliveries and a hub ping are queued in this transaction.
+    """
     text = encode(message)
+    outbox.record_change(feed_slug=feed_slug, seq=seq, event=message["type"], text=text)
     transaction.on_commit(lambda: publish(feed_slug=feed_slug, seq=seq, text=text))
 
 

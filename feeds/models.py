@@ -169,5 +169,6 @@ class ApiToken(models.Model):
         return f"{self.prefix}… ({self.user})"
 
 
-# A feed's timing and scoring source lives with the rest of the timing code.
-from .timing.models import TimingSource  # noqa: E402,F401
+# Timing sources, webhooks and WebSub pings live with the rest of their code.
+from .timing.models import TimingSource  # noqa: E402, F401
+from .webhooks.models import WebhookDelivery, WebhookSubscription, WebSubPing  # noqa: E402, F401

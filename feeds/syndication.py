@@ -8,13 +8,14 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed as SyndicationFeed
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
 from . import events, links, selectors
 from .models import Entry, Feed
+from .webhooks import websub
 
 ITEMS = 50
 
@@ -28,8 +29,34 @@ def entry_title(entry: Entry) -> str:
     return entry.headline or Truncator(strip_tags(entry.html)).words(12) or f"Update {entry.pk}"
 
 
+class HubRss(Rss201rev2Feed):
+    """RSS naming its WebSub hub, as an atom:link beside the self link."""
+
+    def add_root_elements(self, handler: Any) -> None:
+        super().add_root_elements(handler)
+        if websub.hub_url():
+            handler.addQuickElement("atom:link", None, {"rel": "hub", "href": websub.hub_url()})
+
+
+class HubAtom(Atom1Feed):
+    """Atom naming its WebSub hub, beside the self link."""
+
+    def add_root_elements(self, handler: Any) -> None:
+        super().add_root_elements(handler)
+        if websub.hub_url():
+            handler.addQuickElement("link", "", {"rel": "hub", "href": websub.hub_url()})
+
+
 class EntriesRss(SyndicationFeed):
-    feed_type = Rss201rev2Feed
+    feed_type = HubRss
+    route = "feeds:rss"
+
+    def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return websub.advertise(request, super().__call__(request, *args, **kwargs))
+
+    def feed_url(self, feed: Feed) -> str | None:
+        """On the configured site when there is one, so the self link is the topic the hub knows."""
+        return websub.topic_url(self.route, feed.slug) if settings.LIVEFEED["SITE_URL"] else None
 
     def get_object(self, request: HttpRequest, slug: str) -> Feed:
         try:
@@ -72,11 +99,12 @@ class EntriesRss(SyndicationFeed):
 
 
 class EntriesAtom(EntriesRss):
-    feed_type = Atom1Feed
+    feed_type = HubAtom
+    route = "feeds:atom"
     subtitle = EntriesRss.description
 
 
-def json_feed(request: HttpRequest, slug: str) -> JsonResponse:
+def json_feed(request: HttpRequest, slug: str) -> HttpResponse:
     """JSON Feed 1.1 (https://jsonfeed.org/version/1.1)."""
     try:
         feed = selectors.feed_for_readers(slug=slug)
@@ -98,10 +126,13 @@ def json_feed(request: HttpRequest, slug: str) -> JsonResponse:
         "version": "https://jsonfeed.org/version/1.1",
         "title": feed.title,
         "home_page_url": links.absolute(request, links.feed_path(feed)),
-        "feed_url": request.build_absolute_uri(),
+        "feed_url": websub.self_url(request),
         "description": feed.summary,
         "authors": [{"name": settings.LIVEFEED["PUBLISHER_NAME"]}],
         "language": settings.LANGUAGE_CODE,
         "items": items,
     }
-    return JsonResponse(document, content_type="application/feed+json", json_dumps_params={"ensure_ascii": False})
+    if websub.hub_url():
+        document["hubs"] = [{"type": "WebSub", "url": websub.hub_url()}]
+    response = JsonResponse(document, content_type="application/feed+json", json_dumps_params={"ensure_ascii": False})
+    return websub.advertise(request, response)

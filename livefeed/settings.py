@@ -324,3 +324,25 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+
+# --- Webhooks and WebSub (docs/webhooks.md) ----------------------------------------------------
+LIVEFEED.update(
+    {
+        # The site's public origin (https://live.example.com), for URLs built outside a request:
+        # the WebSub topics the hub is pinged with.
+        "SITE_URL": os.environ.get("LIVEFEED_SITE_URL", "").rstrip("/"),
+        # The WebSub hub feeds advertise and ping; empty turns WebSub off.
+        "WEBSUB_HUB": os.environ.get("LIVEFEED_WEBSUB_HUB", ""),
+        # Seconds a webhook receiver has to answer one delivery.
+        "WEBHOOK_TIMEOUT": float(os.environ.get("LIVEFEED_WEBHOOK_TIMEOUT", "10")),
+        # First retry after this many seconds, doubling up to WEBHOOK_RETRY_MAX_SECONDS.
+        "WEBHOOK_RETRY_SECONDS": float(os.environ.get("LIVEFEED_WEBHOOK_RETRY_SECONDS", "10")),
+        "WEBHOOK_RETRY_MAX_SECONDS": float(os.environ.get("LIVEFEED_WEBHOOK_RETRY_MAX_SECONDS", "3600")),
+        # Failed deliveries in a row after which a subscription is disabled.
+        "WEBHOOK_MAX_FAILURES": int(os.environ.get("LIVEFEED_WEBHOOK_MAX_FAILURES", "10")),
+        # Days acknowledged deliveries stay in the delivery log.
+        "WEBHOOK_KEEP_DAYS": int(os.environ.get("LIVEFEED_WEBHOOK_KEEP_DAYS", "7")),
+    }
+)
+if LIVEFEED["WEBSUB_HUB"] and not LIVEFEED["SITE_URL"]:
+    raise ImproperlyConfigured("LIVEFEED_WEBSUB_HUB needs LIVEFEED_SITE_URL, the public origin of the feeds it announces.")

@@ -226,3 +226,12 @@ def make_member(django_user_model: Any) -> Callable[..., Any]:
         return user
 
     return make
+
+
+@pytest.fixture
+def receiver() -> Iterator[Any]:
+    """A local HTTP receiver (webhooks, WebSub hub) that records requests; see tests/fixtures/receivers.py."""
+    from tests.fixtures.receivers import receiver as start_receiver
+
+    with start_receiver() as server:
+        yield server

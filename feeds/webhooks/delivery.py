@@ -1,0 +1,193 @@
+"""Delivering a subscription's changes, run by the background worker.
+
+In order per subscription: the oldest pending delivery goes first, and while it fails, later
+ones wait (retried with exponential backoff) until it succeeds or the subscription is disabled
+after `WEBHOOK_MAX_FAILURES` failures in a row. A worker claims a subscription with a conditional
+UPDATE (a lease) before delivering, so two workers never deliver to one URL at once; no database
+lock is held while the receiver answers, so a slow receiver never holds up posting.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from datetime import datetime, timedelta
+
+import httpx
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .. import outbound
+from . import signing
+from .models import WebhookDelivery, WebhookSubscription
+
+logger = logging.getLogger(__name__)
+
+# Longer than one request may take, so a live worker never loses its claim mid-delivery; a dead
+# worker's claim lapses after this.
+LEASE_MARGIN = timedelta(seconds=60)
+ERROR_LENGTH = 500
+
+
+def option(name: str) -> float:
+    return settings.LIVEFEED[name]
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds before the next attempt after `attempts` failed ones: doubling, capped, jittered."""
+    delay = min(option("WEBHOOK_RETRY_SECONDS") * 2 ** (attempts - 1), option("WEBHOOK_RETRY_MAX_SECONDS"))
+    return delay * (0.9 + random.random() * 0.2)
+
+
+def deliver_pending(*, subscription_id: int) -> int:
+    """Deliver the subscription's due changes, oldest first; returns how many were acknowledged.
+
+    Returns at once if another worker holds the subscription: that worker looks for new rows
+    after letting go, so a change committed meanwhile is not left behind.
+    """
+    owner = uuid.uuid4().hex
+    delivered = 0
+    while _claim(subscription_id, owner):
+        try:
+            delivered += _deliver_due(subscription_id, owner)
+        finally:
+            _release(subscription_id, owner)
+        if not _has_due(subscription_id):
+            break
+    _prune(subscription_id)
+    return delivered
+
+
+def _claim(subscription_id: int, owner: str) -> bool:
+    now = timezone.now()
+    lease = timedelta(seconds=option("WEBHOOK_TIMEOUT")) + LEASE_MARGIN
+    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    return bool(
+        WebhookSubscription.objects.filter(free, pk=subscription_id, active=True).update(
+            lease_owner=owner, lease_until=now + lease
+        )
+    )
+
+
+def _release(subscription_id: int, owner: str) -> None:
+    WebhookSubscription.objects.filter(pk=subscription_id, lease_owner=owner).update(lease_owner="", lease_until=None)
+
+
+def _holds(subscription_id: int, owner: str) -> bool:
+    """Renew the claim before an attempt; False if it lapsed and another worker took over."""
+    lease = timedelta(seconds=option("WEBHOOK_TIMEOUT")) + LEASE_MARGIN
+    return bool(
+        WebhookSubscription.objects.filter(pk=subscription_id, lease_owner=owner, active=True).update(
+            lease_until=timezone.now() + lease
+        )
+    )
+
+
+def _head(subscription_id: int) -> WebhookDelivery | None:
+    """The oldest pending delivery: nothing later goes out before it."""
+    return (
+        WebhookDelivery.objects.filter(subscription_id=subscription_id, status=WebhookDelivery.Status.PENDING)
+        .order_by("id")
+        .first()
+    )
+
+
+def _has_due(subscription_id: int) -> bool:
+    head = _head(subscription_id)
+    return (
+        head is not None
+        and head.next_attempt_at <= timezone.now()
+        and WebhookSubscription.objects.filter(pk=subscription_id, active=True).exists()
+    )
+
+
+def _deliver_due(subscription_id: int, owner: str) -> int:
+    delivered = 0
+    while True:
+        head = _head(subscription_id)
+        if head is None or head.next_attempt_at > timezone.now() or not _holds(subscription_id, owner):
+            return delivered
+        subscription = WebhookSubscription.objects.filter(pk=subscription_id).first()
+        if subscription is None or not _attempt(subscription, head):
+            return delivered
+        delivered += 1
+
+
+def _attempt(subscription: WebhookSubscription, delivery: WebhookDelivery) -> bool:
+    """POST one delivery and record the outcome; True when the receiver acknowledged it (2xx)."""
+    body = delivery.body.encode()
+    headers = signing.headers(
+        secret=subscription.secret, body=body, event=delivery.event, delivery_id=str(delivery.delivery_id)
+    )
+    status: int | None = None
+    try:
+        response = outbound.request(
+            "POST", subscription.url, timeout=option("WEBHOOK_TIMEOUT"), content=body, headers=headers
+        )
+        status = response.status_code
+        error = "" if response.is_success else f"The receiver answered HTTP {status}."
+    except outbound.RefusedURL as refused:
+        error = f"Refused: {refused}"
+    except httpx.TimeoutException:
+        error = f"No answer within {option('WEBHOOK_TIMEOUT'):g} s."
+    except httpx.HTTPError as failure:
+        error = f"The request failed: {failure.__class__.__name__}: {failure}"
+    if error:
+        _record_failure(subscription, delivery, status=status, error=error[:ERROR_LENGTH])
+        return False
+    _record_success(subscription, delivery, status=status)
+    return True
+
+
+def _record_success(subscription: WebhookSubscription, delivery: WebhookDelivery, *, status: int | None) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=WebhookDelivery.Status.DELIVERED, attempts=F("attempts") + 1, last_attempt_at=now,
+            delivered_at=now, response_status=status, error="",
+        )
+        WebhookSubscription.objects.filter(pk=subscription.pk).update(consecutive_failures=0)
+
+
+def _record_failure(
+    subscription: WebhookSubscription, delivery: WebhookDelivery, *, status: int | None, error: str
+) -> None:
+    """Schedule a retry with backoff, or disable the subscription after a run of failures."""
+    now = timezone.now()
+    attempts = delivery.attempts + 1
+    retry_at = now + timedelta(seconds=retry_delay(attempts))
+    with transaction.atomic():
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            attempts=attempts, last_attempt_at=now, next_attempt_at=retry_at, response_status=status, error=error
+        )
+        WebhookSubscription.objects.filter(pk=subscription.pk).update(consecutive_failures=F("consecutive_failures") + 1)
+        failures = WebhookSubscription.objects.values_list("consecutive_failures", flat=True).get(pk=subscription.pk)
+        limit = int(option("WEBHOOK_MAX_FAILURES"))
+        if failures >= limit:
+            reason = f"Disabled after {failures} failed deliveries in a row. Last error: {error}"
+            WebhookSubscription.objects.filter(pk=subscription.pk).update(
+                active=False, disabled_reason=reason, disabled_at=now
+            )
+            logger.warning("Webhook subscription %s disabled: %s", subscription.pk, reason)
+        else:
+            logger.info("Webhook delivery %s to %s failed (%s); retrying at %s", delivery.pk, subscription.url, error, retry_at)
+            schedule(subscription_id=subscription.pk, at=retry_at)
+
+
+def schedule(*, subscription_id: int, at: datetime | None = None) -> None:
+    """Queue a delivery run for the worker (inside the caller's transaction, if any)."""
+    from .tasks import deliver_webhooks
+
+    task = deliver_webhooks if at is None else deliver_webhooks.using(run_after=at)
+    task.enqueue(subscription_id=subscription_id)
+
+
+def _prune(subscription_id: int) -> None:
+    """Keep the delivery log bounded: acknowledged deliveries are kept `WEBHOOK_KEEP_DAYS` days."""
+    cutoff = timezone.now() - timedelta(days=option("WEBHOOK_KEEP_DAYS"))
+    WebhookDelivery.objects.filter(
+        subscription_id=subscription_id, status=WebhookDelivery.Status.DELIVERED, delivered_at__lt=cutoff
+    ).delete()

@@ -1,0 +1,32 @@
+"""What posting does for partners: rows written inside the change's own transaction.
+
+`broadcast_change` calls `record_change` for every change readers see, so a rolled-back change
+leaves nothing behind and a committed one always has its deliveries and their wake-up task (the
+task is a row in the same database, visible to the worker only once the change commits).
+"""
+
+from __future__ import annotations
+
+from ..models import Feed
+from . import delivery, websub
+from .models import WebhookDelivery, WebhookSubscription
+
+
+def record_change(*, feed_slug: str, seq: int, event: str, text: str) -> None:
+    """Queue `text` for each active subscription of the feed that wants `event`, and a hub ping."""
+    subscriptions = [
+        subscription
+        for subscription in WebhookSubscription.objects.filter(feed__slug=feed_slug, active=True).only("pk", "events")
+        if subscription.wants(event)
+    ]
+    if subscriptions:
+        WebhookDelivery.objects.bulk_create(
+            WebhookDelivery(subscription=subscription, event=event, seq=seq, body=text)
+            for subscription in subscriptions
+        )
+        for subscription in subscriptions:
+            delivery.schedule(subscription_id=subscription.pk)
+    if websub.hub_url():
+        feed = Feed.objects.filter(slug=feed_slug).only("pk", "status").first()
+        if feed is not None:
+            websub.request_ping(feed=feed, seq=seq)
