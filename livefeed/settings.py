@@ -292,6 +292,8 @@ LIVEFEED = {
     "MAX_CONNECTIONS_PER_ADDRESS": int(os.environ.get("LIVEFEED_MAX_CONNECTIONS_PER_ADDRESS", "500")),
     # Unsent bytes a reader may hold on the server before it is disconnected (it then resumes).
     "READER_BUFFER_BYTES": int(os.environ.get("LIVEFEED_READER_BUFFER_BYTES", str(256 * 1024))),
+    # How long a write's Idempotency-Key and its answer are kept for retries (docs/idempotency.md).
+    "IDEMPOTENCY_TTL_HOURS": int(os.environ.get("LIVEFEED_IDEMPOTENCY_TTL_HOURS", "24")),
 }
 
 # One JSON object per line in production, for log collectors; plain text for a newcomer's terminal.
