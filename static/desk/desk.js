@@ -123,7 +123,9 @@ outbox.addEventListener("sent", (event) => {
   if (item.key === lastPosted) say(composerMessage, SENT[item.mode] || "Sent.", false);
 });
 outbox.addEventListener("waiting", (event) => {
-  if (event.detail.item.key === lastPosted) say(composerMessage, OFFLINE, false);
+  const { item, result } = event.detail;
+  if (result.session) say(composerMessage, `${result.data.detail} Your posts wait on this device.`, true);
+  else if (item.key === lastPosted) say(composerMessage, OFFLINE, false);
 });
 outbox.addEventListener("refused", (event) => {
   const { item, result } = event.detail;
@@ -203,7 +205,7 @@ function renderList() {
     if (existing && editing.has(id)) return existing;
     return renderRow(entry);
   });
-  const pending = outbox.items().reverse().map(renderPending);
+  const pending = [...outbox.items()].reverse().map(renderPending);
   list.replaceChildren(...pending, ...rows);
   if (!rows.length && !pending.length) list.textContent = "No entries yet.";
 }

@@ -33,11 +33,21 @@ export function request(url, { body, key, csrf, json = false, timeout = 20000, o
     }
     const unanswered = (detail) => resolve({ ok: false, status: 0, data: { detail } });
     xhr.addEventListener("load", () => {
-      let data;
+      let data = null;
       try {
         data = JSON.parse(xhr.responseText);
       } catch {
-        data = { detail: `The server answered ${xhr.status}.` };
+        // Not one of the desk's answers: a login page after a redirect, a CSRF refusal, a proxy's page.
+      }
+      if (data === null || typeof data !== "object") {
+        if (xhr.responseURL.includes("/login/") || xhr.status === 403) {
+          // The session ended (or was renewed elsewhere): worth retrying once the reporter logs in again.
+          const detail = "Your session has ended: log in again and reload this page. Nothing was lost.";
+          resolve({ ok: false, status: 0, session: true, data: { detail } });
+        } else {
+          resolve({ ok: false, status: xhr.status, data: { detail: `The server answered ${xhr.status}.` } });
+        }
+        return;
       }
       resolve({
         ok: xhr.status >= 200 && xhr.status < 300,

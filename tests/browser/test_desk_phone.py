@@ -22,12 +22,17 @@ def server(start_daphne):
     return start_daphne()
 
 
-def phone_desk(browser, server, user, feed):
-    """The desk in a phone-sized touch browser context, logged in as `user`."""
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+def log_in(context, server, user) -> None:
+    """Give the browser context a fresh session for `user` (no login form needed)."""
     client = Client()
     client.force_login(user)
     context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}])
+
+
+def phone_desk(browser, server, user, feed):
+    """The desk in a phone-sized touch browser context, logged in as `user`."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    log_in(context, server, user)
     page = context.new_page()
     page.goto(f"{server.url}/admin/feeds/feed/{feed.pk}/desk/")
     expect(page.locator("[data-desk]")).to_have_attribute("data-connection", "live")
@@ -83,6 +88,26 @@ def test_typed_text_survives_a_reload_and_is_cleared_once_posted(browser, server
     expect(desk.locator("[data-desk]")).to_have_attribute("data-connection", "live")
     expect(desk.locator("[data-composer] [name=body]")).to_have_value("")
     assert Entry.objects.get().details["speaker"] == "Ana Reyes"
+
+
+def test_a_lost_session_keeps_the_post_and_the_text_until_the_reporter_is_back(browser, server, make_member, live_feed):
+    from django.contrib.sessions.models import Session
+
+    editor = make_member("Editor", "eve")
+    desk = phone_desk(browser, server, editor, live_feed)
+    Session.objects.all().delete()
+    write(desk, "Pit window opens.", headline="Lap 30")
+    expect(desk.locator("[data-composer-message]")).to_contain_text("session has ended")
+    expect(desk.locator("[data-pending] .desk-badge")).to_have_text("Waiting to send")
+    desk.locator("[data-composer] [name=body]").fill("Next: the undercut")
+    assert Entry.objects.count() == 0
+
+    log_in(desk.context, server, editor)
+    desk.reload()
+    expect(desk.locator("[data-pending]")).to_have_count(0)
+    expect(desk.locator("[data-desk-entries] .desk-entry-headline")).to_have_text(["Lap 30"])
+    expect(desk.locator("[data-composer] [name=body]")).to_have_value("Next: the undercut")
+    assert Entry.objects.get().headline == "Lap 30"
 
 
 def test_posts_written_offline_wait_then_reach_readers_once_each_in_order(browser, server, make_member, live_feed):
