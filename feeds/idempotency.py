@@ -123,7 +123,13 @@ def _replayable(response: HttpResponse) -> bool:
 
 
 def run_once(
-    *, user: Any, key: str, method: str, path: str, request_fingerprint: str, respond: Callable[[], HttpResponse]
+    *,
+    user: Any,
+    key: str,
+    method: str,
+    path: str,
+    request_fingerprint: str,
+    respond: Callable[[], HttpResponse],
 ) -> HttpResponse:
     """Answer a keyed write: replay the stored answer, refuse a mismatch, or run it and keep its answer.
 
@@ -133,54 +139,65 @@ def run_once(
     """
     now = timezone.now()
     IdempotencyKey.objects.filter(expires_at__lte=now).delete()
-    expires_at = now + timedelta(hours=settings.LIVEFEED["IDEMPOTENCY_TTL_HOURS"])
+    claim = IdempotencyKey(
+        user=user, key=key, fingerprint=request_fingerprint, method=method, path=path, status_code=0,
+        expires_at=now + timedelta(hours=settings.LIVEFEED["IDEMPOTENCY_TTL_HOURS"]),
+    )
     for _ in range(3):
         try:
             with transaction.atomic():
-                try:
-                    with transaction.atomic():
-                        record = IdempotencyKey.objects.create(
-                            user=user, key=key, fingerprint=request_fingerprint, method=method, path=path,
-                            status_code=0, expires_at=expires_at,
-                        )
-                except IntegrityError:
-                    record = None
-                if record is None:
+                if not _claimed(claim):
                     earlier = IdempotencyKey.objects.filter(user=user, key=key).first()
-                    if earlier is None:
-                        continue  # purged in between: claim it again
-                    if earlier.expires_at <= timezone.now():
-                        earlier.delete()
-                        continue
-                    return _answer_again(earlier, method=method, path=path, request_fingerprint=request_fingerprint)
+                    if earlier is not None and earlier.expires_at > timezone.now():
+                        return _answer_again(earlier, claim)
+                    # Expired since the purge above, or purged in between: claim it again.
+                    IdempotencyKey.objects.filter(user=user, key=key).delete()
+                    continue
                 response = respond()
                 if not _replayable(response):
                     raise _Discard(response)
-                record.status_code = response.status_code
-                record.content_type = response.get("Content-Type", "")
-                record.body = response.content
-                record.save(update_fields=["status_code", "content_type", "body"])
+                claim.status_code = response.status_code
+                claim.content_type = response.get("Content-Type", "")
+                claim.body = response.content
+                claim.save(update_fields=["status_code", "content_type", "body"])
                 return response
         except _Discard as discarded:
-            logger.warning("%s %s answered %s; its %s was released", method, path, discarded.response.status_code, HEADER)
+            status = discarded.response.status_code
+            logger.warning("%s %s answered %s: not kept, its %s may be retried", method, path, status, HEADER)
             return discarded.response
     raise RuntimeError(f"Could not claim {HEADER} {key!r}")
 
 
-def _answer_again(earlier: IdempotencyKey, *, method: str, path: str, request_fingerprint: str) -> HttpResponse:
-    if earlier.fingerprint != request_fingerprint:
-        logger.info("Refused a reused %s on %s %s (first used for %s %s)", HEADER, method, path, earlier.method, earlier.path)
+def _claimed(claim: IdempotencyKey) -> bool:
+    """Insert the key row; False when the user already has this key (after waiting for its writer)."""
+    try:
+        with transaction.atomic():
+            claim.save(force_insert=True)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _answer_again(earlier: IdempotencyKey, retry: IdempotencyKey) -> HttpResponse:
+    if earlier.fingerprint != retry.fingerprint:
+        logger.info(
+            "Refused a reused %s on %s %s (first used for %s %s)",
+            HEADER, retry.method, retry.path, earlier.method, earlier.path,
+        )
         return JsonResponse(
             {
                 "detail": (
-                    f"This {HEADER} was already used for a different request ({earlier.method} {earlier.path}). "
+                    f"This {HEADER} was already used for a different request "
+                    f"({earlier.method} {earlier.path}). "
                     "Send a new key with each new request; reuse a key only to retry the same request."
                 ),
                 "errors": {HEADER: ["Already used for a different request."]},
             },
             status=422,
         )
-    response = HttpResponse(bytes(earlier.body), status=earlier.status_code, content_type=earlier.content_type or None)
+    response = HttpResponse(
+        bytes(earlier.body), status=earlier.status_code, content_type=earlier.content_type or None
+    )
     response[REPLAYED_HEADER] = "true"
     return response
 
@@ -239,7 +256,9 @@ def idempotent_api(method: Callable[..., Any]) -> Callable[..., Any]:
             response.render()
             return response
 
-        answer = _serve(request, user=request.user, fingerprint_of=lambda: _api_fingerprint(request), respond=respond)
+        answer = _serve(
+            request, user=request.user, fingerprint_of=lambda: _api_fingerprint(request), respond=respond
+        )
         return answer if answer is not None else method(view, request, *args, **kwargs)
 
     return extend_schema(parameters=[SCHEMA_PARAMETER])(wrapper)

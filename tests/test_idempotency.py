@@ -103,14 +103,12 @@ def test_patch_and_delete_are_applied_once(api, live_feed):
 
 
 def test_feed_creation_and_change_are_applied_once(api, live_feed):
-    key = str(uuid.uuid4())
-    created = [api.post("/api/feeds/", {"title": "Practice", "slug": "practice"}, format="json", **keyed(key)) for _ in range(2)]
-    assert [c.status_code for c in created] == [201, 201]
-    race_key = str(uuid.uuid4())
+    feed, race = {"title": "Practice", "slug": "practice"}, {"race": {"flag": "yellow"}, "announce": True}
+    feed_key, race_key = str(uuid.uuid4()), str(uuid.uuid4())
+    created = [api.post("/api/feeds/", feed, format="json", **keyed(feed_key)) for _ in range(2)]
+    assert [c.status_code for c in created] == [201, 201] and created[0].json() == created[1].json()
     for _ in range(2):
-        response = api.patch(
-            f"/api/feeds/{live_feed.slug}/", {"race": {"flag": "yellow"}, "announce": True}, format="json", **keyed(race_key)
-        )
+        response = api.patch(f"/api/feeds/{live_feed.slug}/", race, format="json", **keyed(race_key))
         assert response.status_code == 200
     assert Entry.objects.filter(kind="race_status").count() == 1
 
