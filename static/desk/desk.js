@@ -68,6 +68,11 @@ let lastPosted = null;
 const outbox = new Outbox({ storageKey: `${storagePrefix}:outbox`, send: sendPost });
 
 function sendPost(item, photo) {
+  if (item.photo && !photo) {
+    // Storage keeps text only: a photo post that outlived its page needs the photo again.
+    const detail = "The photo was lost when the page reloaded: attach it again.";
+    return Promise.resolve({ ok: false, status: 400, data: { detail } });
+  }
   const data = form(item.fields);
   if (photo) data.append("image", photo);
   const onProgress = photo ? showProgress : undefined;
@@ -130,10 +135,11 @@ outbox.addEventListener("waiting", (event) => {
 outbox.addEventListener("refused", (event) => {
   const { item, result } = event.detail;
   const detail = result.data.detail || "The entry was not posted.";
-  if (item.key === lastPosted && draft.isEmpty() && !item.photo) {
+  if (item.key === lastPosted && draft.isEmpty()) {
     // Nothing typed since: the post goes back into the composer with the reason, as if never sent.
+    const photo = outbox.photos.get(item.key);
     outbox.remove(item.key);
-    backToComposer(item);
+    backToComposer(item, photo);
     say(composerMessage, detail, true);
   } else {
     say(composerMessage, `A post was not sent: ${detail}`, true);
@@ -141,8 +147,13 @@ outbox.addEventListener("refused", (event) => {
 });
 outbox.addEventListener("change", () => renderList());
 
-function backToComposer(item) {
+function backToComposer(item, photo) {
   draft.restore(item.fields);
+  if (photo && composer.elements.image) {
+    const files = new DataTransfer();
+    files.items.add(photo);
+    composer.elements.image.files = files.files;
+  }
   if (item.mode === "schedule" && item.fields.publish_at && composer.elements.publish_at_local) {
     const at = new Date(item.fields.publish_at);
     composer.elements.publish_at_local.value = new Date(at.getTime() - at.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
@@ -274,7 +285,6 @@ function renderPending(item) {
   meta.append(element("span", `desk-badge ${item.error ? "badge-failed" : "badge-pending"}`, label));
   meta.append(element("span", "desk-kind", (item.fields.kind || "text").replace("_", " ")));
   meta.append(element("span", "", { publish: "to publish", draft: "as a draft", schedule: "scheduled" }[item.mode] || ""));
-  if (item.photo && !outbox.photos.has(item.key)) meta.append(element("span", "is-error", "photo lost with the reload: attach it again"));
   row.append(meta);
   if (item.fields.headline) row.append(element("h3", "desk-entry-headline", item.fields.headline));
   const body = element("p", "desk-entry-body", item.fields.body || "");
@@ -288,8 +298,9 @@ function renderPending(item) {
     back.dataset.action = "recompose";
     back.addEventListener("click", () => {
       if (!draft.isEmpty() && !window.confirm("Replace the text in the composer with this post?")) return;
+      const photo = outbox.photos.get(item.key);
       outbox.remove(item.key);
-      backToComposer(item);
+      backToComposer(item, photo);
       composer.querySelector("[data-body]").focus();
     });
     const discard = element("button", "", "Discard");
