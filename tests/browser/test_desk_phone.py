@@ -182,6 +182,23 @@ def test_a_post_whose_answer_was_lost_is_retried_with_its_key_and_written_once(b
     expect(desk.locator("[data-desk-entries] .desk-entry")).to_have_count(1)
 
 
+def test_every_desk_action_sends_its_own_idempotency_key(browser, server, make_member, publisher, live_feed):
+    from feeds import services
+
+    services.create_entry(feed=live_feed, by=publisher, headline="Tyres", body="Four new tyres", status="draft")
+    desk = phone_desk(browser, server, make_member("Editor", "eve"), live_feed)
+    sent = []
+    desk.on("request", lambda request: sent.append(request) if request.method == "POST" else None)
+    desk.locator(".desk-entry [data-action=publish]").tap()
+    expect(desk.locator(".desk-entry")).to_have_attribute("data-status", "published")
+    desk.locator("[data-flag=green]").tap()
+    expect(desk.locator("[data-flag=green]")).to_have_attribute("aria-pressed", "true")
+    desk.locator("[data-feed-action=ended]").tap()
+    expect(desk.locator("[data-feed-status]")).to_have_text("Ended")
+    keys = [request.headers.get("idempotency-key") for request in sent]
+    assert len(keys) == 3 and all(keys) and len(set(keys)) == 3
+
+
 def test_a_photo_from_the_camera_uploads_with_progress(browser, server, make_member, live_feed):
     from PIL import Image
 
