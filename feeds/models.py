@@ -169,6 +169,30 @@ class ApiToken(models.Model):
         return f"{self.prefix}… ({self.user})"
 
 
+class IdempotencyKey(models.Model):
+    """A write's `Idempotency-Key` and the answer it got, so a retry is answered without writing again.
+
+    Saved in the same transaction as the write itself: either both are kept or neither is.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and body.")
+    method = models.CharField(max_length=10)
+    path = models.TextField()
+    status_code = models.PositiveSmallIntegerField()
+    content_type = models.CharField(max_length=200, blank=True)
+    body = models.BinaryField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} ({self.key})"
+
+
 # Timing sources, webhooks and WebSub pings live with the rest of their code.
 from .timing.models import TimingSource  # noqa: E402, F401
 from .webhooks.models import WebhookDelivery, WebhookSubscription, WebSubPing  # noqa: E402, F401

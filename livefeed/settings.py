@@ -305,6 +305,8 @@ LIVEFEED = {
     # Whether URLs editors enter (timing sources, webhooks, hubs) may point at loopback or
     # private addresses; a production server refuses them unless told otherwise.
     "OUTBOUND_ALLOW_PRIVATE": env_bool("LIVEFEED_OUTBOUND_ALLOW_PRIVATE", DEBUG),
+    # How long a write's Idempotency-Key and its answer are kept for retries (docs/idempotency.md).
+    "IDEMPOTENCY_TTL_HOURS": int(os.environ.get("LIVEFEED_IDEMPOTENCY_TTL_HOURS", "24")),
 }
 
 # One JSON object per line in production, for log collectors; plain text for a newcomer's terminal.

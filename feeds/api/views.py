@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import events, selectors, services
+from ..idempotency import idempotent_api
 from ..models import Entry, Feed
 from .permissions import ReadOrPublish
 from .serializers import EntryWriteSerializer, FeedCreateSerializer, FeedUpdateSerializer
@@ -49,6 +50,7 @@ class FeedListView(APIView):
         return Response({"feeds": [events.feed_payload(feed) for feed in selectors.feeds_for_readers()]})
 
     @extend_schema(request=FeedCreateSerializer, responses={201: OpenApiTypes.OBJECT}, summary="Create a feed")
+    @idempotent_api
     def post(self, request: Request) -> Response:
         serializer = FeedCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -88,6 +90,7 @@ class FeedDetailView(APIView):
         )
 
     @extend_schema(request=FeedUpdateSerializer, responses=OpenApiTypes.OBJECT, summary="Change a feed")
+    @idempotent_api
     def patch(self, request: Request, slug: str) -> Response:
         feed = get_object_or_404(Feed, slug=slug)
         serializer = FeedUpdateSerializer(feed, data=request.data, partial=True)
@@ -120,6 +123,7 @@ class EntryListView(APIView):
     permission_classes = [ReadOrPublish]
 
     @extend_schema(request=EntryWriteSerializer, responses={201: OpenApiTypes.OBJECT}, summary="Post an entry")
+    @idempotent_api
     def post(self, request: Request, slug: str) -> Response:
         feed = get_object_or_404(Feed, slug=slug)
         serializer = EntryWriteSerializer(data=request.data)
@@ -146,6 +150,7 @@ class EntryDetailView(APIView):
         return Response(events.entry_payload(entry))
 
     @extend_schema(request=EntryWriteSerializer, responses=OpenApiTypes.OBJECT, summary="Edit an entry")
+    @idempotent_api
     def patch(self, request: Request, slug: str, entry_id: int) -> Response:
         entry = self._writable_entry(slug, entry_id)
         serializer = EntryWriteSerializer(entry, data=request.data, partial=True)
@@ -157,6 +162,7 @@ class EntryDetailView(APIView):
         return Response(_entry_response(entry))
 
     @extend_schema(responses={204: None}, summary="Delete an entry")
+    @idempotent_api
     def delete(self, request: Request, slug: str, entry_id: int) -> Response:
         entry = self._writable_entry(slug, entry_id)
         services.delete_entry(entry=entry, by=request.user)

@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import events, race, roles, services
+from ..idempotency import idempotent
 from ..models import Entry, Feed
 from .forms import DeskEntryForm
 
@@ -107,6 +108,7 @@ def desk(request: HttpRequest, feed_id: int) -> HttpResponse:
     return render(request, "desk/desk.html", context)
 
 
+@idempotent
 @_answers_errors
 def entries(request: HttpRequest, feed_id: int) -> HttpResponse:
     """GET: the desk's list (for a reconnecting desk). POST: the composer."""
@@ -125,6 +127,7 @@ def entries(request: HttpRequest, feed_id: int) -> HttpResponse:
 
 
 @require_POST
+@idempotent
 @_answers_errors
 def entry(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
     """Edit an entry, or apply one inline action (publish, pin, key event) with `action`."""
@@ -158,6 +161,7 @@ def entry(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
 
 
 @require_POST
+@idempotent
 @_answers_errors
 def delete(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
     services.delete_entry(entry=_entry_for_desk(feed_id, entry_id), by=request.user)
@@ -204,6 +208,7 @@ def _shown(value: Any) -> Any:
 
 
 @require_POST
+@idempotent
 @_answers_errors
 def restore(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
     """Bring back an earlier version as a new save (itself kept in the history)."""
@@ -223,6 +228,7 @@ def restore(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
 
 
 @require_POST
+@idempotent
 @_answers_errors
 def feed_status(request: HttpRequest, feed_id: int) -> HttpResponse:
     """Go live or end coverage."""
@@ -237,6 +243,7 @@ def feed_status(request: HttpRequest, feed_id: int) -> HttpResponse:
 
 
 @require_POST
+@idempotent
 @_answers_errors
 def race_status(request: HttpRequest, feed_id: int) -> HttpResponse:
     """Change the race status from a JSON body: `{"changes": {...}, "announce": true}`."""

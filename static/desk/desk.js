@@ -1,5 +1,11 @@
 // The live desk: posts through the desk's JSON endpoints and follows every change to the feed,
 // drafts included, over the staff WebSocket. Entry HTML arrives sanitized from the server.
+// Made for a phone on a bad network: the composer's text is saved as it is typed, posts wait in an
+// outbox until they get through, and every write carries an Idempotency-Key its retries reuse.
+
+import { Outbox } from "./outbox.js";
+import { ComposerDraft } from "./storage.js";
+import { act, newKey, request } from "./transport.js";
 
 const root = document.querySelector("[data-desk]");
 const state = JSON.parse(document.getElementById("desk-state").textContent);
@@ -8,27 +14,16 @@ const entriesUrl = root.dataset.entriesUrl;
 const list = root.querySelector("[data-desk-entries]");
 const composer = root.querySelector("[data-composer]");
 const composerMessage = root.querySelector("[data-composer-message]");
+const uploadProgress = composer.querySelector("[data-upload-progress]");
 const entries = new Map(state.entries.map((entry) => [String(entry.id), entry]));
 const editing = new Set();
 const user = state.user;
+const storagePrefix = `livefeed:desk:${user.id}:${state.feed_id}`;
 let race = state.feed.race || {};
 
-async function send(url, body, { json = false } = {}) {
-  const headers = { "X-CSRFToken": csrf, Accept: "application/json" };
-  if (json) headers["Content-Type"] = "application/json";
-  let response;
-  try {
-    response = await fetch(url, { method: "POST", headers, body: json ? JSON.stringify(body) : body, credentials: "same-origin" });
-  } catch {
-    return { ok: false, status: 0, data: { detail: "The server could not be reached. Your text is kept; try again." } };
-  }
-  let data = {};
-  try {
-    data = await response.json();
-  } catch {
-    data = { detail: `The server answered ${response.status}.` };
-  }
-  return { ok: response.ok, status: response.status, data };
+// A desk action: one Idempotency-Key, reused by its quick retries.
+function send(url, body, { json = false } = {}) {
+  return act(url, { body, csrf, json });
 }
 
 function form(fields) {
@@ -53,34 +48,119 @@ const kindSelect = composer.querySelector("[data-kind]");
 kindSelect.addEventListener("change", () => showKindFields(composer, kindSelect.value));
 showKindFields(composer, kindSelect.value);
 
-async function post(mode) {
-  const data = new FormData(composer);
-  data.delete("publish_at_local");
-  if (mode === "publish") data.append("publish", "on");
+const draft = new ComposerDraft(composer, `${storagePrefix}:draft`);
+if (draft.restore()) {
+  showKindFields(composer, kindSelect.value);
+  showSchedule();
+  say(composerMessage, "Your unsent text is back.", false);
+}
+
+function showSchedule() {
+  const schedule = composer.querySelector("[data-schedule]");
+  if (schedule && composer.elements.publish_at_local.value) schedule.open = true;
+}
+
+const SENT = { publish: "Published.", draft: "Draft saved.", schedule: "Scheduled." };
+const OFFLINE = "No connection: kept on this device; it will be sent when the connection returns.";
+let lastPosted = null;
+
+// Every post goes through the outbox, so posts reach the feed in the order they were written.
+const outbox = new Outbox({ storageKey: `${storagePrefix}:outbox`, send: sendPost });
+
+function sendPost(item, photo) {
+  if (item.photo && !photo) {
+    // Storage keeps text only: a photo post that outlived its page needs the photo again.
+    const detail = "The photo was lost when the page reloaded: attach it again.";
+    return Promise.resolve({ ok: false, status: 400, data: { detail } });
+  }
+  const data = form(item.fields);
+  if (photo) data.append("image", photo);
+  const onProgress = photo ? showProgress : undefined;
+  if (photo) showProgress(0);
+  // A photo on a slow network takes a while: allow about 25 KB/s on top of the usual 20 s.
+  const timeout = 20000 + (photo ? photo.size / 25 : 0);
+  return request(entriesUrl, { body: data, key: item.key, csrf, timeout, onProgress }).finally(() => {
+    if (photo) uploadProgress.hidden = true;
+  });
+}
+
+function showProgress(fraction) {
+  uploadProgress.hidden = false;
+  uploadProgress.value = Math.round(fraction * 100);
+  uploadProgress.textContent = `Uploading ${uploadProgress.value}%`;
+}
+
+function post(mode) {
+  const fields = draft.fields();
+  delete fields.publish_at_local;
+  if (mode === "publish") fields.publish = "on";
   if (mode === "schedule") {
     const local = composer.elements.publish_at_local.value;
     if (!local) {
       say(composerMessage, "Choose when to publish.", true);
       return;
     }
-    data.append("publish_at", new Date(local).toISOString());
+    fields.publish_at = new Date(local).toISOString();
   }
-  if (!(data.get("image") instanceof File) || !data.get("image").name) data.delete("image");
-  composer.dataset.busy = "true";
-  const { ok, data: answer } = await send(entriesUrl, data);
-  delete composer.dataset.busy;
-  if (!ok) {
-    // Keep everything typed; say why it failed.
-    say(composerMessage, answer.detail || "The entry was not posted.", true);
-    return;
-  }
-  upsert(answer.entry);
+  const chosen = composer.elements.image?.files?.[0];
+  const photo = fields.kind === "image" && chosen ? chosen : null;
+  const item = { key: newKey(), mode, fields, photo: Boolean(photo), queued_at: new Date().toISOString() };
+  outbox.add(item, photo);
+  lastPosted = item.key;
+  // The text is safe in the outbox: the composer is free for the next post at once.
+  clearComposer();
+  say(composerMessage, navigator.onLine ? "Sending…" : OFFLINE, false);
+  outbox.flush();
+}
+
+function clearComposer() {
   const kind = kindSelect.value;
   composer.reset();
   kindSelect.value = kind;
   showKindFields(composer, kind);
-  say(composerMessage, { publish: "Published.", draft: "Draft saved.", schedule: "Scheduled." }[mode], false);
+  draft.clear();
   composer.querySelector("[data-body]").focus();
+}
+
+outbox.addEventListener("sent", (event) => {
+  const { item, result } = event.detail;
+  upsert(result.data.entry);
+  if (item.key === lastPosted) say(composerMessage, SENT[item.mode] || "Sent.", false);
+});
+outbox.addEventListener("waiting", (event) => {
+  const { item, result } = event.detail;
+  if (result.session) say(composerMessage, `${result.data.detail} Your posts wait on this device.`, true);
+  else if (item.key === lastPosted) say(composerMessage, OFFLINE, false);
+});
+outbox.addEventListener("refused", (event) => {
+  const { item, result } = event.detail;
+  const detail = result.data.detail || "The entry was not posted.";
+  if (item.key === lastPosted && draft.isEmpty()) {
+    // Nothing typed since: the post goes back into the composer with the reason, as if never sent.
+    const photo = outbox.photos.get(item.key);
+    outbox.remove(item.key);
+    backToComposer(item, photo);
+    say(composerMessage, detail, true);
+  } else {
+    say(composerMessage, `A post was not sent: ${detail}`, true);
+  }
+});
+outbox.addEventListener("change", () => renderList());
+
+function backToComposer(item, photo) {
+  draft.restore(item.fields);
+  if (photo && composer.elements.image) {
+    const files = new DataTransfer();
+    files.items.add(photo);
+    composer.elements.image.files = files.files;
+  }
+  if (item.mode === "schedule" && item.fields.publish_at && composer.elements.publish_at_local) {
+    const at = new Date(item.fields.publish_at);
+    composer.elements.publish_at_local.value = new Date(at.getTime() - at.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  }
+  showKindFields(composer, kindSelect.value);
+  showSchedule();
+  draft.save();
 }
 
 function say(element, text, isError) {
@@ -136,8 +216,9 @@ function renderList() {
     if (existing && editing.has(id)) return existing;
     return renderRow(entry);
   });
-  list.replaceChildren(...rows);
-  if (!rows.length) list.textContent = "No entries yet.";
+  const pending = [...outbox.items()].reverse().map(renderPending);
+  list.replaceChildren(...pending, ...rows);
+  if (!rows.length && !pending.length) list.textContent = "No entries yet.";
 }
 
 function element(tag, className, text) {
@@ -192,6 +273,45 @@ function renderRow(entry) {
   action("History", () => showHistory(entry.id), "history");
   row.append(actions);
   row.append(element("p", "desk-entry-message", ""));
+  return row;
+}
+
+// A post still on this device: waiting for the connection, or refused and waiting for the reporter.
+function renderPending(item) {
+  const row = element("article", "desk-entry is-pending");
+  row.dataset.pending = item.key;
+  const meta = element("header", "desk-entry-meta");
+  const label = item.error ? "Not sent" : item.sending ? "Sending…" : "Waiting to send";
+  meta.append(element("span", `desk-badge ${item.error ? "badge-failed" : "badge-pending"}`, label));
+  meta.append(element("span", "desk-kind", (item.fields.kind || "text").replace("_", " ")));
+  meta.append(element("span", "", { publish: "to publish", draft: "as a draft", schedule: "scheduled" }[item.mode] || ""));
+  row.append(meta);
+  if (item.fields.headline) row.append(element("h3", "desk-entry-headline", item.fields.headline));
+  const body = element("p", "desk-entry-body", item.fields.body || "");
+  body.style.whiteSpace = "pre-wrap";
+  row.append(body);
+  if (item.error) {
+    row.append(element("p", "desk-entry-message is-error", item.error));
+    const actions = element("div", "desk-entry-actions");
+    const back = element("button", "", "Back to the composer");
+    back.type = "button";
+    back.dataset.action = "recompose";
+    back.addEventListener("click", () => {
+      if (!draft.isEmpty() && !window.confirm("Replace the text in the composer with this post?")) return;
+      const photo = outbox.photos.get(item.key);
+      outbox.remove(item.key);
+      backToComposer(item, photo);
+      composer.querySelector("[data-body]").focus();
+    });
+    const discard = element("button", "", "Discard");
+    discard.type = "button";
+    discard.dataset.action = "discard";
+    discard.addEventListener("click", () => {
+      if (window.confirm("Discard this post? Its text will be lost.")) outbox.remove(item.key);
+    });
+    actions.append(back, discard);
+    row.append(actions);
+  }
   return row;
 }
 
@@ -416,6 +536,7 @@ function connect() {
     connection.textContent = "Live";
     if (connectedOnce) await reload();
     connectedOnce = true;
+    outbox.flush();
   });
   socket.addEventListener("message", (event) => {
     const message = JSON.parse(event.data);
@@ -453,4 +574,5 @@ function apply(message) {
 
 renderList();
 connect();
-window.desk = { entries, apply };
+outbox.flush();
+window.desk = { entries, apply, outbox };
