@@ -89,3 +89,23 @@ def test_a_stale_push_is_a_409_and_changes_nothing(publisher, live_feed, source)
 def test_a_feed_without_a_timing_source_answers_404(publisher, live_feed):
     response = push(publisher, live_feed, NASCAR)
     assert response.status_code == 404 and "no timing source" in response.json()["detail"]
+
+
+def test_a_retried_push_with_one_idempotency_key_posts_the_flag_once(publisher, live_feed, source):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {publisher.token}")
+    url = f"/api/feeds/{live_feed.slug}/timing/"
+    answers = [client.post(url, data=NASCAR, content_type="application/json", HTTP_IDEMPOTENCY_KEY="push-1") for _ in range(2)]
+    assert [a.status_code for a in answers] == [200, 200] and answers[0].json() == answers[1].json()
+    assert answers[1]["Idempotent-Replayed"] == "true"
+    assert Entry.objects.filter(feed=live_feed).count() == 1
+
+
+def test_a_malformed_push_with_an_idempotency_key_still_marks_the_source_unhealthy(publisher, live_feed, source):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {publisher.token}")
+    response = client.post(
+        f"/api/feeds/{live_feed.slug}/timing/", data=b"not json", content_type="application/json", HTTP_IDEMPOTENCY_KEY="push-2"
+    )
+    assert response.status_code == 400
+    assert not TimingSource.objects.get(pk=source.pk).healthy

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import roles
+from ..idempotency import idempotent_api
 from ..models import Feed
 from . import ingest, registry
 from .models import TimingSource
@@ -34,6 +35,7 @@ class TimingPushView(APIView):
     parser_classes = [RawBody]
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT, summary="Push timing data")
+    @idempotent_api
     def post(self, request: Request, slug: str) -> Response:
         feed = get_object_or_404(Feed, slug=slug)
         if not roles.can_run_feed(request.user):
@@ -47,11 +49,13 @@ class TimingPushView(APIView):
         try:
             snapshot = registry.adapter_for(source.format).parse(request.data or b"")
         except BadTimingData as error:
+            # Answered, not raised: the source's health must keep this failure, even when the
+            # request runs in a transaction (an Idempotency-Key) that a raised error rolls back.
             ingest.record_failure(source=source, kind="bad", reason=f"malformed push: {error}")
-            raise ValidationError({error.field: [error.message]})
+            return Response({error.field: [error.message]}, status=status.HTTP_400_BAD_REQUEST)
         outcome = ingest.apply_snapshot(source=source, snapshot=snapshot)
         if outcome.kind in ("bad", "refused"):
-            raise ValidationError({"detail": outcome.reason})
+            return Response({"detail": outcome.reason}, status=status.HTTP_400_BAD_REQUEST)
         body = {"result": outcome.kind, "reason": outcome.reason, "posted": [entry.pk for entry in outcome.posts]}
         if outcome.kind == "stale":
             return Response(body, status=status.HTTP_409_CONFLICT)
