@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,10 +19,21 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 USER_AGENT = "Livefeed (+https://github.com/livefeed/livefeed)"
+MAX_RESPONSE_BYTES = 2_000_000
+# Headers that describe the body as it came over the wire, not the decoded copy returned.
+WIRE_HEADERS = {"content-encoding", "content-length", "transfer-encoding"}
 
 
 class RefusedURL(ValueError):
     """The URL may not be requested: wrong scheme, no host, or a non-public address."""
+
+
+class ResponseTooLarge(httpx.HTTPError):
+    """The answer's body passed the size the caller allows (counted after decompression)."""
+
+
+class TooSlow(httpx.TimeoutException):
+    """The whole exchange outlasted its timeout, though each read came in time."""
 
 
 def check_url(url: str, *, resolve: bool = True) -> None:
@@ -53,12 +65,28 @@ def validate_public_url(url: str) -> None:
         raise ValidationError(str(error), code="refused_url") from error
 
 
-def request(method: str, url: str, *, timeout: float, **options: Any) -> httpx.Response:
+def request(
+    method: str, url: str, *, timeout: float, max_bytes: int = MAX_RESPONSE_BYTES, **options: Any
+) -> httpx.Response:
     """Make one request to an editor-supplied URL; redirects are not followed.
 
-    Raises RefusedURL for a URL that may not be reached and httpx.HTTPError when the request fails.
+    `timeout` bounds the whole exchange, so a server that trickles its answer a byte at a time
+    cannot hold a worker longer; the body is read up to `max_bytes`. Raises RefusedURL for a URL
+    that may not be reached and httpx.HTTPError (TooSlow, ResponseTooLarge…) when the request fails.
     """
     check_url(url)
     headers = {"User-Agent": USER_AGENT, **options.pop("headers", {})}
+    deadline = time.monotonic() + timeout
     with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-        return client.request(method, url, headers=headers, **options)
+        with client.stream(method, url, headers=headers, **options) as response:
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > max_bytes:
+                    raise ResponseTooLarge(f"The answer is larger than {max_bytes} bytes.")
+                if time.monotonic() > deadline:
+                    raise TooSlow(f"The answer took longer than {timeout:g} s.")
+            if time.monotonic() > deadline:
+                raise TooSlow(f"The answer took longer than {timeout:g} s.")
+    kept = [(name, value) for name, value in response.headers.multi_items() if name.lower() not in WIRE_HEADERS]
+    return httpx.Response(response.status_code, headers=kept, content=bytes(body), request=response.request)

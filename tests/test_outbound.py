@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import override_settings
@@ -47,3 +53,57 @@ def test_private_addresses_may_be_allowed_by_the_operator() -> None:
 
     with override_settings(LIVEFEED={**settings.LIVEFEED, "OUTBOUND_ALLOW_PRIVATE": True}):
         outbound.check_url("http://127.0.0.1:8080/timing.json")
+
+
+class Answers(BaseHTTPRequestHandler):
+    """/slow trickles a byte every 0.2 s for 4 s; /huge sends 3 MB; /gzip a compressed body."""
+
+    def do_GET(self) -> None:
+        if self.path == "/slow":
+            self.send_response(200)
+            self.send_header("Content-Length", "20")
+            self.end_headers()
+            for _ in range(20):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.2)
+        elif self.path == "/huge":
+            self.send_response(200)
+            self.send_header("Content-Length", str(3_000_000))
+            self.end_headers()
+            self.wfile.write(b"x" * 3_000_000)
+        else:
+            body = gzip.compress(b'{"flag": "green"}')
+            self.send_response(201)
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def answers() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answers)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_a_server_trickling_its_answer_is_cut_off_at_the_timeout(answers: str) -> None:
+    with pytest.raises(outbound.TooSlow):
+        outbound.request("GET", f"{answers}/slow", timeout=1)
+
+
+def test_an_answer_larger_than_allowed_is_refused(answers: str) -> None:
+    with pytest.raises(outbound.ResponseTooLarge):
+        outbound.request("GET", f"{answers}/huge", timeout=10, max_bytes=1_000_000)
+
+
+def test_a_compressed_answer_arrives_decoded_with_its_status(answers: str) -> None:
+    response = outbound.request("GET", f"{answers}/gzip", timeout=10)
+    assert response.status_code == 201 and response.is_success
+    assert response.json() == {"flag": "green"}

@@ -48,15 +48,17 @@ def next_delay(*, interval: float, failures: int, cap: float) -> float:
 def poll_once(*, source: TimingSource) -> ingest.Outcome:
     """Fetch the source's URL once and apply what it answers."""
     try:
-        response = outbound.request("GET", source.url, timeout=REQUEST_TIMEOUT, headers={"Accept": "application/json"})
+        response = outbound.request(
+            "GET", source.url, timeout=REQUEST_TIMEOUT, max_bytes=MAX_BODY_BYTES, headers={"Accept": "application/json"}
+        )
     except outbound.RefusedURL as error:
         return ingest.record_failure(source=source, kind="unreachable", reason=f"refused URL: {error}")
+    except outbound.ResponseTooLarge:
+        return ingest.record_failure(source=source, kind="bad", reason=f"response larger than {MAX_BODY_BYTES} bytes")
     except httpx.HTTPError as error:
         return ingest.record_failure(source=source, kind="unreachable", reason=f"request failed: {type(error).__name__}: {error}")
     if response.status_code != 200:
         return ingest.record_failure(source=source, kind="unreachable", reason=f"the source answered HTTP {response.status_code}")
-    if len(response.content) > MAX_BODY_BYTES:
-        return ingest.record_failure(source=source, kind="bad", reason=f"response larger than {MAX_BODY_BYTES} bytes")
     return ingest.ingest(source=source, payload=response.content)
 
 
