@@ -277,3 +277,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Keys are shown once, by `manage.py createtoken`, never stored in the clear.
         return False
+
+
+# Posting from messaging apps registers its own admin pages.
+from .messaging import admin as messaging_admin  # noqa: E402,F401

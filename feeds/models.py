@@ -167,3 +167,7 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+
+# Posting from messaging apps (feeds/messaging/): their models live with that package.
+from .messaging.models import LinkCode, MessagingAccount, MessagingDelivery, MessagingEntry, SlackChannel  # noqa: E402,F401
