@@ -29,7 +29,7 @@ HOW_TO_LINK = (
 )
 LINK = re.compile(r"^\s*link\s+(?P<code>[A-Za-z0-9-]{4,20})\s*$", re.IGNORECASE)
 # Subtypes that are a person's new message; anything else (joins, bots, topics…) is not an entry.
-NEW_MESSAGE_SUBTYPES = {None, "thread_broadcast"}
+NEW_MESSAGE_SUBTYPES = {None, "thread_broadcast", "file_share"}
 
 
 def handle_event_callback(payload: dict[str, Any], *, client: SlackClient | None = None) -> Outcome:
@@ -82,6 +82,9 @@ class _Event:
         link = LINK.match(text)
         if link:
             return self._link(channel, user, link.group("code"))
+        if not text.strip():
+            # A file shared without a message: files are not posted, only text.
+            return self._done("ignored", "only the text of a message is posted")
         thread = self.event.get("thread_ts")
         if thread and thread != ts and self.event.get("subtype") != "thread_broadcast":
             return self._done("ignored", "thread replies are not posted")

@@ -113,8 +113,9 @@ def test_a_malformed_event_answers_400_naming_the_field(messaging_on, publisher,
         sl.message("from another app", bot_id="B0BOT"),
         sl.message("in a thread", thread_ts="1764100000.000001"),
         sl.message("elsewhere", channel="C0UNMAPPED"),
+        sl.message("", subtype="file_share", files=[{"id": "F0PHOTO", "name": "grid.jpg"}]),
     ],
-    ids=["other-event", "channel-join", "bot-message", "bot-id", "thread-reply", "unmapped-channel"],
+    ids=["other-event", "channel-join", "bot-message", "bot-id", "thread-reply", "unmapped-channel", "file-only"],
 )
 def test_events_that_are_not_entries_answer_200_and_post_nothing(messaging_on, publisher, link, slack_channel, event):
     link(publisher, platform=Platform.SLACK)
@@ -192,6 +193,12 @@ def test_a_contributors_messages_arrive_as_drafts_and_an_editors_are_published(
     link(make_member(role, "reporter"), platform=Platform.SLACK)
     send_slack(sl.event_callback(sl.message("Caution for debris")))
     assert Entry.objects.get().status == status
+
+
+def test_the_text_of_a_message_sharing_a_file_is_posted(messaging_on, publisher, link, slack_channel):
+    link(publisher, platform=Platform.SLACK)
+    send_slack(sl.event_callback(sl.message("Grid photo", subtype="file_share", files=[{"id": "F0PHOTO"}])))
+    assert Entry.objects.get().html == "<p>Grid photo</p>"
 
 
 def test_slack_formatting_becomes_sanitized_html(messaging_on, publisher, link, slack_channel):
