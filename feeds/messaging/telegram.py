@@ -116,7 +116,8 @@ class _Update:
         if account is None:
             return self._done("command", "help for an unlinked account", reply=HOW_TO_LINK)
         if name == "feeds":
-            feeds = posting.writable_feeds()
+            # A Telegram message holds at most 4096 characters.
+            feeds = posting.writable_feeds()[:40]
             listing = "\n".join(
                 f"{'→ ' if account.feed_id == feed.pk else ''}{feed.slug} — {feed.title} ({feed.get_status_display()})"
                 for feed in feeds
