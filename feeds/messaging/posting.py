@@ -8,6 +8,8 @@ find their entry.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -45,6 +47,16 @@ def remember_delivery(*, platform: str, delivery_id: str) -> None:
     claim_delivery(platform=platform, delivery_id=delivery_id)
 
 
+@contextmanager
+def handled_once(*, platform: str, delivery_id: str) -> Iterator[None]:
+    """Run the block in one transaction with the delivery's record; raise Duplicate (and run
+    nothing) if the delivery was handled before."""
+    with transaction.atomic():
+        if not claim_delivery(platform=platform, delivery_id=delivery_id):
+            raise Duplicate
+        yield
+
+
 def writable_feeds() -> list[Feed]:
     """Feeds messages may go to: those not ended (drafts too, for coverage being prepared)."""
     return list(Feed.objects.exclude(status=Feed.Status.ENDED).order_by("-status", "title"))
@@ -59,9 +71,7 @@ def post_message(
     **fields: Any,
 ) -> Entry:
     """Create the entry a new message becomes; raises Duplicate for a retried delivery."""
-    with transaction.atomic():
-        if not claim_delivery(platform=platform, delivery_id=delivery_id):
-            raise Duplicate
+    with handled_once(platform=platform, delivery_id=delivery_id):
         entry = services.create_entry(feed=feed, by=user, status=new_entry_status(user), **fields)
         MessagingEntry.objects.create(
             platform=platform, conversation_id=str(conversation_id), message_id=str(message_id), entry=entry
@@ -86,9 +96,7 @@ def edit_message(
     *, platform: str, delivery_id: str, entry: Entry, user: AbstractBaseUser, **changes: Any
 ) -> Entry:
     """Apply a message's edit to its entry; raises Duplicate for a retried delivery."""
-    with transaction.atomic():
-        if not claim_delivery(platform=platform, delivery_id=delivery_id):
-            raise Duplicate
+    with handled_once(platform=platform, delivery_id=delivery_id):
         services.update_entry(entry=entry, by=user, **changes)
     logger.info("%s edit updated entry %s by %s", platform, entry.pk, user)
     return entry
@@ -96,8 +104,6 @@ def edit_message(
 
 def delete_message(*, platform: str, delivery_id: str, entry: Entry, user: AbstractBaseUser) -> None:
     """Delete the entry of a deleted message; raises Duplicate for a retried delivery."""
-    with transaction.atomic():
-        if not claim_delivery(platform=platform, delivery_id=delivery_id):
-            raise Duplicate
+    with handled_once(platform=platform, delivery_id=delivery_id):
         services.delete_entry(entry=entry, by=user)
     logger.info("%s deletion removed entry %s by %s", platform, entry.pk, user)

@@ -110,7 +110,10 @@ class _Event:
 
     def _link(self, channel: str, user: str, code: str) -> Outcome:
         try:
-            account = linking.link_account(platform=PLATFORM, external_id=user, code=code)
+            with posting.handled_once(platform=PLATFORM, delivery_id=self.event_id):
+                account = linking.link_account(platform=PLATFORM, external_id=user, code=code)
+        except posting.Duplicate:
+            return Outcome("duplicate", f"event {self.event_id} was handled before")
         except linking.LinkRefused as exc:
             logger.info("Slack member %s: link code refused", user)
             return self._done("refused", "link code refused", reply=(channel, user, str(exc)))

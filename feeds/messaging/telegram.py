@@ -138,10 +138,13 @@ class _Update:
         name = " ".join(filter(None, [self.sender.get("first_name"), self.sender.get("last_name")]))
         username = self.sender.get("username")
         try:
-            account = linking.link_account(
-                platform=PLATFORM, external_id=str(self.sender["id"]), code=code,
-                display_name=f"@{username}" if username else name,
-            )
+            with posting.handled_once(platform=PLATFORM, delivery_id=self.update_id):
+                account = linking.link_account(
+                    platform=PLATFORM, external_id=str(self.sender["id"]), code=code,
+                    display_name=f"@{username}" if username else name,
+                )
+        except posting.Duplicate:
+            return Outcome("duplicate", f"update {self.update_id} was handled before")
         except linking.LinkRefused as exc:
             logger.info("Telegram account %s: link code refused", self.sender["id"])
             return self._done("refused", "link code refused", reply=str(exc))

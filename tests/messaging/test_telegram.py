@@ -323,3 +323,12 @@ def test_a_redelivered_update_posts_once(messaging_on, publisher, link):
     edit = tg.update({**update["message"], "text": "Green flag, lap 1"}, kind="edited_message")
     assert send_telegram(edit).json()["result"] == "updated" and send_telegram(edit).json()["result"] == "duplicate"
     assert Entry.objects.get().version == 2
+
+
+def test_a_redelivered_link_command_is_a_no_op_not_a_refusal(messaging_on, make_member, live_feed):
+    desk = Client()
+    desk.force_login(make_member("Editor", "erin"))
+    update = tg.text_update(f"/link {desk_link_code(desk, live_feed)}")
+    assert send_telegram(update).json()["result"] == "linked"
+    assert send_telegram(update).json()["result"] == "duplicate"
+    assert len(messaging_on.calls("/sendMessage")) == 1
