@@ -335,6 +335,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return False
 
 
-# Timing sources, webhook subscriptions and their delivery log have their own admin modules.
+# Timing sources, webhooks and messaging-app posting have their own admin modules.
+from .messaging import admin as messaging_admin  # noqa: E402, F401
 from .timing import admin as timing_admin  # noqa: E402, F401
 from .webhooks import admin as webhooks_admin  # noqa: E402, F401

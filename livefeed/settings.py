@@ -348,3 +348,15 @@ LIVEFEED.update(
 )
 if LIVEFEED["WEBSUB_HUB"] and not LIVEFEED["SITE_URL"]:
     raise ImproperlyConfigured("LIVEFEED_WEBSUB_HUB needs LIVEFEED_SITE_URL, the public origin of the feeds it announces.")
+
+# --- Posting from messaging apps ------------------------------------------------------------------
+# Each integration is off (its endpoint answers 404) until its token and secret are set. The API
+# base URLs only change in tests, which point them at a local server.
+MESSAGING = {
+    "TELEGRAM_BOT_TOKEN": os.environ.get("TELEGRAM_BOT_TOKEN", ""),
+    "TELEGRAM_WEBHOOK_SECRET": os.environ.get("TELEGRAM_WEBHOOK_SECRET", ""),
+    "TELEGRAM_API_URL": os.environ.get("TELEGRAM_API_URL", "https://api.telegram.org"),
+    "SLACK_SIGNING_SECRET": os.environ.get("SLACK_SIGNING_SECRET", ""),
+    "SLACK_BOT_TOKEN": os.environ.get("SLACK_BOT_TOKEN", ""),
+    "SLACK_API_URL": os.environ.get("SLACK_API_URL", "https://slack.com/api"),
+}

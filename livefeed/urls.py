@@ -16,6 +16,7 @@ urlpatterns = [
     path("healthz", health, name="health"),
     path("admin/", admin.site.urls),
     path("api/", include("feeds.api.urls")),
+    path("integrations/", include("feeds.messaging.urls")),
     path("oembed/", oembed.oembed, name="oembed"),
     path("embed.js", embed.loader, name="embed-loader"),
     path("sitemap.xml", sitemap, {"sitemaps": {"feeds": crawlers.FeedSitemap}}, name="sitemap"),

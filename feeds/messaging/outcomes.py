@@ -1,0 +1,30 @@
+"""What handling one delivery came to, and the refusals the webhooks translate into answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """`result` is posted, updated, deleted, linked, command, refused, ignored or duplicate."""
+
+    result: str
+    detail: str = ""
+
+
+class BadDelivery(Exception):
+    """The payload is not shaped as the platform documents it; the message names the field."""
+
+
+class PlatformUnavailable(Exception):
+    """A call back to the platform failed; nothing was written, and the platform should retry."""
+
+
+def refusal_text(exc: ValidationError) -> str:
+    """A service's ValidationError as one sentence for a chat reply."""
+    if hasattr(exc, "error_dict"):
+        return " ".join(message for messages in exc.message_dict.values() for message in messages)
+    return " ".join(exc.messages)
