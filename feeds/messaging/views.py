@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -50,19 +51,29 @@ def _answer(platform: str, handle: Any, payload: dict[str, Any]) -> JsonResponse
     return JsonResponse({"ok": True, "result": outcome.result, "detail": outcome.detail})
 
 
-@csrf_exempt
-def telegram_webhook(request: HttpRequest) -> HttpResponse:
-    """Telegram's webhook: one Update per POST, with the secret set by `manage.py telegram_webhook`."""
-    if not config.telegram_enabled():
-        raise Http404("Telegram posting is off.")
+def _verified_payload(
+    request: HttpRequest, *, platform: str, enabled: bool, verify: Callable[..., None], secret_name: str
+) -> dict[str, Any] | JsonResponse:
+    """The checks every webhook makes before reading a delivery: on, POST, signed, a JSON object."""
+    if not enabled:
+        raise Http404(f"{platform} posting is off.")
     if request.method != "POST":
         return JsonResponse({"ok": False, "detail": "Use POST."}, status=405)
     try:
-        verify_telegram(request, secret=config.setting("TELEGRAM_WEBHOOK_SECRET"))
+        verify(request, secret=config.setting(secret_name))
     except NotVerified as exc:
-        logger.warning("Telegram webhook refused: %s", exc)
-        return JsonResponse({"ok": False, "detail": "Not signed by Telegram."}, status=403)
-    payload = _parse(request, "Telegram")
+        logger.warning("%s webhook refused: %s", platform, exc)
+        return JsonResponse({"ok": False, "detail": f"Not signed by {platform}."}, status=403)
+    return _parse(request, platform)
+
+
+@csrf_exempt
+def telegram_webhook(request: HttpRequest) -> HttpResponse:
+    """Telegram's webhook: one Update per POST, with the secret set by `manage.py telegram_webhook`."""
+    payload = _verified_payload(
+        request, platform="Telegram", enabled=config.telegram_enabled(), verify=verify_telegram,
+        secret_name="TELEGRAM_WEBHOOK_SECRET",
+    )
     if isinstance(payload, JsonResponse):
         return payload
     return _answer("Telegram", telegram.handle_update, payload)
@@ -71,16 +82,10 @@ def telegram_webhook(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 def slack_events(request: HttpRequest) -> HttpResponse:
     """Slack's Events API request URL: the url_verification handshake, then event callbacks."""
-    if not config.slack_enabled():
-        raise Http404("Slack posting is off.")
-    if request.method != "POST":
-        return JsonResponse({"ok": False, "detail": "Use POST."}, status=405)
-    try:
-        verify_slack(request, secret=config.setting("SLACK_SIGNING_SECRET"))
-    except NotVerified as exc:
-        logger.warning("Slack events refused: %s", exc)
-        return JsonResponse({"ok": False, "detail": "Not signed by Slack."}, status=403)
-    payload = _parse(request, "Slack")
+    payload = _verified_payload(
+        request, platform="Slack", enabled=config.slack_enabled(), verify=verify_slack,
+        secret_name="SLACK_SIGNING_SECRET",
+    )
     if isinstance(payload, JsonResponse):
         return payload
     kind = payload.get("type")
