@@ -30,7 +30,7 @@ run: $(VENV)/.runtime
 	@echo "  Editor admin:            http://$(HOST):$(PORT)/admin/"
 	@echo "  $$($(BIN)/python manage.py ensureadmin)"
 	@echo "  Open a feed in the admin, then its live desk, and watch entries appear on the reader page."
-	@echo "  The background worker (scheduled entries) runs alongside. Ctrl+C stops both."
+	@echo "  The background worker (scheduled entries, timing sources, webhooks) runs alongside. Ctrl+C stops both."
 	@echo
 	@$(BIN)/python manage.py db_worker --queue-name '*' --no-reload & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
