@@ -69,7 +69,7 @@ const outbox = new Outbox({ storageKey: `${storagePrefix}:outbox`, send: sendPos
 
 function sendPost(item, photo) {
   if (item.photo && !photo) {
-    // Storage keeps text only: a photo post that outlived its page needs the photo again.
+    // The browser kept the text but not the photo (no IndexedDB, or it was cleared).
     const detail = "The photo was lost when the page reloaded: attach it again.";
     return Promise.resolve({ ok: false, status: 400, data: { detail } });
   }

@@ -5,7 +5,7 @@
 // send the same post, its key makes the server write it once.
 
 import { isTransient } from "./transport.js";
-import { read, write } from "./storage.js";
+import { PhotoStore, read, write } from "./storage.js";
 
 export class Outbox extends EventTarget {
   constructor({ storageKey, send, retryEvery = 5000 }) {
@@ -13,11 +13,13 @@ export class Outbox extends EventTarget {
     this.storageKey = storageKey;
     this.send = send;
     this.retryEvery = retryEvery;
-    this.photos = new Map(); // key → File: storage holds text only, so a photo waits in memory
+    this.photos = new Map(); // key → File, mirrored in IndexedDB by `photoStore`
+    this.photoStore = new PhotoStore();
     this.flushing = false;
     this.retryTimer = null;
     // A post marked as sending when the page went away is simply waiting again.
     write(storageKey, this.items().map((item) => ({ ...item, sending: false })));
+    this.ready = this.loadPhotos();
     window.addEventListener("online", () => this.flush());
     window.addEventListener("storage", (event) => {
       if (event.key === this.storageKey) this.changed();
@@ -31,14 +33,26 @@ export class Outbox extends EventTarget {
     return read(this.storageKey, []);
   }
 
+  // The photos of posts that waited across a reload, back from IndexedDB before anything is sent.
+  async loadPhotos() {
+    for (const item of this.items()) {
+      if (!item.photo || this.photos.has(item.key)) continue;
+      const photo = await this.photoStore.get(item.key);
+      if (photo) this.photos.set(item.key, photo);
+    }
+  }
+
   add(item, photo) {
-    if (photo) this.photos.set(item.key, photo);
+    if (photo) {
+      this.photos.set(item.key, photo);
+      this.photoStore.put(item.key, photo);
+    }
     write(this.storageKey, [...this.items(), item]);
     this.changed();
   }
 
   remove(key) {
-    this.photos.delete(key);
+    if (this.photos.delete(key)) this.photoStore.delete(key);
     write(this.storageKey, this.items().filter((item) => item.key !== key));
     this.changed();
   }
@@ -58,6 +72,7 @@ export class Outbox extends EventTarget {
     this.flushing = true;
     clearTimeout(this.retryTimer);
     try {
+      await this.ready;
       for (let item = this.next(); item; item = this.next()) {
         this.update(item.key, { sending: true });
         const result = await this.send(item, this.photos.get(item.key));

@@ -31,6 +31,52 @@ export function forget(key) {
   }
 }
 
+// Photos of posts waiting in the outbox, kept in IndexedDB (localStorage holds text only), so a
+// reload or a tab the phone's browser discarded keeps them too. Where IndexedDB is unavailable
+// every call answers undefined and the photo waits in memory only.
+export class PhotoStore {
+  open() {
+    this.opening ||= new Promise((resolve) => {
+      try {
+        const request = indexedDB.open("livefeed-desk", 1);
+        request.onupgradeneeded = () => request.result.createObjectStore("photos");
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => resolve(null);
+      } catch {
+        resolve(null);
+      }
+    });
+    return this.opening;
+  }
+
+  async run(mode, action) {
+    const db = await this.open();
+    if (!db) return undefined;
+    return new Promise((resolve) => {
+      try {
+        const transaction = db.transaction("photos", mode);
+        const request = action(transaction.objectStore("photos"));
+        transaction.oncomplete = () => resolve(request.result);
+        transaction.onerror = transaction.onabort = () => resolve(undefined);
+      } catch {
+        resolve(undefined);
+      }
+    });
+  }
+
+  put(key, photo) {
+    return this.run("readwrite", (store) => store.put(photo, key));
+  }
+
+  get(key) {
+    return this.run("readonly", (store) => store.get(key));
+  }
+
+  delete(key) {
+    return this.run("readwrite", (store) => store.delete(key));
+  }
+}
+
 // The composer's fields (all but the photo, which storage cannot hold), saved on every keystroke.
 export class ComposerDraft {
   constructor(form, storageKey) {

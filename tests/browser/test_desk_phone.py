@@ -223,3 +223,36 @@ def test_a_photo_from_the_camera_uploads_with_progress(browser, server, make_mem
     expect(desk.locator("[data-upload-progress]")).to_be_hidden()
     assert desk.evaluate("window.progressSeen.includes(100)")
     assert Entry.objects.get().image.name.endswith(".jpg")
+
+
+def test_a_photo_post_waiting_for_the_network_survives_a_reload(browser, server, make_member, live_feed):
+    from PIL import Image
+
+    photo = io.BytesIO()
+    Image.new("RGB", (640, 480), (20, 120, 40)).save(photo, "JPEG")
+    desk = phone_desk(browser, server, make_member("Editor", "eve"), live_feed)
+
+    def drop_posts(route):
+        if route.request.method == "POST":
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    desk.route("**/desk/entries/", drop_posts)
+    desk.locator("[data-kind]").select_option("image")
+    desk.locator("[data-composer] [name=image]").set_input_files(
+        files=[{"name": "grid.jpg", "mimeType": "image/jpeg", "buffer": photo.getvalue()}]
+    )
+    desk.locator("[data-composer] [name=alt]").fill("The grid forming up")
+    desk.locator("[data-composer] [data-submit=publish]").tap()
+    expect(desk.locator("[data-pending] .desk-badge")).to_have_text("Waiting to send")
+    desk.reload()
+    expect(desk.locator("[data-desk]")).to_have_attribute("data-connection", "live")
+    expect(desk.locator("[data-pending] .desk-badge")).to_have_text("Waiting to send")
+    assert Entry.objects.count() == 0
+
+    desk.unroute("**/desk/entries/", drop_posts)
+    expect(desk.locator("[data-pending]")).to_have_count(0, timeout=15_000)
+    entry = Entry.objects.get()
+    assert entry.kind == "image" and entry.image.name.endswith(".jpg")
+    assert entry.details["alt"] == "The grid forming up"
