@@ -15,7 +15,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from . import kinds, roles, services
-from .desk.forms import KIND_FIELDS
+from .desk.forms import KIND_FIELDS, KindFields
 from .models import ApiToken, Entry, Feed
 
 ENTRY_FORM_FIELDS = ["kind", "headline", "body", "status", "pinned", "key_event", "publish_at"]
@@ -186,17 +186,10 @@ class FeedAdmin(admin.ModelAdmin):
         return super().render_change_form(request, context, *args, **kwargs)
 
 
-class EntryForm(forms.ModelForm):
+class EntryForm(forms.ModelForm, KindFields):
     """The entry form, with a field per kind-specific detail (the speaker of a quote, the alt
     text of an image…) and the version it was loaded at, so a stale save is refused."""
 
-    speaker = forms.CharField(required=False, max_length=300, help_text="Quote: who said it.")
-    role = forms.CharField(required=False, max_length=300, help_text="Quote: who they are.")
-    url = forms.CharField(required=False, max_length=500, label="Post URL", help_text="Social: the post's https:// address.")
-    social_author = forms.CharField(required=False, max_length=300, label="Posted by", help_text="Social: the account.")
-    alt = forms.CharField(required=False, max_length=300, label="Alt text", help_text="Image: what it shows, for screen readers.")
-    caption = forms.CharField(required=False, max_length=300, help_text="Image: shown under it.")
-    credit = forms.CharField(required=False, max_length=300, help_text="Image: photographer or agency.")
     loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     class Meta:
@@ -236,13 +229,9 @@ class EntryForm(forms.ModelForm):
     def details(self) -> dict[str, Any] | None:
         """The entry's details after this form, or None when neither kind nor its fields changed."""
         kind = self.cleaned_data["kind"]
-        fields = KIND_FIELDS.get(kind, {})
-        if "kind" not in self.changed_data and not set(fields) & set(self.changed_data):
+        if "kind" not in self.changed_data and not set(KIND_FIELDS.get(kind, {})) & set(self.changed_data):
             return None
-        same_kind = self.instance.pk and self.instance.kind == kind
-        details = dict(self.instance.details) if same_kind else {}
-        details.update({key: self.cleaned_data[field] for field, key in fields.items()})
-        return details
+        return self.kind_details(kind, editing=self.instance if self.instance.pk else None)
 
 
 @admin.register(Entry)

@@ -16,20 +16,33 @@ KIND_FIELDS = {
 }
 
 
-class DeskEntryForm(forms.Form):
+class KindFields(forms.Form):
+    """A field for each kind's details, shared by the desk's composer and the admin's entry form."""
+
+    speaker = forms.CharField(required=False, max_length=300, help_text="Quote: who said it.")
+    role = forms.CharField(required=False, max_length=300, help_text="Quote: who they are.")
+    url = forms.CharField(required=False, max_length=500, label="Post URL", help_text="Social: the post's https:// address.")
+    social_author = forms.CharField(required=False, max_length=300, label="Posted by", help_text="Social: the account.")
+    alt = forms.CharField(required=False, max_length=300, label="Alt text", help_text="Image: what it shows, for screen readers.")
+    caption = forms.CharField(required=False, max_length=300, help_text="Image: shown under it.")
+    credit = forms.CharField(required=False, max_length=300, help_text="Image: photographer or agency.")
+
+    def kind_details(self, kind: str, *, editing: Entry | None) -> dict[str, Any]:
+        """The details an entry of `kind` gets: this form's fields over what `editing` already had
+        (its image renditions, say) when it keeps its kind."""
+        details = dict(editing.details) if editing is not None and editing.kind == kind else {}
+        for field, key in KIND_FIELDS.get(kind, {}).items():
+            details[key] = self.cleaned_data[field]
+        return details
+
+
+class DeskEntryForm(KindFields):
     """What the composer (and an inline edit) posts."""
 
     # Race status entries are posted by flag changes, but their text can be edited like any other.
     kind = forms.ChoiceField(choices=Entry.Kind.choices)
     headline = forms.CharField(max_length=200, required=False)
     body = forms.CharField(required=False, max_length=100_000)
-    speaker = forms.CharField(required=False, max_length=300)
-    role = forms.CharField(required=False, max_length=300)
-    url = forms.CharField(required=False, max_length=500)
-    social_author = forms.CharField(required=False, max_length=300)
-    alt = forms.CharField(required=False, max_length=300)
-    caption = forms.CharField(required=False, max_length=300)
-    credit = forms.CharField(required=False, max_length=300)
     image = forms.FileField(required=False)
     publish = forms.BooleanField(required=False)
     publish_at = forms.DateTimeField(required=False)
@@ -39,9 +52,7 @@ class DeskEntryForm(forms.Form):
         """Keyword arguments for services.create_entry / update_entry."""
         data = self.cleaned_data
         kind = data["kind"]
-        details = dict(editing.details) if editing is not None and editing.kind == kind else {}
-        for field, key in KIND_FIELDS.get(kind, {}).items():
-            details[key] = data[field]
+        details = self.kind_details(kind, editing=editing)
         arguments: dict[str, Any] = {
             "kind": kind,
             "headline": data["headline"],

@@ -39,6 +39,14 @@ def phone_desk(browser, server, user, feed):
     return page
 
 
+def drop_posts(route) -> None:
+    """A route handler: the desk's posts never get through, its page loads do."""
+    if route.request.method == "POST":
+        route.abort("internetdisconnected")
+    else:
+        route.continue_()
+
+
 def write(desk, body: str, headline: str = "") -> None:
     desk.locator("[data-composer] [name=headline]").fill(headline)
     desk.locator("[data-composer] [name=body]").fill(body)
@@ -136,12 +144,6 @@ def test_posts_written_offline_wait_then_reach_readers_once_each_in_order(browse
 def test_the_queue_survives_a_reload_and_is_sent_when_posts_get_through(browser, server, make_member, live_feed):
     desk = phone_desk(browser, server, make_member("Editor", "eve"), live_feed)
 
-    def drop_posts(route):
-        if route.request.method == "POST":
-            route.abort("internetdisconnected")
-        else:
-            route.continue_()
-
     desk.route("**/desk/entries/", drop_posts)
     write(desk, "Green flag, lap 1.", headline="Restart")
     expect(desk.locator("[data-pending] .desk-badge")).to_have_text("Waiting to send")
@@ -231,12 +233,6 @@ def test_a_photo_post_waiting_for_the_network_survives_a_reload(browser, server,
     photo = io.BytesIO()
     Image.new("RGB", (640, 480), (20, 120, 40)).save(photo, "JPEG")
     desk = phone_desk(browser, server, make_member("Editor", "eve"), live_feed)
-
-    def drop_posts(route):
-        if route.request.method == "POST":
-            route.abort("internetdisconnected")
-        else:
-            route.continue_()
 
     desk.route("**/desk/entries/", drop_posts)
     desk.locator("[data-kind]").select_option("image")
