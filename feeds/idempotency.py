@@ -95,27 +95,21 @@ def _fields(query_dict: Any) -> dict[str, list[str]]:
     return {name: query_dict.getlist(name) for name in query_dict}
 
 
-def _django_fingerprint(request: HttpRequest) -> str:
+def _request_fingerprint(request: Any, *, body: Callable[[], Any]) -> str:
+    """The fingerprint of a Django or DRF request; `body` reads a non-form body its own way."""
     if _is_form(request.content_type or ""):
         data: Any = _fields(request.POST)
         files = request.FILES
     else:
-        files = None
-        try:
-            data = json.loads(request.body or b"null")
-        except (ValueError, UnicodeDecodeError):
-            data = request.body
+        data, files = body(), None
     return fingerprint(method=request.method or "", path=request.get_full_path(), data=data, files=files)
 
 
-def _api_fingerprint(request: Any) -> str:
-    """The same fingerprint from a DRF request, whose parsers own the body."""
-    if _is_form(request.content_type or ""):
-        data: Any = _fields(request.POST)
-        files = request.FILES
-    else:
-        data, files = request.data, None
-    return fingerprint(method=request.method, path=request.get_full_path(), data=data, files=files)
+def _json_or_bytes(request: HttpRequest) -> Any:
+    try:
+        return json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return request.body
 
 
 def _replayable(response: HttpResponse) -> bool:
@@ -138,7 +132,6 @@ def run_once(
     commits, then replays its answer. A write that fails with a 5xx rolls back with its key.
     """
     now = timezone.now()
-    IdempotencyKey.objects.filter(expires_at__lte=now).delete()
     claim = IdempotencyKey(
         user=user, key=key, fingerprint=request_fingerprint, method=method, path=path, status_code=0,
         expires_at=now + timedelta(hours=settings.LIVEFEED["IDEMPOTENCY_TTL_HOURS"]),
@@ -150,7 +143,7 @@ def run_once(
                     earlier = IdempotencyKey.objects.filter(user=user, key=key).first()
                     if earlier is not None and earlier.expires_at > timezone.now():
                         return _answer_again(earlier, claim)
-                    # Expired since the purge above, or purged in between: claim it again.
+                    # Expired (housekeeping removes the keys nobody reuses): claim it again.
                     IdempotencyKey.objects.filter(user=user, key=key).delete()
                     continue
                 response = respond()
@@ -229,7 +222,7 @@ def idempotent(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
         answer = _serve(
             request,
             user=request.user,
-            fingerprint_of=lambda: _django_fingerprint(request),
+            fingerprint_of=lambda: _request_fingerprint(request, body=lambda: _json_or_bytes(request)),
             respond=lambda: view(request, *args, **kwargs),
         )
         return answer if answer is not None else view(request, *args, **kwargs)
@@ -257,7 +250,7 @@ def idempotent_api(method: Callable[..., Any]) -> Callable[..., Any]:
             return response
 
         answer = _serve(
-            request, user=request.user, fingerprint_of=lambda: _api_fingerprint(request), respond=respond
+            request, user=request.user, fingerprint_of=lambda: _request_fingerprint(request, body=lambda: request.data), respond=respond
         )
         return answer if answer is not None else method(view, request, *args, **kwargs)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 from django.db import transaction
 from django.shortcuts import get_object_or_404
@@ -131,7 +130,7 @@ class EntryListView(APIView):
         changes = dict(serializer.validated_data)
         changes.pop("version", None)
         entry = services.create_entry(feed=feed, by=request.user, **changes)
-        return Response(_entry_response(entry), status=status.HTTP_201_CREATED)
+        return Response(events.desk_entry_payload(entry), status=status.HTTP_201_CREATED)
 
 
 class EntryDetailView(APIView):
@@ -159,7 +158,7 @@ class EntryDetailView(APIView):
         entry = services.update_entry(
             entry=entry, by=request.user, expected_version=changes.pop("version", None), **changes
         )
-        return Response(_entry_response(entry))
+        return Response(events.desk_entry_payload(entry))
 
     @extend_schema(responses={204: None}, summary="Delete an entry")
     @idempotent_api
@@ -167,7 +166,3 @@ class EntryDetailView(APIView):
         entry = self._writable_entry(slug, entry_id)
         services.delete_entry(entry=entry, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-def _entry_response(entry: Entry) -> dict[str, Any]:
-    return events.desk_entry_payload(entry)

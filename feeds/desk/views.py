@@ -71,6 +71,12 @@ def _desk_entries(feed: Feed) -> list[Entry]:
     )
 
 
+def _expected_version(request: HttpRequest) -> int | None:
+    """The version the desk loaded the entry at, so a save based on an older one is refused."""
+    version = request.POST.get("version")
+    return int(version) if version and version.isdigit() else None
+
+
 def _entry_for_desk(feed_id: int, entry_id: int) -> Entry:
     return get_object_or_404(
         Entry.objects.select_related("feed", "author"), feed_id=feed_id, pk=entry_id, deleted_at__isnull=True
@@ -84,23 +90,20 @@ def desk(request: HttpRequest, feed_id: int) -> HttpResponse:
         raise PermissionDenied
     feed = get_object_or_404(Feed, pk=feed_id)
     user = request.user
+    can_publish, can_run_feed = roles.can_publish(user), roles.can_run_feed(user)
     state = {
         "feed": events.feed_payload(feed),
         "feed_id": feed.pk,
         "entries": [events.desk_entry_payload(entry) for entry in _desk_entries(feed)],
-        "user": {
-            "id": user.pk,
-            "can_publish": roles.can_publish(user),
-            "can_run_feed": roles.can_run_feed(user),
-        },
+        "user": {"id": user.pk, "can_publish": can_publish, "can_run_feed": can_run_feed},
     }
     context = {
         **admin.site.each_context(request),
         "title": f"Live desk · {feed.title}",
         "feed": feed,
         "state": state,
-        "can_publish": roles.can_publish(user),
-        "can_run_feed": roles.can_run_feed(user),
+        "can_publish": can_publish,
+        "can_run_feed": can_run_feed,
         "kinds": [c for c in Entry.Kind.choices if c[0] != Entry.Kind.RACE_STATUS],
         "flags": race.FLAGS,
         "sessions": race.SESSIONS,
@@ -132,8 +135,7 @@ def entries(request: HttpRequest, feed_id: int) -> HttpResponse:
 def entry(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
     """Edit an entry, or apply one inline action (publish, pin, key event) with `action`."""
     current = _entry_for_desk(feed_id, entry_id)
-    version = request.POST.get("version")
-    expected = int(version) if version and version.isdigit() else None
+    expected = _expected_version(request)
     action = request.POST.get("action", "")
     toggles = {
         "publish": {"status": Entry.Status.PUBLISHED},
@@ -217,12 +219,8 @@ def restore(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
         history_id = int(request.POST.get("history_id", ""))
     except ValueError:
         return JsonResponse({"detail": "Choose a version to restore.", "errors": {"history_id": ["Required."]}}, status=400)
-    version = request.POST.get("version")
     restored = services.restore_entry_version(
-        entry=current,
-        by=request.user,
-        history_id=history_id,
-        expected_version=int(version) if version and version.isdigit() else None,
+        entry=current, by=request.user, history_id=history_id, expected_version=_expected_version(request)
     )
     return JsonResponse({"entry": events.desk_entry_payload(restored)})
 

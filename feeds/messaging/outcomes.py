@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,10 @@ class PlatformUnavailable(Exception):
     """A call back to the platform failed; nothing was written, and the platform should retry."""
 
 
-def refusal_text(exc: ValidationError) -> str:
-    """A service's ValidationError as one sentence for a chat reply."""
+def refusal_text(exc: ValidationError | PermissionDenied) -> str:
+    """A service's refusal as one sentence for a chat reply."""
+    if isinstance(exc, PermissionDenied):
+        return str(exc) or "You may not do that."
     if hasattr(exc, "error_dict"):
         return " ".join(message for messages in exc.message_dict.values() for message in messages)
     return " ".join(exc.messages)

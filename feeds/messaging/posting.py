@@ -62,6 +62,11 @@ def writable_feeds() -> list[Feed]:
     return list(Feed.objects.exclude(status=Feed.Status.ENDED).order_by("-status", "title"))
 
 
+def writable_feed(slug: str) -> Feed | None:
+    """The feed messages may go to by that slug, if any (see `writable_feeds`)."""
+    return Feed.objects.exclude(status=Feed.Status.ENDED).filter(slug=slug.lower()).first()
+
+
 def new_entry_status(user: AbstractBaseUser) -> str:
     return Entry.Status.PUBLISHED if roles.can_publish(user) else Entry.Status.DRAFT
 

@@ -119,10 +119,9 @@ class _Event:
             return self._done("refused", "link code refused", reply=(channel, user, str(exc)))
         name = account.user.get_full_name() or account.user.get_username()
         logger.info("Slack member %s linked to %s", user, account.user)
-        return self._done(
-            "linked", f"linked to {account.user}",
-            reply=(channel, user, f"Linked to Livefeed as {name}. Your messages in mapped channels become entries."),
-        )
+        # Recorded as handled with the link itself, above: only the answer is left.
+        send_ephemeral(self.client, channel, user, f"Linked to Livefeed as {name}. Your messages in mapped channels become entries.")
+        return Outcome("linked", f"linked to {account.user}")
 
     def _changed(self, channel: str) -> Outcome:
         message = self.event.get("message")
@@ -171,7 +170,7 @@ class _Event:
     def _refused(
         self, exc: ValidationError | PermissionDenied, channel: str, user: str, *, verb: str = "Not posted to Livefeed"
     ) -> Outcome:
-        reason = refusal_text(exc) if isinstance(exc, ValidationError) else (str(exc) or "You may not do that.")
+        reason = refusal_text(exc)
         logger.info("Slack event %s refused: %s", self.event_id, reason)
         return self._done("refused", reason, reply=(channel, user, f"{verb}: {reason}"))
 

@@ -110,9 +110,9 @@ class _Update:
         match = COMMAND.match(text.strip())
         name = match.group("name").lower() if match else ""
         argument = (match.group("argument") or "").strip() if match else ""
-        account = linking.linked_account(platform=PLATFORM, external_id=str(self.sender["id"]))
         if name == "link":
             return self._link(argument)
+        account = linking.linked_account(platform=PLATFORM, external_id=str(self.sender["id"]))
         if account is None:
             return self._done("command", "help for an unlinked account", reply=HOW_TO_LINK)
         if name == "feeds":
@@ -150,13 +150,12 @@ class _Update:
             return self._done("refused", "link code refused", reply=str(exc))
         user = account.user
         logger.info("Telegram account %s linked to %s", self.sender["id"], user)
-        return self._done(
-            "linked", f"linked to {user}",
-            reply=f"Linked to Livefeed as {user.get_full_name() or user.get_username()}. {HELP}",
-        )
+        # Recorded as handled with the link itself, above: only the answer is left.
+        send_reply(self.client, self.chat_id, f"Linked to Livefeed as {user.get_full_name() or user.get_username()}. {HELP}")
+        return Outcome("linked", f"linked to {user}")
 
     def _choose_feed(self, account: MessagingAccount, slug: str) -> Outcome:
-        feed = next((feed for feed in posting.writable_feeds() if feed.slug == slug.lower()), None)
+        feed = posting.writable_feed(slug)
         if feed is None:
             return self._done("refused", "unknown feed", reply=f"No open feed is called {slug!r}. /feeds lists them.")
         account.feed = feed
@@ -243,7 +242,7 @@ class _Update:
     # --- Answers ----------------------------------------------------------------------------
 
     def _refused(self, exc: ValidationError | PermissionDenied) -> Outcome:
-        reason = refusal_text(exc) if isinstance(exc, ValidationError) else (str(exc) or "You may not do that.")
+        reason = refusal_text(exc)
         logger.info("Telegram update %s refused: %s", self.update_id, reason)
         return self._done("refused", reason, reply=f"Not posted: {reason}")
 
