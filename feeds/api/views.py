@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
