@@ -27,7 +27,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -37,6 +37,9 @@ from django.db import transaction
 from . import presence
 from .events import encode
 from .webhooks import outbox
+
+if TYPE_CHECKING:
+    from .models import Feed
 
 logger = logging.getLogger(__name__)
 
@@ -104,13 +107,14 @@ class Listener(Protocol):
 # --- Publishing -------------------------------------------------------------------------------
 
 
-def broadcast_change(*, feed_slug: str, seq: int, message: dict[str, Any]) -> None:
+def broadcast_change(*, feed: Feed, seq: int, message: dict[str, Any]) -> None:
     """Send `message` to every reader of the feed once the current transaction commits.
 
     Partners get the same text: webhook deliveries and a hub ping are queued in this transaction.
     """
     text = encode(message)
-    outbox.record_change(feed_slug=feed_slug, seq=seq, event=message["type"], text=text)
+    outbox.record_change(feed=feed, seq=seq, event=message["type"], text=text)
+    feed_slug = feed.slug
     transaction.on_commit(lambda: publish(feed_slug=feed_slug, seq=seq, text=text))
 
 

@@ -8,14 +8,14 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
 
 from . import selectors
 from .caching import cached_feed_view
-from .models import Feed
+from .views import readable_feed
 
 THEMES = ("auto", "light", "dark")
 ORDERS = ("newest", "oldest")
@@ -42,10 +42,7 @@ def frame_ancestors() -> list[str]:
 @cached_feed_view
 def widget(request: HttpRequest, slug: str) -> HttpResponse:
     """The live feed with minimal chrome, for an iframe on any (allowed) site."""
-    try:
-        feed = selectors.feed_for_readers(slug=slug)
-    except Feed.DoesNotExist:
-        raise Http404("No such feed.")
+    feed = readable_feed(slug)
     page = selectors.entries_page(feed=feed, limit=_entries_limit(request))
     pinned = selectors.pinned_entry(feed=feed)
     order = _choice(request, "order", ORDERS)

@@ -50,9 +50,9 @@ def restart_stalled_webhooks() -> int:
     due = WebhookDelivery.objects.filter(
         subscription=OuterRef("pk"), status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=stalled_since
     )
-    stalled = WebhookSubscription.objects.filter(
-        Q(lease_until__isnull=True) | Q(lease_until__lt=now), Exists(due), active=True
-    ).values_list("pk", flat=True)
+    stalled = WebhookSubscription.objects.filter(delivery.unclaimed(now), Exists(due), active=True).values_list(
+        "pk", flat=True
+    )
     count = 0
     for subscription_id in stalled:
         delivery.schedule(subscription_id=subscription_id)

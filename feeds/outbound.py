@@ -36,14 +36,14 @@ class TooSlow(httpx.TimeoutException):
     """The whole exchange outlasted its timeout, though each read came in time."""
 
 
-def check_url(url: str, *, resolve: bool = True) -> None:
+def check_url(url: str) -> None:
     """Raise RefusedURL unless `url` is http(s) with a host the server may reach."""
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"}:
         raise RefusedURL("Only http:// and https:// URLs can be used.")
     if not parts.hostname:
         raise RefusedURL("The URL has no host name.")
-    if not resolve or settings.LIVEFEED["OUTBOUND_ALLOW_PRIVATE"]:
+    if settings.LIVEFEED["OUTBOUND_ALLOW_PRIVATE"]:
         return
     try:
         addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)}

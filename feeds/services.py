@@ -166,7 +166,7 @@ def _record_feed_change(feed: Feed, *, by: AbstractBaseUser) -> None:
     seq = next_seq(feed)
     feed.changed_seq = seq
     Feed.objects.filter(pk=feed.pk).update(changed_seq=seq)
-    broadcast_change(feed_slug=feed.slug, seq=seq, message=events.feed_message(feed))
+    broadcast_change(feed=feed, seq=seq, message=events.feed_message(feed))
 
 
 # --- Entries ----------------------------------------------------------------------------------
@@ -426,7 +426,7 @@ def _record_entry_change(entry: Entry, *, became_visible: bool) -> None:
             update["published_at"] = entry.published_at
     Entry.objects.filter(pk=entry.pk).update(**update)
     broadcast_change(
-        feed_slug=entry.feed.slug,
+        feed=entry.feed,
         seq=seq,
         message=events.entry_message(entry, feed_slug=entry.feed.slug, after=seq - 1),
     )

@@ -8,13 +8,14 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed as SyndicationFeed
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
 from . import events, links, selectors
 from .models import Entry, Feed
+from .views import readable_feed
 from .webhooks import websub
 
 ITEMS = 50
@@ -59,10 +60,7 @@ class EntriesRss(SyndicationFeed):
         return websub.topic_url(self.route, feed.slug) if settings.LIVEFEED["SITE_URL"] else None
 
     def get_object(self, request: HttpRequest, slug: str) -> Feed:
-        try:
-            return selectors.feed_for_readers(slug=slug)
-        except Feed.DoesNotExist:
-            raise Http404("No such feed.")
+        return readable_feed(slug)
 
     def title(self, feed: Feed) -> str:
         return feed.title
@@ -106,10 +104,7 @@ class EntriesAtom(EntriesRss):
 
 def json_feed(request: HttpRequest, slug: str) -> HttpResponse:
     """JSON Feed 1.1 (https://jsonfeed.org/version/1.1)."""
-    try:
-        feed = selectors.feed_for_readers(slug=slug)
-    except Feed.DoesNotExist:
-        raise Http404("No such feed.")
+    feed = readable_feed(slug)
     items: list[dict[str, Any]] = [
         {
             "id": links.absolute(request, links.entry_path(entry)),

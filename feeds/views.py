@@ -24,7 +24,8 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "feeds/index.html", {"feeds": selectors.feeds_for_readers()})
 
 
-def _readable_feed(slug: str) -> Feed:
+def readable_feed(slug: str) -> Feed:
+    """The feed a reader's page asks for, or a 404 that looks the same for drafts and unknown slugs."""
     try:
         return selectors.feed_for_readers(slug=slug)
     except Feed.DoesNotExist:
@@ -90,7 +91,7 @@ def _share_card(request: HttpRequest, feed: Feed, entry: Entry) -> dict[str, str
 
 def feed_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """A feed's live page: newest entries first, older ones behind a cursor link."""
-    feed = _readable_feed(slug)
+    feed = readable_feed(slug)
     before = request.GET.get("before") or None
     try:
         page = selectors.entries_page(feed=feed, before=before)
@@ -101,7 +102,7 @@ def feed_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 def entry_detail(request: HttpRequest, slug: str, entry_id: int) -> HttpResponse:
     """An entry's permalink: the live page opened at that entry, however deep it is."""
-    feed = _readable_feed(slug)
+    feed = readable_feed(slug)
     try:
         entry = selectors.entry_for_readers(feed=feed, entry_id=entry_id)
     except Entry.DoesNotExist:

@@ -78,12 +78,12 @@ def apply_snapshot(*, source: TimingSource, snapshot: RaceSnapshot, now: datetim
             if not locked.enabled:
                 raise _Rejected("refused", "the source is switched off")
             _check_order(locked, snapshot)
-            feed = Feed.objects.select_for_update().get(pk=locked.feed_id)
+            feed = locked.feed = Feed.objects.select_for_update().get(pk=locked.feed_id)
             was_healthy = locked.healthy
             fingerprint = snapshot.fingerprint()
             if fingerprint == locked.last_fingerprint:
                 _check_not_frozen(locked, feed, now)
-                _remember(locked, snapshot, now=now, changed=False)
+                _remember(locked, snapshot, fingerprint=fingerprint, now=now, changed=False)
                 if not was_healthy:
                     health.tell_desk(locked)
                 return Outcome("unchanged")
@@ -93,7 +93,7 @@ def apply_snapshot(*, source: TimingSource, snapshot: RaceSnapshot, now: datetim
                 changes.pop("flag")  # a source that goes quiet after the finish leaves the race finished
             services.update_race_status(feed=feed, by=locked.author, changes=changes)
             posts = _announce(locked, feed, previous=previous, snapshot=snapshot)
-            _remember(locked, snapshot, now=now, changed=True)
+            _remember(locked, snapshot, fingerprint=fingerprint, now=now, changed=True)
             health.tell_desk(locked)
     except _Rejected as rejected:
         return record_failure(source=source, kind=rejected.kind, reason=rejected.reason, now=now)
@@ -120,7 +120,8 @@ def record_failure(*, source: TimingSource, kind: str, reason: str, now: datetim
             locked.failures = F("failures") + 1
             update.append("failures")
         locked.save(update_fields=update)
-        locked.refresh_from_db(fields=["failures"])
+        if kind in FAILING:
+            locked.refresh_from_db(fields=["failures"])
         if not repeated:
             health.tell_desk(locked)
     # One line per new reason; a source repeating the same fault is not logged every poll.
@@ -159,11 +160,11 @@ def _check_not_frozen(source: TimingSource, feed: Feed, now: datetime) -> None:
         raise _Rejected("stale", f"stale data: unchanged for {int(still)} s under a {feed.race['flag']} flag")
 
 
-def _remember(source: TimingSource, snapshot: RaceSnapshot, *, now: datetime, changed: bool) -> None:
+def _remember(source: TimingSource, snapshot: RaceSnapshot, *, fingerprint: str, now: datetime, changed: bool) -> None:
     if snapshot.timestamp and (source.last_timestamp is None or snapshot.timestamp > source.last_timestamp):
         source.last_timestamp = snapshot.timestamp
     source.last_lap = max(snapshot.lap, source.last_lap or 0)
-    source.last_fingerprint = snapshot.fingerprint()
+    source.last_fingerprint = fingerprint
     source.last_ok_at = now
     if changed or source.last_change_at is None:
         source.last_change_at = now
@@ -226,8 +227,6 @@ def flag_headline(*, previous: dict[str, Any], state: dict[str, Any], reason: st
 
 
 def _copy_state(locked: TimingSource, *, into: TimingSource) -> None:
-    if locked is into:
-        return
     for name in ("last_timestamp", "last_lap", "last_fingerprint", "last_ok_at", "last_change_at",
                  "last_error", "last_error_at", "failures"):
         setattr(into, name, getattr(locked, name))

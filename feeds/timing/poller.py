@@ -24,7 +24,6 @@ from .models import TimingSource
 logger = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT = 5.0
-MAX_BODY_BYTES = 2_000_000
 
 
 def start(*, source: TimingSource) -> None:
@@ -49,12 +48,12 @@ def poll_once(*, source: TimingSource) -> ingest.Outcome:
     """Fetch the source's URL once and apply what it answers."""
     try:
         response = outbound.request(
-            "GET", source.url, timeout=REQUEST_TIMEOUT, max_bytes=MAX_BODY_BYTES, headers={"Accept": "application/json"}
+            "GET", source.url, timeout=REQUEST_TIMEOUT, headers={"Accept": "application/json"}
         )
     except outbound.RefusedURL as error:
         return ingest.record_failure(source=source, kind="unreachable", reason=f"refused URL: {error}")
     except outbound.ResponseTooLarge:
-        return ingest.record_failure(source=source, kind="bad", reason=f"response larger than {MAX_BODY_BYTES} bytes")
+        return ingest.record_failure(source=source, kind="bad", reason=f"response larger than {outbound.MAX_RESPONSE_BYTES} bytes")
     except httpx.HTTPError as error:
         return ingest.record_failure(source=source, kind="unreachable", reason=f"request failed: {type(error).__name__}: {error}")
     if response.status_code != 200:

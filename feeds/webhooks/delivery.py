@@ -61,13 +61,20 @@ def deliver_pending(*, subscription_id: int) -> int:
     return delivered
 
 
+def unclaimed(now: datetime) -> Q:
+    """Subscriptions no worker is delivering to: never claimed, released, or the claim lapsed."""
+    return Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+
+
+def _lease_end(now: datetime) -> datetime:
+    return now + timedelta(seconds=option("WEBHOOK_TIMEOUT")) + LEASE_MARGIN
+
+
 def _claim(subscription_id: int, owner: str) -> bool:
     now = timezone.now()
-    lease = timedelta(seconds=option("WEBHOOK_TIMEOUT")) + LEASE_MARGIN
-    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
     return bool(
-        WebhookSubscription.objects.filter(free, pk=subscription_id, active=True).update(
-            lease_owner=owner, lease_until=now + lease
+        WebhookSubscription.objects.filter(unclaimed(now), pk=subscription_id, active=True).update(
+            lease_owner=owner, lease_until=_lease_end(now)
         )
     )
 
@@ -78,10 +85,9 @@ def _release(subscription_id: int, owner: str) -> None:
 
 def _holds(subscription_id: int, owner: str) -> bool:
     """Renew the claim before an attempt; False if it lapsed and another worker took over."""
-    lease = timedelta(seconds=option("WEBHOOK_TIMEOUT")) + LEASE_MARGIN
     return bool(
         WebhookSubscription.objects.filter(pk=subscription_id, lease_owner=owner, active=True).update(
-            lease_until=timezone.now() + lease
+            lease_until=_lease_end(timezone.now())
         )
     )
 
@@ -97,11 +103,8 @@ def _head(subscription_id: int) -> WebhookDelivery | None:
 
 def _has_due(subscription_id: int) -> bool:
     head = _head(subscription_id)
-    return (
-        head is not None
-        and head.next_attempt_at <= timezone.now()
-        and WebhookSubscription.objects.filter(pk=subscription_id, active=True).exists()
-    )
+    # A subscription turned off meanwhile is not claimed again, which ends the loop.
+    return head is not None and head.next_attempt_at <= timezone.now()
 
 
 def _deliver_due(subscription_id: int, owner: str) -> int:

@@ -12,11 +12,11 @@ from . import delivery, websub
 from .models import WebhookDelivery, WebhookSubscription
 
 
-def record_change(*, feed_slug: str, seq: int, event: str, text: str) -> None:
+def record_change(*, feed: Feed, seq: int, event: str, text: str) -> None:
     """Queue `text` for each active subscription of the feed that wants `event`, and a hub ping."""
     subscriptions = [
         subscription
-        for subscription in WebhookSubscription.objects.filter(feed__slug=feed_slug, active=True).only("pk", "events")
+        for subscription in WebhookSubscription.objects.filter(feed_id=feed.pk, active=True).only("pk", "events")
         if subscription.wants(event)
     ]
     if subscriptions:
@@ -26,7 +26,4 @@ def record_change(*, feed_slug: str, seq: int, event: str, text: str) -> None:
         )
         for subscription in subscriptions:
             delivery.schedule(subscription_id=subscription.pk)
-    if websub.hub_url():
-        feed = Feed.objects.filter(slug=feed_slug).only("pk", "status").first()
-        if feed is not None:
-            websub.request_ping(feed=feed, seq=seq)
+    websub.request_ping(feed=feed, seq=seq)
