@@ -36,7 +36,7 @@ from django.db import transaction
 
 from . import presence
 from .events import encode
-from .webhooks import outbox
+from .signals import change_recorded
 
 if TYPE_CHECKING:
     from .models import Feed
@@ -110,10 +110,10 @@ class Listener(Protocol):
 def broadcast_change(*, feed: Feed, seq: int, message: dict[str, Any]) -> None:
     """Send `message` to every reader of the feed once the current transaction commits.
 
-    Partners get the same text: webhook deliveries and a hub ping are queued in this transaction.
+    Plug-ins hear the same text through `change_recorded`, sent in this transaction.
     """
     text = encode(message)
-    outbox.record_change(feed=feed, seq=seq, event=message["type"], text=text)
+    change_recorded.send(sender=type(feed), feed=feed, seq=seq, event=message["type"], text=text)
     feed_slug = feed.slug
     transaction.on_commit(lambda: publish(feed_slug=feed_slug, seq=seq, text=text))
 

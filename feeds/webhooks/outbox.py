@@ -27,3 +27,8 @@ def record_change(*, feed: Feed, seq: int, event: str, text: str) -> None:
         for subscription in subscriptions:
             delivery.schedule(subscription_id=subscription.pk)
     websub.request_ping(feed=feed, seq=seq)
+
+
+def on_change_recorded(*, feed: Feed, seq: int, event: str, text: str, **kwargs: object) -> None:
+    """Receiver of `feeds.signals.change_recorded`: queue the change for partners."""
+    record_change(feed=feed, seq=seq, event=event, text=text)
