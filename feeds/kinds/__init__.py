@@ -11,25 +11,21 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from .base import MAX_FIELD, DetailField, Kind, clean_text
-from .image import ImageKind
-from .quote import QuoteKind
-from .race_status import RaceStatusKind
+from . import image, quote, race_status, social, text
+from .base import DetailField, Kind
 from .registry import UnknownKind, all, choices, get, input_names, register, unregister
-from .social import SOCIAL_NETWORKS, SocialKind, social_network
-from .text import TextKind
 
 __all__ = [
-    "MAX_FIELD", "SOCIAL_NETWORKS", "DetailField", "Kind", "UnknownKind", "all", "choices", "clean_details",
-    "clean_text", "get", "input_names", "register", "render_entry", "social_network", "unregister",
+    "DetailField", "Kind", "UnknownKind", "all", "choices", "clean_details", "get", "input_names", "register",
+    "render_entry", "unregister",
 ]
 
 # One line per kind, in the order editors are offered them.
-register(TextKind())
-register(QuoteKind())
-register(SocialKind())
-register(ImageKind())
-register(RaceStatusKind())
+register(text.TextKind())
+register(quote.QuoteKind())
+register(social.SocialKind())
+register(image.ImageKind())
+register(race_status.RaceStatusKind())
 
 
 def clean_details(*, kind: str, details: Any, body: str, headline: str, has_image: bool) -> dict[str, Any]:
