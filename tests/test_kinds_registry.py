@@ -144,7 +144,7 @@ def test_the_desk_composer_offers_a_registered_kind_and_posts_it(pit_stop, make_
     client = Client()
     client.force_login(make_member("Editor", "eve"))
     page = client.get(reverse("admin:feeds_feed_desk", args=[live_feed.pk])).content.decode()
-    assert '<option value="pit_stop" data-body-label="What the crew did (optional)">Pit stop</option>' in page
+    assert '<option value="pit_stop" data-kind-body-label="What the crew did (optional)">Pit stop</option>' in page
     assert 'data-kind-fields="pit_stop"' in page and 'name="pit_stop_time"' in page
     state = json.loads(page.split('id="desk-state" type="application/json">')[1].split("</script>")[0])
     assert state["kind_fields"]["pit_stop"] == [["car", "Car", "car"], ["lap", "Lap", "lap"],

@@ -41,7 +41,7 @@ function showKindFields(container, kind) {
   const label = container.querySelector("[data-body-label]");
   if (label) {
     const option = container.querySelector(`[data-kind] option[value="${CSS.escape(kind)}"]`);
-    label.textContent = option?.dataset.bodyLabel || "Body (Markdown)";
+    label.textContent = option?.dataset.kindBodyLabel || "Body (Markdown)";
   }
 }
 
