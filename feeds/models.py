@@ -12,6 +12,8 @@ from django.db.models import Q
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
+from . import kinds
+
 
 class FeedQuerySet(models.QuerySet):
     def visible_to_readers(self) -> FeedQuerySet:
@@ -78,6 +80,8 @@ class EntryQuerySet(models.QuerySet):
 
 class Entry(models.Model):
     class Kind(models.TextChoices):
+        """Names of the built-in kinds, for code that posts one; feeds.kinds holds every kind."""
+
         TEXT = "text", "Text"
         QUOTE = "quote", "Quote"
         SOCIAL = "social", "Social post"
@@ -89,7 +93,8 @@ class Entry(models.Model):
         PUBLISHED = "published", "Published"
 
     feed = models.ForeignKey(Feed, on_delete=models.CASCADE, related_name="entries")
-    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TEXT)
+    # Read from the registry when asked, so a newly registered kind needs no migration.
+    kind = models.CharField(max_length=20, choices=kinds.choices, default=Kind.TEXT)
     headline = models.CharField(max_length=200, blank=True)
     body = models.TextField(blank=True, help_text="Markdown.")
     details = models.JSONField(default=dict, blank=True, help_text="The kind's own fields (speaker, URL, alt text…).")
