@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import events, race, roles, services
+from . import panels as desk_panels
 from ..idempotency import idempotent
 from ..models import Entry, Feed
 from .forms import DeskEntryForm
@@ -107,6 +108,7 @@ def desk(request: HttpRequest, feed_id: int) -> HttpResponse:
         "kinds": [c for c in Entry.Kind.choices if c[0] != Entry.Kind.RACE_STATUS],
         "flags": race.FLAGS,
         "sessions": race.SESSIONS,
+        "panels": desk_panels.templates(),
     }
     return render(request, "desk/desk.html", context)
 

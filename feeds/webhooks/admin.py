@@ -13,7 +13,8 @@ from django.utils.html import format_html, format_html_join
 
 from .. import roles
 from . import subscriptions
-from .models import EVENT_CHOICES, WebhookDelivery, WebhookSubscription
+from .defaults import EVENT_CHOICES
+from .models import WebhookDelivery, WebhookSubscription
 
 RECENT_DELIVERIES = 20
 
@@ -86,7 +87,7 @@ class WebhookSubscriptionAdmin(FeedRunnersOnly, admin.ModelAdmin):
 
     @admin.display(description="delivery log")
     def log_link(self, subscription: WebhookSubscription) -> str:
-        url = reverse("admin:feeds_webhookdelivery_changelist") + f"?subscription__id__exact={subscription.pk}"
+        url = reverse("admin:webhooks_webhookdelivery_changelist") + f"?subscription__id__exact={subscription.pk}"
         return format_html('<a href="{}">Delivery log</a>', url)
 
     @admin.display(description="recent deliveries")

@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import secrets
 import uuid
 
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from .. import events
 from ..models import Feed
 from ..outbound import validate_public_url
-
-EVENT_CHOICES = [
-    (events.ENTRY_CREATED, "Entry created"),
-    (events.ENTRY_UPDATED, "Entry updated"),
-    (events.ENTRY_DELETED, "Entry deleted"),
-    (events.FEED_UPDATED, "Feed updated"),
-]
-EVENT_TYPES = [value for value, _ in EVENT_CHOICES]
-
-
-def new_secret() -> str:
-    return secrets.token_urlsafe(32)
-
-
-def every_event() -> list[str]:
-    return list(EVENT_TYPES)
+from .defaults import EVENT_TYPES, every_event, new_secret
 
 
 class WebhookSubscription(models.Model):
@@ -53,6 +36,7 @@ class WebhookSubscription(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        db_table = "feeds_webhooksubscription"  # made by the feeds app before webhooks was an app
         ordering = ["feed", "id"]
         verbose_name = "webhook subscription"
 
@@ -89,6 +73,7 @@ class WebhookDelivery(models.Model):
     error = models.TextField(blank=True)
 
     class Meta:
+        db_table = "feeds_webhookdelivery"
         ordering = ["-id"]
         verbose_name_plural = "webhook deliveries"
         indexes = [
@@ -110,6 +95,7 @@ class WebSubPing(models.Model):
     last_error = models.TextField(blank=True)
 
     class Meta:
+        db_table = "feeds_websubping"
         verbose_name = "WebSub ping"
 
     def __str__(self) -> str:
