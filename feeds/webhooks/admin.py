@@ -13,8 +13,7 @@ from django.utils.html import format_html, format_html_join
 
 from .. import roles
 from . import subscriptions
-from .defaults import EVENT_CHOICES
-from .models import WebhookDelivery, WebhookSubscription
+from .models import EVENT_CHOICES, WebhookDelivery, WebhookSubscription
 
 RECENT_DELIVERIES = 20
 

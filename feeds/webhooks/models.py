@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from .. import events
 from ..models import Feed
 from ..outbound import validate_public_url
-from .defaults import EVENT_TYPES, every_event, new_secret
+
+EVENT_CHOICES = [
+    (events.ENTRY_CREATED, "Entry created"),
+    (events.ENTRY_UPDATED, "Entry updated"),
+    (events.ENTRY_DELETED, "Entry deleted"),
+    (events.FEED_UPDATED, "Feed updated"),
+]
+EVENT_TYPES = [value for value, _ in EVENT_CHOICES]
+
+
+def new_secret() -> str:
+    """A fresh signing secret for a new subscription."""
+    return secrets.token_urlsafe(32)
+
+
+def every_event() -> list[str]:
+    """A new subscription hears of every kind of change."""
+    return list(EVENT_TYPES)
 
 
 class WebhookSubscription(models.Model):

@@ -5,7 +5,7 @@ them, and the groups and users holding those, carry over."""
 import django.db.models.deletion
 import django.utils.timezone
 import feeds.outbound
-import feeds.webhooks.defaults
+import feeds.webhooks.models
 import uuid
 from django.db import migrations, models
 
@@ -40,8 +40,8 @@ class Migration(migrations.Migration):
                     fields=[
                         ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                         ('url', models.URLField(max_length=500, validators=[feeds.outbound.validate_public_url], verbose_name='URL')),
-                        ('secret', models.CharField(default=feeds.webhooks.defaults.new_secret, help_text="Shared with the receiver, which checks each request's signature with it.", max_length=200)),
-                        ('events', models.JSONField(default=feeds.webhooks.defaults.every_event, help_text='The kinds of change this URL receives.')),
+                        ('secret', models.CharField(default=feeds.webhooks.models.new_secret, help_text="Shared with the receiver, which checks each request's signature with it.", max_length=200)),
+                        ('events', models.JSONField(default=feeds.webhooks.models.every_event, help_text='The kinds of change this URL receives.')),
                         ('active', models.BooleanField(default=True, help_text='Turn back on to resume from the oldest delivery still pending.')),
                         ('consecutive_failures', models.PositiveIntegerField(default=0, editable=False)),
                         ('disabled_reason', models.TextField(blank=True, editable=False)),
