@@ -19,9 +19,9 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import events, race, roles, services
-from . import panels as desk_panels
 from ..idempotency import idempotent
 from ..models import Entry, Feed
+from . import panels as desk_panels
 from .forms import DeskEntryForm
 
 logger = logging.getLogger(__name__)

@@ -1,8 +1,8 @@
 """WebSub (https://www.w3.org/TR/websub/): feeds name their hub, and the hub hears of each change.
 
-With `LIVEFEED_WEBSUB_HUB` set, the Atom, RSS and JSON feeds name the hub (feeds.hub, in the core),
-and every change to a public feed leaves one pending ping per feed
-(`hub.mode=publish` for each syndication URL) that the worker sends. A burst of changes while a
+With `LIVEFEED_WEBSUB_HUB` set, the Atom, RSS and JSON feeds name the hub (feeds.hub, in the
+core), and every change to a public feed leaves one pending ping per feed (`hub.mode=publish` for
+each syndication URL) that the worker sends. A burst of changes while a
 ping is pending adds nothing to it, so the hub is pinged about once per burst, not per change.
 """
 
@@ -12,7 +12,6 @@ import logging
 from datetime import timedelta
 
 import httpx
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
