@@ -333,9 +333,3 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Keys are shown once, by `manage.py createtoken`, never stored in the clear.
         return False
-
-
-# Timing sources, webhooks and messaging-app posting have their own admin modules.
-from .messaging import admin as messaging_admin  # noqa: E402, F401
-from .timing import admin as timing_admin  # noqa: E402, F401
-from .webhooks import admin as webhooks_admin  # noqa: E402, F401

@@ -196,9 +196,3 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} ({self.key})"
-
-
-# Messaging-app posting, timing sources, webhooks and WebSub pings live with the rest of their code.
-from .messaging.models import LinkCode, MessagingAccount, MessagingDelivery, MessagingEntry, SlackChannel  # noqa: E402, F401
-from .timing.models import TimingSource  # noqa: E402, F401
-from .webhooks.models import WebhookDelivery, WebhookSubscription, WebSubPing  # noqa: E402, F401

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from .. import events, kinds, race, roles, services
 from ..idempotency import idempotent
 from ..models import Entry, Feed
+from . import panels as desk_panels
 from .forms import DeskEntryForm
 
 logger = logging.getLogger(__name__)
@@ -111,6 +112,7 @@ def desk(request: HttpRequest, feed_id: int) -> HttpResponse:
         "kinds": [kind for kind in kinds.all() if kind.composed_at_desk],
         "flags": race.FLAGS,
         "sessions": race.SESSIONS,
+        "panels": desk_panels.templates(),
     }
     return render(request, "desk/desk.html", context)
 
