@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('contenttypes', '0002_remove_content_type_name'),
-        ('feeds', '0008_plugin_models_to_their_apps'),
+        ('feeds', '0009_plugin_models_to_their_apps'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -14,7 +14,7 @@ MOVED = [
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("feeds", "0007_messaging_accounts"),
+        ("feeds", "0008_entry_kind_choices_from_registry"),
     ]
 
     operations = [
