@@ -45,13 +45,17 @@ class RaceSnapshot:
     session_key: str | None = None
     # The source's own time for the snapshot, when it gives one; orders snapshots with the lap.
     timestamp: datetime | None = None
+    # Race fields the source says are over (a stage past its end): cleared, not left as they were.
+    cleared: tuple[str, ...] = ()
     # "field: why" for each field that could not be read and was left out; the rest still applies.
     dropped: tuple[str, ...] = field(default=(), compare=False)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def race_changes(self) -> dict[str, Any]:
-        """The race status fields this snapshot sets; fields it does not carry are left alone."""
-        return {name: getattr(self, name) for name in RACE_FIELDS if getattr(self, name) is not None}
+        """The race status fields this snapshot sets (None for those it clears); fields it does not
+        carry are left alone."""
+        carried = {name: getattr(self, name) for name in RACE_FIELDS if getattr(self, name) is not None}
+        return {**{name: None for name in self.cleared}, **carried}
 
     def fingerprint(self) -> str:
         """A stable text of everything the snapshot says, to tell a repeat from a change."""

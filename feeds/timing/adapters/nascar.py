@@ -59,9 +59,14 @@ class NascarAdapter:
         flag = _flag(read, lap=lap, laps_total=laps_total, laps_to_go=laps_to_go, racing=racing)
         finished = flag == "checkered"
         order = read.running_order()
-        stage, stage_laps_left = (None, None)
-        if racing and not finished:
-            stage, stage_laps_left = read.stage(lap=lap, laps_total=laps_total)
+        stage = stage_laps_left = None
+        cleared: tuple[str, ...] = ()
+        if racing and "stage" in data:
+            unreadable = len(read.dropped)
+            if not finished:
+                stage, stage_laps_left = read.stage(lap=lap, laps_total=laps_total)
+            if stage is None and len(read.dropped) == unreadable:
+                cleared = ("stage", "stage_laps_left")  # over, or a race without stages: not shown
         return RaceSnapshot(
             flag=flag,
             lap=lap,
@@ -69,6 +74,7 @@ class NascarAdapter:
             laps_to_go=laps_to_go,
             stage=stage,
             stage_laps_left=stage_laps_left,
+            cleared=cleared,
             # In practice and qualifying the order is by speed: the first car is the fastest, not a leader.
             leader=order[0][0] if order and racing else None,
             cautions=read.number("number_of_caution_segments") if racing else None,
