@@ -8,7 +8,7 @@ import copy
 import html
 import json
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -147,9 +147,10 @@ def test_a_stage_past_its_end_is_not_shown():
     data = payload("cup_2023_atlanta_lap233")
     data["stage"] = {"stage_num": 2, "finish_at_lap": 160, "laps_in_stage": 80}
     assert nascar.adapter.parse(data).stage is None
+    assert nascar.adapter.parse(data).race_changes()["stage"] is None  # cleared, not left showing
     data["lap_number"] = 150
     snapshot = nascar.adapter.parse(data)
-    assert (snapshot.stage, snapshot.stage_laps_left) == ("2 (ends lap 160)", 10)
+    assert (snapshot.stage, snapshot.stage_laps_left, snapshot.cleared) == ("2 (ends lap 160)", 10, ())
 
 
 def test_a_lap_past_the_distance_is_overtime_not_an_error():
@@ -239,6 +240,17 @@ def test_practice_never_posts_lead_changes(source, live_feed):
     ingest.ingest(source=source, payload=practice)
     assert Feed.objects.get(pk=live_feed.pk).race["running_order"][0] == "Corey LaJoie (#7)"
     assert headlines(live_feed) == ["Final Practice: green flag"]
+
+
+@pytest.mark.django_db
+def test_a_quiet_practice_under_green_is_not_reported_stale(source, live_feed):
+    source.stale_after_seconds = 60
+    source.save()
+    start = datetime(2025, 9, 5, 18, 0, tzinfo=timezone.utc)
+    practice = payload("cup_2023_cota_practice")
+    ingest.ingest(source=source, payload=practice, now=start)
+    outcome = ingest.ingest(source=source, payload=practice, now=start + timedelta(minutes=10))
+    assert outcome.kind == "unchanged" and TimingSource.objects.get(pk=source.pk).healthy
 
 
 @pytest.mark.django_db

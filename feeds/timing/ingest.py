@@ -179,10 +179,11 @@ def _check_order(source: TimingSource, snapshot: RaceSnapshot, *, new_session: b
 
 
 def _check_not_frozen(source: TimingSource, feed: Feed, now: datetime) -> None:
-    """Under a racing flag the data moves every lap; the same data for too long means it is stuck."""
+    """Under a racing flag in a race the data moves every lap; the same data for too long means it
+    is stuck. (In practice and qualifying cars may sit in the garage under green for minutes.)"""
     if not source.stale_after_seconds or source.last_change_at is None:
         return
-    if feed.race.get("flag") not in ("green", "yellow", "white"):
+    if feed.race.get("flag") not in ("green", "yellow", "white") or not race.is_racing(feed.race):
         return
     still = (now - source.last_change_at).total_seconds()
     if still > source.stale_after_seconds:
