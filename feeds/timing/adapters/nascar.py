@@ -134,7 +134,9 @@ class _Reader:
             return None
         return value
 
-    def code(self, name: str, codes: dict[int, str], *, why_unknown: str = "not used", required: bool = False) -> str | None:
+    def code(
+        self, name: str, codes: dict[int, str], *, why_unknown: str = "not used", required: bool = False
+    ) -> str | None:
         value = self.data.get(name)
         if value is None:
             if required:
@@ -199,7 +201,8 @@ class _Reader:
             else:
                 cars.append(car)
         if skipped:
-            self.drop("vehicles", f"car{'s' if len(skipped) > 1 else ''} {', '.join(skipped[:5])} without a position or name")
+            cars_text = f"car{'s' if len(skipped) > 1 else ''} {', '.join(skipped[:5])}"
+            self.drop("vehicles", f"{cars_text} without a position or name")
         cars.sort(key=lambda car: car[0])
         return [(name, label) for _, name, label in cars[: race.RUNNING_ORDER_LENGTH]]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,9 @@ class Command(BaseCommand):
             "--max-wait", type=float, default=60.0, help="Longest wait between two snapshots (e.g. between sessions)."
         )
 
-    def handle(self, *args: Any, path: str, feed: str, speed: float, interval: float, max_wait: float, **options: Any) -> None:
+    def handle(
+        self, *args: Any, path: str, feed: str, speed: float, interval: float, max_wait: float, **options: Any
+    ) -> None:
         if speed < 0 or interval < 0 or max_wait < 0:
             raise CommandError("--speed, --interval and --max-wait must be 0 or more.")
         try:
@@ -54,7 +57,7 @@ class Command(BaseCommand):
         outcomes = replay.replay(
             source=source, recordings=recordings, speed=speed, interval=interval, max_wait=max_wait, report=self.report
         )
-        counts = {kind: sum(outcome.kind == kind for outcome in outcomes) for kind in dict.fromkeys(o.kind for o in outcomes)}
+        counts = Counter(outcome.kind for outcome in outcomes)  # in the order each kind first came
         self.stdout.write("Done: " + ", ".join(f"{count} {kind}" for kind, count in counts.items()) + ".")
 
     def report(self, recording: replay.Recording, outcome: Outcome) -> None:
