@@ -1,7 +1,7 @@
-"""Entries and race status to safe HTML, done once when they are saved.
+"""The shared HTML toolkit: Markdown, the sanitizer, and the race status line and bar.
 
-Every entry kind ends up as one sanitized `html` string, so the reader page, the API, the
-WebSocket and any widget show every kind without code of their own.
+Every entry kind (feeds.kinds) ends up as one sanitized `html` string built with these, so the
+reader page, the API, the WebSocket and any widget show every kind without code of their own.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import nh3
-from django.utils.html import escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from markdown_it import MarkdownIt
 
@@ -37,7 +37,6 @@ ALLOWED_ATTRIBUTES = {
     "p": {"class"},
     "dl": {"class"},
 }
-IMAGE_SIZES = "(max-width: 760px) 100vw, 720px"
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
 
 
@@ -58,45 +57,6 @@ def render_markdown(markdown: str) -> str:
     # NUL bytes cannot be stored by PostgreSQL and mean nothing in text.
     markdown = markdown.replace("\x00", "\ufffd")
     return sanitize_html(_markdown.render(markdown)).strip()
-
-
-def render_entry(*, kind: str, body: str, details: dict[str, Any]) -> str:
-    """Render an entry of any kind to sanitized HTML, from its body and its kind's fields."""
-    text = render_markdown(body) if body.strip() else ""
-    if kind == "quote":
-        attribution = format_html("<cite>{}</cite>", details.get("speaker", ""))
-        if details.get("role"):
-            attribution = format_html("{}, {}", attribution, details["role"])
-        html = format_html(
-            '<blockquote class="entry-quote">{}<footer>— {}</footer></blockquote>', mark_safe(text), attribution
-        )
-    elif kind == "social":
-        network = details.get("network", "")
-        by = format_html(" · {}", details["author"]) if details.get("author") else ""
-        html = format_html(
-            '<blockquote class="entry-social" cite="{url}">{text}<footer><span class="entry-social-network">'
-            '{network}</span>{by} · <a href="{url}">View the post on {network}</a></footer></blockquote>',
-            url=details.get("url", ""), text=mark_safe(text), network=network, by=by,
-        )
-    elif kind == "image":
-        renditions = details.get("renditions") or []
-        srcset = ", ".join(f"{escape(item['url'])} {int(item['width'])}w" for item in renditions)
-        largest = renditions[-1] if renditions else {"url": details.get("src", ""), "width": 0}
-        height = round(int(details.get("height", 0)) * largest["width"] / int(details.get("width", 1) or 1))
-        caption = escape(details.get("caption", ""))
-        if details.get("credit"):
-            caption = format_html('{} <span class="entry-credit">{}</span>', caption, details["credit"])
-        html = format_html(
-            '<figure class="entry-image"><img src="{}" srcset="{}" sizes="{}" alt="{}" width="{}" height="{}"'
-            ' loading="lazy">{}</figure>{}',
-            largest["url"], mark_safe(srcset), IMAGE_SIZES, details.get("alt", ""), largest["width"], height,
-            format_html("<figcaption>{}</figcaption>", caption) if caption else "", mark_safe(text),
-        )
-    elif kind == "race_status":
-        html = format_html("{}{}", render_race_summary(details, css="entry-race"), mark_safe(text))
-    else:
-        html = text
-    return sanitize_html(str(html)).strip()
 
 
 def render_race_summary(state: dict[str, Any], *, css: str) -> str:

@@ -12,7 +12,8 @@ from django.test import override_settings
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from feeds.models import Feed, TimingSource
+from feeds.models import Feed
+from feeds.timing.models import TimingSource
 from feeds.timing import poller
 from tests.fixtures.servers import free_port
 from tests.fixtures.timing_server import Response, timing_server

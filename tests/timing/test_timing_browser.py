@@ -8,7 +8,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from feeds.models import Entry, TimingSource
+from feeds.models import Entry
+from feeds.timing.models import TimingSource
 from feeds.timing import poller
 from tests.browser.test_desk import open_desk, open_reader
 from tests.fixtures.nascar_weekend import weekend

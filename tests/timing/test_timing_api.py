@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
-from feeds.models import Entry, Feed, TimingSource
+from feeds.models import Entry, Feed
+from feeds.timing.models import TimingSource
 
 pytestmark = pytest.mark.django_db
 
-NASCAR = (Path(__file__).parent / "fixtures" / "timing" / "nascar_caution.json").read_bytes()
+NASCAR = (Path(__file__).parent.parent / "fixtures" / "timing" / "nascar_caution.json").read_bytes()
 
 
 @pytest.fixture

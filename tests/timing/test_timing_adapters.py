@@ -14,8 +14,8 @@ from feeds.timing import registry
 from feeds.timing.adapters import livefeed, nascar
 from feeds.timing.snapshot import BadTimingData
 
-FIXTURES = Path(__file__).parent / "fixtures" / "timing"
-DOCS = Path(__file__).parent.parent / "docs" / "timing.md"
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "timing"
+DOCS = Path(__file__).parent.parent.parent / "docs" / "timing.md"
 
 
 def fixture(name: str) -> dict:
