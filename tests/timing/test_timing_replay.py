@@ -12,7 +12,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from feeds.models import Entry, Feed, TimingSource
+from feeds.models import Entry, Feed
+from feeds.timing.models import TimingSource
 from feeds.rendering import render_race_status
 from feeds.timing import replay
 from feeds.timing.management.commands.replaytiming import Command

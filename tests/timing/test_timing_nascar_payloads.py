@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 
 from feeds import race
-from feeds.models import Entry, Feed, TimingSource
+from feeds.models import Entry, Feed
+from feeds.timing.models import TimingSource
 from feeds.rendering import render_race_status
 from feeds.timing import ingest
 from feeds.timing.adapters import nascar
 
-PAYLOADS = Path(__file__).parent / "fixtures" / "timing" / "nascar"
+PAYLOADS = Path(__file__).parent.parent / "fixtures" / "timing" / "nascar"
 
 
 def payload(name: str) -> dict:
