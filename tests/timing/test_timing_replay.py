@@ -16,7 +16,6 @@ from feeds.models import Entry, Feed
 from feeds.timing.models import TimingSource
 from feeds.rendering import render_race_status
 from feeds.timing import replay
-from feeds.timing.management.commands.replaytiming import Command
 from tests.fixtures.nascar_weekend import write_weekend
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +30,7 @@ def source(live_feed, publisher) -> TimingSource:
 
 def replaytiming(*args: str, **options) -> str:
     out = StringIO()
-    call_command(Command(), *args, stdout=out, **options)
+    call_command("replaytiming", *args, stdout=out, **options)
     return out.getvalue()
 
 
