@@ -73,17 +73,7 @@ def render_race_status(state: dict[str, Any]) -> str:
     """The status bar shown at the top of a feed's live page; empty when nothing is known."""
     if not state:
         return ""
-    facts = []
-    for label, value in (
-        ("Series", state.get("series")),
-        ("Track", state.get("track")),
-        ("Session", race.SESSIONS.get(state.get("session", ""))),
-        ("Stage", state.get("stage")),
-        ("Leader", state.get("leader")),
-        ("Cautions", state.get("cautions")),
-    ):
-        if value not in (None, ""):
-            facts.append(format_html("<dt>{}</dt><dd>{}</dd>", label, value))
+    facts = [format_html("<dt>{}</dt><dd>{}</dd>", label, value) for label, value in race.facts(state)]
     order = ""
     if state.get("running_order"):
         items = "".join(format_html("<li>{}</li>", name) for name in state["running_order"])
