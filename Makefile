@@ -42,8 +42,10 @@ test: $(VENV)/.dev
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 
+# The SQLite pass runs in random order, its seed printed in the header: a failure that depends on
+# order is repeated with `pytest -p randomly --randomly-seed=N`.
 test-sqlite: $(VENV)/.dev
-	$(BIN)/python -m pytest --db=sqlite
+	$(BIN)/python -m pytest --db=sqlite -p randomly
 
 test-postgres: $(VENV)/.dev
 	$(BIN)/python -m pytest --db=postgres
