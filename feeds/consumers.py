@@ -18,7 +18,9 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from . import broadcast, events, selectors
+from . import events, selectors
+from .broadcast.hub import subscribe, unsubscribe
+from .broadcast.writers import CLOSE_RESUME, Change, writer_for
 from .models import Feed
 
 logger = logging.getLogger(__name__)
@@ -34,6 +36,11 @@ MAX_INBOUND_FRAMES = 20
 
 # Open reader connections per client address in this process.
 _connections_by_address: Counter[str] = Counter()
+
+
+def reset() -> None:
+    """Forget this process's per-address connection counts (for tests, between tests)."""
+    _connections_by_address.clear()
 
 
 def max_connections_per_address() -> int:
@@ -68,7 +75,7 @@ def _parse_after(query_string: bytes) -> int | None:
 
 
 class FeedConsumer(AsyncWebsocketConsumer):
-    """One reader of one feed, and the `broadcast.Listener` its feed's changes are handed to."""
+    """One reader of one feed, and the `broadcast.hub.Listener` its feed's changes are handed to."""
 
     slug: str | None = None
     last_seq: int = 0
@@ -110,17 +117,17 @@ class FeedConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_BAD_REQUEST)
             return
         slug = self.scope["url_route"]["kwargs"]["slug"]
-        self.writer = broadcast.writer_for(self.base_send)
+        self.writer = writer_for(self.base_send)
         # Live changes wait in `pending` until the catch-up has been written.
         self.filling = True
-        self.pending: list[broadcast.Change] = []
+        self.pending: list[Change] = []
         self.filler: asyncio.Task[None] | None = None
         # Subscribe before reading the database, so a change committed in between is either in
         # the catch-up or arrives live (and duplicates are dropped by `seq`).
-        await broadcast.subscribe(feed_slug=slug, listener=self)
+        await subscribe(feed_slug=slug, listener=self)
         state = await catch_up(slug, after)
         if state is None:
-            await broadcast.unsubscribe(feed_slug=slug, listener=self)
+            await unsubscribe(feed_slug=slug, listener=self)
             await self.accept()
             await self.close(code=CLOSE_NOT_FOUND)
             return
@@ -130,7 +137,7 @@ class FeedConsumer(AsyncWebsocketConsumer):
         await self.accept()
         self.accepted = True
         if self.resume_needed:  # live delivery broke while we read the database
-            self.writer.close(broadcast.CLOSE_RESUME)
+            self.writer.close(CLOSE_RESUME)
             return
         self._write_missed(current, missed)
         # Kept by every idle reader otherwise; nothing reads the scope after the handshake.
@@ -139,7 +146,7 @@ class FeedConsumer(AsyncWebsocketConsumer):
     def _write_missed(self, current: int, missed: list[tuple[int, str]]) -> None:
         for seq, text in missed:
             if seq > self.last_seq:
-                self.writer.write(broadcast.Change(seq, text), catching_up=True)
+                self.writer.write(Change(seq, text), catching_up=True)
                 self.last_seq = seq
         self.last_seq = max(self.last_seq, current)
         self.filling = False
@@ -149,7 +156,7 @@ class FeedConsumer(AsyncWebsocketConsumer):
         if not self.filling:
             self.filler = None
 
-    def deliver(self, change: broadcast.Change) -> None:
+    def deliver(self, change: Change) -> None:
         """Called for each change broadcast to the feed; writes it in `seq` order, once."""
         if self.filling:
             self.pending.append(change)
@@ -177,7 +184,7 @@ class FeedConsumer(AsyncWebsocketConsumer):
         if not self.accepted:
             self.resume_needed = True  # a close code needs the handshake done first
             return
-        self.writer.close(broadcast.CLOSE_RESUME)
+        self.writer.close(CLOSE_RESUME)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Readers cannot write: what they send changes nothing, and a large frame or a flood of
@@ -196,4 +203,4 @@ class FeedConsumer(AsyncWebsocketConsumer):
                 del _connections_by_address[self.address]
             self.address = None
         if self.slug is not None:
-            await broadcast.unsubscribe(feed_slug=self.slug, listener=self)
+            await unsubscribe(feed_slug=self.slug, listener=self)

@@ -64,6 +64,11 @@ def _loader_source() -> bytes:
     return Path(finders.find("feeds/embed.js")).read_bytes()
 
 
+def reset() -> None:
+    """Read `embed.js` again on its next request (tests, or a process whose static files changed)."""
+    _loader_source.cache_clear()
+
+
 def loader(request: HttpRequest) -> HttpResponse:
     """`/embed.js`, at a stable URL: turns `<div data-livefeed="…/feeds/SLUG/">` into widgets."""
     response = HttpResponse(_loader_source(), content_type="text/javascript; charset=utf-8")

@@ -13,7 +13,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from . import broadcast
+from .broadcast.hub import subscription_state
+from .broadcast.publishing import redis_ping
 
 logger = logging.getLogger(__name__)
 
@@ -34,11 +35,11 @@ def database_answers() -> bool:
 def health(request: HttpRequest) -> JsonResponse:
     """200 with each check's result when all pass, 503 otherwise."""
     database = database_answers()
-    redis = broadcast.redis_ping()
+    redis = redis_ping()
     checks = {
         "database": "ok" if database else "unavailable",
         "redis": "not configured" if redis is None else ("ok" if redis else "unavailable"),
-        "subscription": broadcast.subscription_state(),
+        "subscription": subscription_state(),
     }
     healthy = database and redis is not False
     return JsonResponse({"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503)

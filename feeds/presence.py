@@ -49,6 +49,20 @@ def left(feed_slug: str) -> None:
         del _readers[feed_slug]
 
 
+def reset() -> None:
+    """Forget this process's counts, stop its heartbeat and drop its Redis client.
+
+    For tests: each starts with no readers counted and connects to its own Redis server.
+    """
+    global _heartbeat, _redis
+    _readers.clear()
+    heartbeat, _heartbeat, _redis = _heartbeat, None, None
+    if heartbeat is not None and not heartbeat.done():
+        loop = heartbeat.get_loop()
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(heartbeat.cancel)
+
+
 def _client():
     global _redis
     if _redis is None:

@@ -106,6 +106,25 @@ def fresh_cache() -> Iterator[None]:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def fresh_process_state() -> Iterator[None]:
+    """Nothing a process keeps for its lifetime carries over from one test to the next: the hub
+    of readers and its Redis link, the cached Redis publisher and settings, reader counts,
+    connections per address, cached static files."""
+    reset_process_state()
+    yield
+    reset_process_state()
+
+
+def reset_process_state() -> None:
+    from feeds import broadcast, consumers, embed, presence
+
+    broadcast.reset_process_state()
+    presence.reset()
+    consumers.reset()
+    embed.reset()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def close_other_database_sessions(django_db_setup: None, django_db_blocker: Any, database_kind: str) -> Iterator[None]:
     """At the end of the run, end the sessions servers and worker threads left open on the test

@@ -1,8 +1,11 @@
-"""How a change is written to readers: the frame built once, and the ASGI fallback's bound."""
+"""How a change is written to readers (the frame built once, the ASGI fallback's bound) and what the
+hub of readers keeps and announces."""
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 
 import pytest
 from websockets.frames import Frame, Opcode
@@ -82,3 +85,50 @@ async def test_a_large_catch_up_does_not_count_against_the_bound():
     writer.write(broadcast.Change(2, "live"))
     assert not writer.closed
     writer.task.cancel()
+
+
+class RecordingListener:
+    def __init__(self) -> None:
+        self.changes: list[broadcast.Change] = []
+
+    def deliver(self, change: broadcast.Change) -> None:
+        self.changes.append(change)
+
+    def interrupted(self) -> None:
+        pass
+
+
+async def test_hub_tells_its_watchers_when_a_reader_joins_or_leaves():
+    hub = broadcast.hub.hub
+    loop = asyncio.get_running_loop()
+    seen = []
+    hub.on_connections_changed(seen.append)
+    listener = RecordingListener()
+    hub.add("night-race", listener, loop)
+    hub.remove("night-race", listener)
+    assert seen == [loop, loop]
+
+
+def test_reset_forgets_readers_watchers_and_cached_settings(settings):
+    hub = broadcast.hub.hub
+    hub.add("night-race", RecordingListener(), None)
+    hub.on_connections_changed(lambda loop: None)
+    assert broadcast.reader_buffer_bytes() == 256 * 1024
+    settings.LIVEFEED = {**settings.LIVEFEED, "READER_BUFFER_BYTES": 1000}
+
+    broadcast.reset_process_state()
+
+    assert hub.listeners() == [] and hub.watchers == [] and hub.link is None
+    assert broadcast.reader_buffer_bytes() == 1000
+
+
+def test_loading_the_application_installs_no_garbage_collector_policy():
+    """Only `livefeed.serve` settles garbage; a test run or another ASGI server gets none of it."""
+    code = (
+        "import gc, livefeed.asgi\n"
+        "from feeds.broadcast.hub import hub\n"
+        "assert hub.watchers == [], hub.watchers\n"
+        "assert gc.get_freeze_count() == 0\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr

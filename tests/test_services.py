@@ -134,9 +134,9 @@ class RecordingListener:
 @pytest.fixture
 def listener(live_feed):
     listener = RecordingListener()
-    broadcast.hub.add(live_feed.slug, listener, None)
+    broadcast.hub.hub.add(live_feed.slug, listener, None)
     yield listener
-    broadcast.hub.remove(live_feed.slug, listener)
+    broadcast.hub.hub.remove(live_feed.slug, listener)
 
 
 def test_change_is_broadcast_only_after_commit(publisher, live_feed, listener, django_capture_on_commit_callbacks):

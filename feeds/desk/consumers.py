@@ -13,7 +13,8 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from .. import broadcast, presence, roles
+from .. import presence, roles
+from ..broadcast.desk import subscribe_desk, unsubscribe_desk
 from ..models import Feed
 
 logger = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ class DeskConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_FORBIDDEN if allowed is False else CLOSE_NOT_FOUND)
             return
         self.slug = slug
-        await broadcast.subscribe_desk(feed_slug=slug, channel_name=self.channel_name)
+        await subscribe_desk(feed_slug=slug, channel_name=self.channel_name)
         self.counter = asyncio.create_task(self._count_readers())
 
     async def _count_readers(self) -> None:
@@ -77,4 +78,4 @@ class DeskConsumer(AsyncWebsocketConsumer):
         if self.counter is not None:
             self.counter.cancel()
         if self.slug is not None:
-            await broadcast.unsubscribe_desk(feed_slug=self.slug, channel_name=self.channel_name)
+            await unsubscribe_desk(feed_slug=self.slug, channel_name=self.channel_name)

@@ -93,7 +93,7 @@ def test_the_body_is_the_text_readers_sockets_get(publisher, live_feed, receiver
             pass
 
     reader = Reader()
-    broadcast.hub.add(live_feed.slug, reader, None)
+    broadcast.hub.hub.add(live_feed.slug, reader, None)
     try:
         subscription = subscribe(live_feed, publisher, receiver.url)
         before = live_feed.seq
@@ -103,7 +103,7 @@ def test_the_body_is_the_text_readers_sockets_get(publisher, live_feed, receiver
             services.update_race_status(feed=live_feed, by=publisher, changes={"flag": "yellow"})
             services.delete_entry(entry=entry, by=publisher)
     finally:
-        broadcast.hub.remove(live_feed.slug, reader)
+        broadcast.hub.hub.remove(live_feed.slug, reader)
     deliver_all(subscription)
     requests = receiver.wait_for(4)
     assert [request.body.decode() for request in requests] == reader.texts

@@ -1,0 +1,62 @@
+"""The editors' desk: changes, drafts included, for the staff watching a feed.
+
+Staff see drafts, so their messages travel through the channel layer in a group of their own that
+readers never join; nothing here touches the readers' hub, so no path leads from a draft to a
+reader. Desk traffic is a few staff per feed, so the channel layer's per-member message is fine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from ..events import encode
+
+logger = logging.getLogger(__name__)
+
+DESK_EVENT_TYPE = "desk.change"
+
+
+def desk_group_name(feed_slug: str) -> str:
+    """The channel-layer group of the staff watching a feed's desk."""
+    if len(feed_slug) > 90:
+        feed_slug = hashlib.sha256(feed_slug.encode()).hexdigest()
+    return f"desk.{feed_slug}"
+
+
+def broadcast_to_desk(*, feed_slug: str, message: dict[str, Any]) -> None:
+    """Send `message` (drafts included) to the feed's desk once the current transaction commits."""
+    event = {"type": DESK_EVENT_TYPE, "text": encode(message)}
+    transaction.on_commit(lambda: _send_group(desk_group_name(feed_slug), event))
+
+
+def _send_group(group: str, event: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    try:
+        if loop is None:
+            async_to_sync(layer.group_send)(group, event)
+        else:
+            loop.create_task(layer.group_send(group, event))
+    except Exception:
+        # The desk reloads its list when it reconnects; a lost message is not a lost change.
+        logger.exception("Could not send a desk message to %s", group)
+
+
+async def subscribe_desk(*, feed_slug: str, channel_name: str) -> None:
+    """Start delivering a feed's desk messages to a staff consumer's channel."""
+    await get_channel_layer().group_add(desk_group_name(feed_slug), channel_name)
+
+
+async def unsubscribe_desk(*, feed_slug: str, channel_name: str) -> None:
+    """Stop delivering a feed's desk messages to a staff consumer's channel."""
+    await get_channel_layer().group_discard(desk_group_name(feed_slug), channel_name)

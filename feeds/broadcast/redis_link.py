@@ -1,0 +1,196 @@
+"""This process's subscription to Redis: one connection in subscribe mode, shared by every feed.
+
+It speaks just enough RESP to subscribe and read messages, so that it knows exactly when the
+connection is lost and regained; readers must then resume from the database, because changes
+published in between never reached this process. Kept apart from the hub, which it is handed
+(it never imports it), so the hub stays the same with or without Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import ssl
+from typing import Any, Protocol
+
+from django.conf import settings
+
+from .writers import Change
+
+logger = logging.getLogger(__name__)
+
+
+def channel_prefix() -> str:
+    """What every feed's Redis channel starts with: the site's `REDIS_PREFIX`."""
+    return f"{settings.REDIS_PREFIX}.feed."
+
+
+def redis_channel(feed_slug: str) -> str:
+    """The Redis pub/sub channel of a feed, by slug (a feed's slug never changes)."""
+    return f"{channel_prefix()}{feed_slug}"
+
+
+class Readers(Protocol):
+    """What the link hands changes to: the process's hub of readers."""
+
+    def fan_out(self, feed_slug: str, change: Change) -> None: ...
+
+    def listeners(self) -> list[Any]: ...
+
+
+class RedisLink:
+    """This process's one Redis connection in subscribe mode, shared by every local feed.
+
+    When the connection is lost and regained every local reader is told to resume (close code
+    `CLOSE_RESUME`), because changes published in between never reached this process.
+    """
+
+    PING_SECONDS = 10.0
+    READ_TIMEOUT = 30.0
+
+    def __init__(self, url: str, loop: asyncio.AbstractEventLoop, readers: Readers) -> None:
+        from redis.connection import parse_url
+
+        options = parse_url(url)
+        self.host = options.get("host", "127.0.0.1")
+        self.port = int(options.get("port", 6379))
+        self.username = options.get("username")
+        self.password = options.get("password")
+        self.tls = options.get("connection_class").__name__ == "SSLConnection" if "connection_class" in options else False
+        self.loop = loop
+        self.readers = readers
+        self.writer: asyncio.StreamWriter | None = None
+        self.up = False
+        self.failed = False  # the connection was lost (or never made) and is not back yet
+        self.confirmations: dict[str, asyncio.Future[None]] = {}
+        self.task = loop.create_task(self.run())
+
+    async def join(self, feed_slug: str) -> None:
+        """Subscribe to the feed unless already subscribed; wait for Redis to confirm."""
+        channel = redis_channel(feed_slug)
+        waiter = self.confirmations.get(channel)
+        if waiter is None:
+            waiter = self.loop.create_future()
+            self.confirmations[channel] = waiter
+            if self.up:
+                self.send("SUBSCRIBE", channel)
+        if self.failed:
+            return  # the reader is told to resume once the link is back
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), timeout=10)
+        except TimeoutError:
+            logger.warning("Redis did not confirm the subscription to %s within 10 s", channel)
+
+    def leave(self, feed_slug: str) -> None:
+        channel = redis_channel(feed_slug)
+        self.confirmations.pop(channel, None)
+        if self.up:
+            self.send("UNSUBSCRIBE", channel)
+
+    def send(self, *words: str) -> None:
+        if self.writer is None:
+            return
+        encoded = [word.encode() for word in words]
+        self.writer.write(
+            b"*%d\r\n" % len(encoded) + b"".join(b"$%d\r\n%s\r\n" % (len(word), word) for word in encoded)
+        )
+
+    async def run(self) -> None:
+        """Keep the subscription up: reconnect with jittered backoff, tell readers when it breaks."""
+        delay = 0.1
+        while True:
+            try:
+                await self.connect_and_read()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                logger.warning("Redis subscription lost (%s); readers will resume when it is back", error)
+            was_up, self.up, self.writer = self.up, False, None
+            if not self.failed:
+                self.failed = True
+                for waiter in self.confirmations.values():
+                    if not waiter.done():
+                        waiter.set_result(None)
+                self.confirmations = {channel: self.loop.create_future() for channel in self.confirmations}
+                if was_up:
+                    _interrupt_all(self.readers)
+            delay = 0.1 if was_up else min(delay * 2, 5.0)
+            await asyncio.sleep(delay * (0.5 + random.random() / 2))
+
+    async def connect_and_read(self) -> None:
+        context = ssl.create_default_context() if self.tls else None
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(self.host, self.port, ssl=context), timeout=5
+        )
+        pinger: asyncio.Task[None] | None = None
+        try:
+            self.writer = writer
+            if self.password:
+                self.send("AUTH", *([self.username] if self.username else []), self.password)
+                reply = await asyncio.wait_for(reader.readline(), timeout=5)
+                if not reply.startswith(b"+OK"):
+                    raise ConnectionError(f"Redis refused AUTH: {reply[:80]!r}")
+            # Up from here: a feed joining now sends its own SUBSCRIBE after these.
+            self.up = True
+            for channel in list(self.confirmations):
+                self.send("SUBSCRIBE", channel)
+            await writer.drain()
+            pinger = self.loop.create_task(self.ping_regularly())
+            if self.failed:
+                # Changes published while we were away never reached this process.
+                self.failed = False
+                _interrupt_all(self.readers)
+            while True:
+                reply = await asyncio.wait_for(_read_reply(reader), timeout=self.READ_TIMEOUT)
+                self.handle(reply)
+        finally:
+            if pinger is not None:
+                pinger.cancel()
+            writer.close()
+
+    async def ping_regularly(self) -> None:
+        while True:
+            await asyncio.sleep(self.PING_SECONDS)
+            self.send("PING")
+
+    def handle(self, reply: Any) -> None:
+        if not isinstance(reply, list) or len(reply) < 2:
+            return
+        kind = reply[0]
+        if kind == b"message":
+            channel, data = reply[1].decode(), reply[2]
+            seq, _, text = data.partition(b" ")
+            feed_slug = channel.removeprefix(channel_prefix())
+            self.readers.fan_out(feed_slug, Change(int(seq), text.decode()))
+        elif kind == b"subscribe":
+            waiter = self.confirmations.get(reply[1].decode())
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+
+
+def _interrupt_all(readers: Readers) -> None:
+    """Tell every local reader to resume from the database: live delivery had a hole."""
+    for listener in readers.listeners():
+        try:
+            listener.interrupted()
+        except Exception:
+            logger.exception("A reader could not be told to resume")
+
+
+async def _read_reply(reader: asyncio.StreamReader) -> Any:
+    """One RESP2 reply."""
+    line = await reader.readuntil(b"\r\n")
+    kind, rest = line[:1], line[1:-2]
+    if kind == b"*":
+        return [await _read_reply(reader) for _ in range(int(rest))]
+    if kind == b"$":
+        length = int(rest)
+        if length < 0:
+            return None
+        return (await reader.readexactly(length + 2))[:-2]
+    if kind == b":":
+        return int(rest)
+    if kind == b"-":
+        raise ConnectionError(f"Redis error: {rest.decode(errors='replace')}")
+    return rest
