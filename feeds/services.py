@@ -17,6 +17,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django_tasks import task
 
 from . import events, images, kinds, race, roles
 from .broadcast import broadcast_change, broadcast_to_desk
@@ -339,6 +340,13 @@ def publish_scheduled_entry(*, entry_id: int, due: datetime) -> bool:
     return True
 
 
+
+@task()
+def publish_at_time(*, entry_id: int, due: str) -> bool:
+    """The worker's task for a scheduled entry, queued with `run_after` set to its publish time."""
+    return publish_scheduled_entry(entry_id=entry_id, due=datetime.fromisoformat(due))
+
+
 def delete_entry(*, entry: Entry, by: AbstractBaseUser) -> None:
     """Delete an entry; one readers have seen leaves a tombstone so they can be told."""
     with transaction.atomic():
@@ -402,8 +410,6 @@ def _render(entry: Entry, *, upload: UploadedFile | None, image_state: tuple[str
 
 def _schedule(entry: Entry) -> None:
     """Queue the entry's publication for the background worker, in the same transaction."""
-    from .tasks import publish_at_time
-
     publish_at_time.using(run_after=entry.publish_at).enqueue(
         entry_id=entry.pk, due=entry.publish_at.isoformat()
     )

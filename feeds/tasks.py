@@ -1,15 +1,11 @@
-"""Background work run by `manage.py db_worker`: publishing entries scheduled for later."""
+"""Where rows queued by earlier releases find the scheduled-publication task.
+
+Tasks are declared beside the work they run (`feeds.services.publish_at_time`); a queued row names
+its task by import path, so this path stays valid for rows queued before the move.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from .services import publish_at_time
 
-from django_tasks import task
-
-from . import services
-
-
-@task()
-def publish_at_time(*, entry_id: int, due: str) -> bool:
-    """Publish a scheduled entry; queued with `run_after` set to its publish time."""
-    return services.publish_scheduled_entry(entry_id=entry_id, due=datetime.fromisoformat(due))
+__all__ = ["publish_at_time"]

@@ -12,7 +12,7 @@ from django_tasks_db.models import DBTaskResult
 
 from feeds import housekeeping
 from feeds.models import IdempotencyKey
-from feeds.tasks import publish_at_time
+from feeds.services import publish_at_time
 
 pytestmark = pytest.mark.django_db
 

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
+from django_tasks import task
 
 from .. import outbound
 from . import signing
@@ -182,8 +183,6 @@ def _record_failure(
 
 def schedule(*, subscription_id: int, at: datetime | None = None) -> None:
     """Queue a delivery run for the worker (inside the caller's transaction, if any)."""
-    from .tasks import deliver_webhooks
-
     task = deliver_webhooks if at is None else deliver_webhooks.using(run_after=at)
     task.enqueue(subscription_id=subscription_id)
 
@@ -212,3 +211,9 @@ def _prune(subscription_id: int) -> None:
     WebhookDelivery.objects.filter(
         subscription_id=subscription_id, status=WebhookDelivery.Status.DELIVERED, delivered_at__lt=cutoff
     ).delete()
+
+
+@task()
+def deliver_webhooks(*, subscription_id: int) -> int:
+    """The worker's task: deliver a subscription's pending changes in order (queued per change and retry)."""
+    return deliver_pending(subscription_id=subscription_id)

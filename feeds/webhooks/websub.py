@@ -14,6 +14,7 @@ from datetime import timedelta
 import httpx
 from django.db import transaction
 from django.utils import timezone
+from django_tasks import task
 
 from .. import outbound
 from ..hub import hub_url, topic_urls
@@ -47,8 +48,6 @@ def request_ping(*, feed: Feed, seq: int) -> None:
 
 
 def _queue(*, feed_id: int, delay: float = 0) -> None:
-    from .tasks import ping_websub_hub
-
     task = ping_websub_hub.using(run_after=timezone.now() + timedelta(seconds=delay)) if delay else ping_websub_hub
     task.enqueue(feed_id=feed_id)
 
@@ -99,3 +98,9 @@ def ping(*, feed_id: int) -> bool:
                 _queue(feed_id=feed_id)
         state.save()
     return not error
+
+
+@task()
+def ping_websub_hub(*, feed_id: int) -> bool:
+    """The worker's task: tell the hub the feed's syndication URLs changed (one pending per feed)."""
+    return ping(feed_id=feed_id)

@@ -10,7 +10,7 @@ from django_tasks_db.models import DBTaskResult
 
 from feeds import housekeeping
 from feeds.webhooks.models import WebhookDelivery, WebhookSubscription
-from feeds.webhooks.tasks import deliver_webhooks
+from feeds.webhooks.delivery import deliver_webhooks
 
 pytestmark = pytest.mark.django_db
 

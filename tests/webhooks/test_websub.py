@@ -14,6 +14,7 @@ from feeds import services
 from feeds.models import Feed
 from feeds.webhooks.models import WebSubPing
 from feeds.webhooks import websub
+from feeds.webhooks.websub import ping_websub_hub
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +30,7 @@ def hub(settings, receiver):
 
 
 def ping_tasks() -> list[DBTaskResult]:
-    return list(DBTaskResult.objects.filter(task_path="feeds.webhooks.tasks.ping_websub_hub", status="READY"))
+    return list(DBTaskResult.objects.filter(task_path=ping_websub_hub.module_path, status="READY"))
 
 
 def test_feeds_name_the_hub_and_themselves_in_link_headers_and_documents(hub, live_feed):
