@@ -209,6 +209,11 @@ def _public_in_live_feed(entry: Entry) -> bool:
     return entry.status == Entry.Status.PUBLISHED and entry.deleted_at is None
 
 
+def _lock_feed(feed_id: int) -> Feed:
+    """Lock the entry's feed before any entry row, so every writer takes its locks in one order
+    (feed, then entries) and pinning and editing cannot deadlock."""
+    return Feed.objects.select_for_update().get(pk=feed_id)
+
 
 # --- Entries ----------------------------------------------------------------------------------
 
@@ -254,6 +259,7 @@ def create_entry(
     _render(entry, upload=image, image_state=None)
     entry.full_clean(exclude=["author", "image", "scheduled_by"])
     with transaction.atomic():
+        _copy_state(_lock_feed(feed.pk), into=feed)
         entry._history_user = by
         entry.save()
         if entry.is_visible_to_readers:
@@ -295,6 +301,7 @@ def _update_entry(
     if not roles.can_write(by):
         raise PermissionDenied("You may not edit entries.")
     with transaction.atomic():
+        _lock_feed(entry.feed_id)
         locked = Entry.objects.select_for_update().select_related("feed").get(pk=entry.pk)
         if locked.is_tombstone:
             raise ValidationError("This entry has been deleted.")
@@ -358,6 +365,10 @@ def publish_scheduled_entry(*, entry_id: int, due: datetime) -> bool:
     Returns False (and changes nothing) if it was published, deleted or rescheduled meanwhile.
     """
     with transaction.atomic():
+        feed_id = Entry.objects.filter(pk=entry_id).values_list("feed_id", flat=True).first()
+        if feed_id is None:
+            return False
+        _lock_feed(feed_id)
         try:
             locked = Entry.objects.select_for_update().select_related("feed").get(pk=entry_id)
         except Entry.DoesNotExist:
@@ -386,6 +397,7 @@ def publish_scheduled_entry(*, entry_id: int, due: datetime) -> bool:
 def delete_entry(*, entry: Entry, by: AbstractBaseUser) -> None:
     """Delete an entry; one readers have seen leaves a tombstone so they can be told."""
     with transaction.atomic():
+        _lock_feed(entry.feed_id)
         locked = Entry.objects.select_for_update().select_related("feed").get(pk=entry.pk)
         if not roles.can_delete_entry(by, locked):
             raise PermissionDenied("You may not delete entries.")
