@@ -169,3 +169,80 @@ async def test_one_client_address_cannot_hold_more_than_its_share_of_connections
     assert closed is None
     for communicator in [*(c for c, _ in held[1:]), other, again]:
         await communicator.disconnect()
+
+
+async def test_a_reader_ahead_of_the_feed_is_told_to_reload_then_follows_live_changes(publisher, live_feed):
+    """A restored backup or a stale tab: silence would leave the reader waiting for ever."""
+    current = live_feed.seq
+    communicator = await connect(f"/ws/feeds/{live_feed.slug}/?after={current + 50}")
+    assert await receive(communicator) == {"type": "feed.reset", "seq": current, "feed": live_feed.slug}
+    entry = await database_sync_to_async(services.create_entry)(feed=live_feed, by=publisher, body="after reset")
+    message = await receive(communicator)
+    assert (message["type"], message["seq"]) == ("entry.created", entry.seq)
+    await communicator.disconnect()
+
+
+async def test_a_reader_more_than_a_page_behind_is_told_to_reload_instead_of_a_burst(publisher, live_feed, settings):
+    settings.LIVEFEED = {**settings.LIVEFEED, "PAGE_SIZE": 3}
+    create = database_sync_to_async(services.create_entry)
+    for n in range(4):
+        await create(feed=live_feed, by=publisher, body=f"entry {n}")
+    current = await database_sync_to_async(lambda: Feed.objects.get(pk=live_feed.pk).seq)()
+    communicator = await connect(f"/ws/feeds/{live_feed.slug}/?after=0")
+    assert await receive(communicator) == {"type": "feed.reset", "seq": current, "feed": live_feed.slug}
+    assert await communicator.receive_nothing(timeout=0.2)
+    entry = await create(feed=live_feed, by=publisher, body="live again")
+    assert (await receive(communicator))["seq"] == entry.seq == current + 1
+    await communicator.disconnect()
+    # Within a page, the catch-up is sent change by change as before.
+    close_behind = await connect(f"/ws/feeds/{live_feed.slug}/?after={current - 2}")
+    assert [(await receive(close_behind))["seq"] for _ in range(3)] == [current - 1, current, current + 1]
+    await close_behind.disconnect()
+
+
+async def test_a_catch_up_that_fails_leaves_no_listener_count_or_slot_behind(live_feed, monkeypatch, settings):
+    from django.db import DatabaseError
+
+    from feeds import consumers, presence
+    from feeds.broadcast.hub import hub
+
+    settings.LIVEFEED = {**settings.LIVEFEED, "MAX_CONNECTIONS_PER_ADDRESS": 1}
+
+    def broken(**kwargs):
+        raise DatabaseError("connection lost")
+
+    monkeypatch.setattr(consumers.selectors, "changes_after", broken)
+    communicator = WebsocketCommunicator(application, f"/ws/feeds/{live_feed.slug}/?after=0")
+    communicator.scope["client"] = ["203.0.113.9", 40000]
+    connected, _ = await communicator.connect()
+    assert connected
+    assert await communicator.receive_output(timeout=3) == {"type": "websocket.close", "code": 4012}
+    assert hub.listeners() == []
+    assert await presence.reader_count(feed_slug=live_feed.slug) == 0
+    assert dict(consumers._connections_by_address) == {}
+    await communicator.disconnect()
+    # The address's one slot is free again: the same client can connect.
+    monkeypatch.undo()
+    again, closed = await client_at("203.0.113.9", live_feed.slug)
+    assert closed is None
+    assert len(hub.listeners()) == 1
+    await again.disconnect()
+
+
+async def test_a_gap_fill_that_fails_tells_the_reader_to_resume(publisher, live_feed, monkeypatch):
+    from django.db import DatabaseError
+
+    from feeds import consumers
+    from feeds.broadcast import Change
+    from feeds.broadcast.hub import hub
+
+    communicator = await connect(f"/ws/feeds/{live_feed.slug}/?after={live_feed.seq}")
+    first = await database_sync_to_async(services.create_entry)(feed=live_feed, by=publisher, body="first")
+    assert (await receive(communicator))["seq"] == first.seq
+
+    async def broken(slug, after):
+        raise DatabaseError("connection lost")
+
+    monkeypatch.setattr(consumers, "catch_up", broken)
+    hub.fan_out(live_feed.slug, Change(first.seq + 2, '{"type":"entry.created"}'))  # reveals a gap
+    assert await communicator.receive_output(timeout=3) == {"type": "websocket.close", "code": 4012}
