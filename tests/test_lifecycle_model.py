@@ -324,12 +324,23 @@ class FeedLifeMachine(RuleBasedStateMachine):
         else:
             start = current + data.draw(st.integers(1, 1000), label="ahead by")
             view.last_seq = start
-            reader.expect_reset = True
         if start is not None:
             view.last_seq = start
-        reader.connect(start)
+        self.connect(feed, reader, start)
         self.sockets.append((feed, reader))
         return reader
+
+    def connect(self, feed: ModelFeed, reader: SocketReader, after: int | None) -> None:
+        """Connect and take the catch-up: never more than a page of changes, else a reset."""
+        current = Feed.objects.get(slug=feed.slug).seq
+        reader.connect(after)
+        if after is not None and after > current:
+            reader.expect_reset = True
+        before = len(reader.view.seqs)
+        self.drain(reader, until=current)
+        burst = len(reader.view.seqs) - before
+        assert burst <= PAGE_SIZE, f"a reader {current - (after or 0)} changes behind got a burst of {burst}"
+
 
     def load_page_state(self, feed: ModelFeed, view: ClientView) -> int:
         """What a reader's browser starts from: the read API, every page of it, and its seq."""
@@ -346,7 +357,7 @@ class FeedLifeMachine(RuleBasedStateMachine):
     def reader_resumes(self, reader: SocketReader) -> None:
         if reader.connected:
             return
-        reader.connect(reader.view.last_seq)
+        self.connect(next(feed for feed, other in self.sockets if other is reader), reader, reader.view.last_seq)
 
     # --- Checks ------------------------------------------------------------------------------
 
@@ -578,7 +589,7 @@ class FeedLifeMachine(RuleBasedStateMachine):
                     + (" (expects a reset)" if reader.expect_reset else "")
                 )
                 return
-            if message.get("type") == "reset":
+            if message.get("type") == "feed.reset":
                 reader.expect_reset = False
             reader.view.apply(message, reload=lambda: self.reload(reader))
 
