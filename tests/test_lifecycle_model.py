@@ -326,8 +326,8 @@ class FeedLifeMachine(RuleBasedStateMachine):
             view.last_seq = start
         if start is not None:
             view.last_seq = start
-        self.connect(feed, reader, start)
         self.sockets.append((feed, reader))
+        self.connect(feed, reader, start)
         return reader
 
     def connect(self, feed: ModelFeed, reader: SocketReader, after: int | None) -> None:
