@@ -353,7 +353,9 @@ def restore_entry_version(
     except entry.history.model.DoesNotExist:
         raise ValidationError({"history_id": "No such version of this entry."})
     changes = {"kind": record.kind, "headline": record.headline, "body": record.body, "details": record.details}
-    image_state = (record.image.name if record.image else "", {k: v for k, v in record.details.items() if k in IMAGE_KEYS})
+    # The history keeps a file field as the stored name (a str), not as a FieldFile.
+    image_name = getattr(record.image, "name", record.image) or ""
+    image_state = (image_name, {k: v for k, v in record.details.items() if k in IMAGE_KEYS})
     return _update_entry(
         entry=entry, by=by, expected_version=expected_version, upload=None, changes=changes, image_state=image_state
     )
