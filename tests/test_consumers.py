@@ -39,6 +39,8 @@ async def test_catch_up_sends_every_missed_change_in_seq_order(publisher, live_f
     ]
     assert messages[1]["entry"]["html"] == "<p>first, edited</p>"
     assert await communicator.receive_nothing(timeout=0.2)
+    third = await create(feed=live_feed, by=publisher, body="third")  # positive control: the socket works
+    assert (await receive(communicator))["seq"] == third.seq
     await communicator.disconnect()
 
 
@@ -60,9 +62,13 @@ async def test_live_changes_follow_the_catch_up(publisher, live_feed):
 
 
 async def test_without_after_only_live_changes_are_sent(publisher, live_feed):
-    await database_sync_to_async(services.create_entry)(feed=live_feed, by=publisher, body="old news")
+    create = database_sync_to_async(services.create_entry)
+    await create(feed=live_feed, by=publisher, body="old news")
     communicator = await connect(f"/ws/feeds/{live_feed.slug}/")
     assert await communicator.receive_nothing(timeout=0.2)
+    fresh = await create(feed=live_feed, by=publisher, body="fresh news")
+    message = await receive(communicator)
+    assert (message["seq"], message["entry"]["id"]) == (fresh.seq, fresh.pk)
     await communicator.disconnect()
 
 
@@ -76,10 +82,14 @@ async def test_feed_status_change_is_pushed(publisher, live_feed):
 
 async def test_draft_entry_never_sent_over_websocket(publisher, live_feed):
     communicator = await connect(f"/ws/feeds/{live_feed.slug}/?after={live_feed.seq}")
-    await database_sync_to_async(services.create_entry)(
-        feed=live_feed, by=publisher, body="embargoed", status=Entry.Status.DRAFT
-    )
+    create = database_sync_to_async(services.create_entry)
+    draft = await create(feed=live_feed, by=publisher, body="embargoed", status=Entry.Status.DRAFT)
     assert await communicator.receive_nothing(timeout=0.3)
+    # Positive control: a published entry posted the same way does arrive, and is the only one.
+    published = await create(feed=live_feed, by=publisher, body="public")
+    message = await receive(communicator)
+    assert message["entry"]["id"] == published.pk != draft.pk
+    assert "embargoed" not in json.dumps(message)
     await communicator.disconnect()
 
 
@@ -107,6 +117,8 @@ async def test_nothing_can_be_written_over_the_socket(publisher, live_feed):
     await communicator.send_to(text_data=json.dumps({"type": "entry.created", "entry": {"headline": "fake"}}))
     assert await communicator.receive_nothing(timeout=0.2)
     assert not await database_sync_to_async(Entry.objects.exists)()
+    entry = await database_sync_to_async(services.create_entry)(feed=live_feed, by=publisher, body="real")
+    assert (await receive(communicator))["entry"]["id"] == entry.pk  # the socket was listening
     await communicator.disconnect()
 
 
