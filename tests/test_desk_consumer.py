@@ -34,7 +34,7 @@ async def open_desk(slug: str, *, cookie: bytes = b"", origin: bytes = ORIGIN) -
 
 async def next_message(communicator: WebsocketCommunicator, wanted: str) -> dict:
     while True:
-        message = json.loads(await communicator.receive_from(timeout=3))
+        message = json.loads(await communicator.receive_from(timeout=10))
         if message["type"] == wanted:
             return message
 
@@ -54,7 +54,7 @@ async def test_staff_see_other_editors_drafts_live(make_member, publisher, live_
 async def test_without_a_session_the_desk_socket_is_closed_with_4403(live_feed):
     desk, connected, _ = await open_desk(live_feed.slug)
     assert connected
-    assert (await desk.receive_output(timeout=3))["code"] == 4403
+    assert (await desk.receive_output(timeout=10))["code"] == 4403
 
 
 async def test_the_desk_socket_refuses_other_origins(publisher, live_feed):
@@ -85,7 +85,7 @@ async def test_the_desk_counts_the_feeds_readers(publisher, live_feed):
 async def outputs_until_close(communicator: WebsocketCommunicator) -> list[dict]:
     outputs = []
     while True:
-        output = await communicator.receive_output(timeout=5)
+        output = await communicator.receive_output(timeout=10)
         outputs.append(output)
         if output["type"] == "websocket.close":
             return outputs

@@ -33,7 +33,7 @@ async def test_a_malformed_message_on_a_feed_channel_is_skipped_without_dropping
     # Every reader still follows live changes: none was told to resume (close code 4012).
     for communicator, feed in zip(readers, (live_feed, other)):
         entry = await database_sync_to_async(services.create_entry)(feed=feed, by=publisher, body="still here")
-        message = json.loads(await communicator.receive_from(timeout=5))
+        message = json.loads(await communicator.receive_from(timeout=10))
         assert (message["type"], message["seq"]) == ("entry.created", entry.seq)
     for communicator in readers:
         assert await communicator.receive_nothing(timeout=0.3)
