@@ -20,6 +20,7 @@ import logging
 import json
 import os
 import re
+import time
 import xml.etree.ElementTree as ElementTree
 from datetime import timedelta
 from typing import Any
@@ -638,3 +639,237 @@ def test_every_reader_path_agrees_with_the_model_through_a_feeds_life(lifecycle_
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
     )
+
+
+# --- Real processes ---------------------------------------------------------------------------
+# A smaller machine with real processes: two Daphne servers sharing a real Redis, editors writing
+# through either one's API, readers on real WebSockets that drop and resume with `?after=`, and
+# Redis killed and brought back. After each step every reader must reach the model's state.
+
+PROCESS_EXAMPLES = 10 if SOAK else 2
+PROCESS_STEPS = 60 if SOAK else 14
+
+
+class RedisProcess:
+    """A Redis server the machine may kill and bring back on the same port."""
+
+    def __init__(self, directory: Any) -> None:
+        from contextlib import ExitStack
+
+        self.directory, self.stack, self.server = directory, ExitStack(), None
+        self.start()
+        self.url = self.server.url
+
+    def start(self) -> None:
+        from tests.fixtures import servers
+
+        port = self.server.port if self.server else None
+        self.server = self.stack.enter_context(servers.redis_server(self.directory, port=port))
+        self.up = True
+
+    def kill(self) -> None:
+        self.server.process.kill()
+        self.server.process.wait()
+        self.up = False
+
+    def close(self) -> None:
+        self.stack.close()
+
+
+class NetworkReader:
+    """A reader on a real WebSocket, resuming from its last seq like the page's script."""
+
+    def __init__(self, view: ClientView) -> None:
+        self.view, self.socket, self.close_code = view, None, None
+
+    def connect(self, ws_url: str, slug: str) -> None:
+        from websockets.sync.client import connect
+
+        self.socket = connect(f"{ws_url}/ws/feeds/{slug}/?after={self.view.last_seq}", open_timeout=10, max_size=None, legacy=True)
+
+    def receive(self, timeout: float) -> dict[str, Any] | None:
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            return json.loads(self.socket.recv(timeout=timeout))
+        except TimeoutError:
+            return None
+        except ConnectionClosed as closed:
+            self.close_code = closed.rcvd.code if closed.rcvd else None
+            self.socket = None
+            return None
+
+    def drop(self) -> None:
+        if self.socket is not None:
+            self.socket.close()
+            self.socket = None
+
+
+class ProcessLifeMachine(RuleBasedStateMachine):
+    editor: Any = None
+    servers: list[Any] = []
+    redis: RedisProcess | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.feed: ModelFeed | None = None
+        self.readers: list[NetworkReader] = []
+        self.ever_public: set[str] = set()
+
+    def api(self, method: str, path: str, server: int = 0, **data: Any) -> Any:
+        import httpx
+
+        response = httpx.request(
+            method, f"{self.servers[server].url}/api/feeds/{path}", json=data or None,
+            headers={"Authorization": f"Bearer {self.editor.token}"}, timeout=20,
+        )
+        assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text[:300]}"
+        return response.json() if response.content else None
+
+    @initialize()
+    def a_live_feed_and_two_readers(self) -> None:
+        title = token("t")
+        slug = f"proc-{token('f')}"
+        self.api("POST", "", title=title, slug=slug, status="live")
+        self.feed = ModelFeed(key=1, slug=slug, status="live", title=title, summary="", public_titles={title})
+        seq = Feed.objects.get(slug=slug).seq
+        for server in self.servers:
+            reader = NetworkReader(ClientView(last_seq=seq))
+            reader.connect(server.ws_url, slug)
+            self.readers.append(reader)
+
+    @rule(server=st.integers(0, 1), status=st.sampled_from(["published", "draft"]), pinned=st.booleans())
+    def post(self, server: int, status: str, pinned: bool) -> None:
+        if len(self.feed.entries) >= 12:
+            return
+        content = Content(kind="text", headline=token("h"), body_token=token("b"), details={})
+        saved = self.api("POST", f"{self.feed.slug}/entries/", server, headline=content.headline, body=content.body,
+                         status=status, pinned=pinned)
+        entry = ModelEntry(key=saved["id"], feed=self.feed, content=content, status=status, pinned=pinned, pk=saved["id"])
+        self.feed.entries.append(entry)
+        self.feed.pinned_after_change(entry)
+
+    @rule(server=st.integers(0, 1), index=st.integers(0, 11), action=st.sampled_from(["edit", "publish", "pin", "delete"]))
+    def change_entry(self, server: int, index: int, action: str) -> None:
+        alive = self.feed.live_entries()
+        if not alive:
+            return
+        entry = alive[index % len(alive)]
+        path = f"{self.feed.slug}/entries/{entry.pk}/"
+        if action == "delete":
+            self.api("DELETE", path, server)
+            entry.deleted, entry.pinned = True, False
+            return
+        if action == "edit":
+            content = Content(kind="text", headline=token("h"), body_token=token("b"), details={})
+            self.api("PATCH", path, server, headline=content.headline, body=content.body)
+            entry.versions.append(entry.content)
+            entry.content = content
+        elif action == "publish":
+            if entry.status == "published":
+                return
+            self.api("PATCH", path, server, status="published")
+            entry.status = "published"
+        else:
+            self.api("PATCH", path, server, pinned=not entry.pinned)
+            entry.pinned = not entry.pinned
+        self.feed.pinned_after_change(entry)
+
+    @rule(server=st.integers(0, 1), status=st.sampled_from(["draft", "live", "ended"]))
+    def change_feed(self, server: int, status: str) -> None:
+        if status == self.feed.status:
+            return
+        self.api("PATCH", f"{self.feed.slug}/", server, status=status)
+        self.feed.status = status
+
+    @rule(index=st.integers(0, 1))
+    def reader_drops(self, index: int) -> None:
+        self.readers[index].drop()
+
+    @rule(index=st.integers(0, 1), server=st.integers(0, 1))
+    def reader_resumes(self, index: int, server: int) -> None:
+        reader = self.readers[index]
+        if reader.socket is None and self.feed.visible:
+            reader.connect(self.servers[server].ws_url, self.feed.slug)
+
+    @precondition(lambda self: self.redis.up)
+    @rule()
+    def redis_lost(self) -> None:
+        self.redis.kill()
+
+    @precondition(lambda self: not self.redis.up)
+    @rule()
+    def redis_back(self) -> None:
+        self.redis.start()
+
+    @invariant()
+    def every_reader_reaches_the_model(self) -> None:
+        if self.feed is None:
+            return
+        if self.feed.visible:
+            self.ever_public |= self.feed.tokens_now_public()
+        seq = Feed.objects.get(slug=self.feed.slug).seq
+        # Live delivery needs Redis; without it a reader is only brought up to date by resuming.
+        deadline = time.monotonic() + (40 if self.redis.up else 1)
+        for number, reader in enumerate(self.readers):
+            while reader.view.last_seq < seq and time.monotonic() < deadline:
+                if reader.socket is None:
+                    if not self.feed.visible or reader.close_code == 4404 and not self.redis.up:
+                        break
+                    # Like the page's script: a closed reader resumes from its last seq, on either server.
+                    try:
+                        reader.connect(self.servers[number % 2].ws_url, self.feed.slug)
+                    except Exception:
+                        time.sleep(0.2)
+                        continue
+                message = reader.receive(timeout=0.5)
+                if message is not None:
+                    reader.view.apply(message, reload=lambda: self.reload())
+                    self.check_message(message)
+            assert not reader.view.problems, f"reader {number}: {reader.view.problems}"
+            if self.redis.up and self.feed.visible:
+                assert reader.view.last_seq >= seq, f"reader {number} stuck at {reader.view.last_seq}, feed at {seq}"
+                expected = self.feed.expected()
+                seen = {pk: FeedLifeMachine.as_model(value) for pk, value in reader.view.entries.items()}
+                assert seen == expected, f"reader {number} sees {seen}, the model {expected}"
+
+    def check_message(self, message: dict[str, Any]) -> None:
+        if message.get("type") == "feed.updated":
+            assert message["feed_data"]["title"] in self.feed.public_titles
+        leaked = [value for value in re.findall(r"\b[hb]\d+z\b", json.dumps(message)) if value not in self.ever_public]
+        assert not leaked, f"a message carries text readers never saw: {leaked}"
+
+    def reload(self) -> tuple[int, dict[int, Any]]:
+        import httpx
+
+        seq, entries, query = None, {}, {}
+        while True:
+            body = httpx.get(f"{self.servers[0].url}/api/feeds/{self.feed.slug}/", params=query, timeout=20).json()
+            seq = body["feed"]["seq"] if seq is None else seq
+            entries.update({entry["id"]: shown(entry) for entry in body["entries"]})
+            if not body["older_cursor"]:
+                return seq, entries
+            query = {"before": body["older_cursor"]}
+
+    def teardown(self) -> None:
+        for reader in self.readers:
+            reader.drop()
+        if self.redis is not None and not self.redis.up:
+            self.redis.start()
+
+
+def test_readers_of_two_processes_agree_with_the_model_through_redis_faults(start_daphne, publisher, tmp_path):
+    redis = RedisProcess(tmp_path / "redis")
+    try:
+        ProcessLifeMachine.editor, ProcessLifeMachine.redis = publisher, redis
+        ProcessLifeMachine.servers = [start_daphne(REDIS_URL=redis.url, LIVEFEED_PAGE_SIZE=str(PAGE_SIZE)) for _ in range(2)]
+        run_state_machine_as_test(
+            ProcessLifeMachine,
+            settings=settings(
+                max_examples=PROCESS_EXAMPLES, stateful_step_count=PROCESS_STEPS, deadline=None, database=None,
+                print_blob=True, phases=[Phase.generate] if os.environ.get("LIVEFEED_NO_SHRINK") else list(Phase),
+                suppress_health_check=list(HealthCheck),
+            ),
+        )
+    finally:
+        redis.close()
