@@ -45,7 +45,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.needs_plugins
 
 SOAK = bool(os.environ.get("LIVEFEED_SOAK"))
 # make test: a few short lives per database pass; make soak: many long ones.
-EXAMPLES = 150 if SOAK else 6
+EXAMPLES = 150 if SOAK else 5
 STEPS = 120 if SOAK else 30
 PAGE_SIZE = 3  # small, so the cursor of every paginated path is followed
 MAX_ENTRIES = 40  # syndication shows the newest 50: keep every entry in it
