@@ -423,7 +423,8 @@ class FeedLifeMachine(RuleBasedStateMachine):
         ids = [entry["id"] for entry in entries]
         assert len(ids) == len(set(ids)), f"an entry twice across the API's pages: {ids}"
         order = [(entry["published_at"], entry["id"]) for entry in entries]
-        assert all(value[0] is not None for value in order), "a visible entry without a publication time"
+        unpublished = [(entry["id"], entry["kind"], entry["seq"]) for entry in entries if entry["published_at"] is None]
+        assert not unpublished, f"visible entries without a publication time (id, kind, seq): {unpublished}"
         assert order == sorted(order, reverse=True), "the API's pages are not newest first"
         assert all(isinstance(entry["seq"], int) and 0 < entry["seq"] <= seq for entry in entries)
         if first["pinned"] is not None:
