@@ -164,7 +164,7 @@ class FeedConsumer(AsyncWebsocketConsumer):
         # Kept by every idle reader otherwise; nothing reads the scope after the handshake.
         self.scope = {"type": "websocket"}
 
-    def _write_missed(self, current: int, missed: list[tuple[int, str] | None]) -> None:
+    def _write_missed(self, current: int, missed: list[tuple[int, str]] | None) -> None:
         if missed is None:
             # The reader reloads its state as of `current` and follows live changes from there.
             reset = events.reset_message(feed_slug=self.slug, seq=current)
