@@ -47,16 +47,28 @@ def max_connections_per_address() -> int:
     return settings.LIVEFEED["MAX_CONNECTIONS_PER_ADDRESS"]
 
 
-def _catch_up(slug: str, after: int | None) -> tuple[int, list[tuple[int, str]]] | None:
+def catch_up_limit() -> int:
+    """The most changes a catch-up sends one by one (a page); a reader further behind reloads."""
+    return settings.LIVEFEED["PAGE_SIZE"]
+
+
+def _catch_up(slug: str, after: int | None) -> tuple[int, list[tuple[int, str]] | None] | None:
     """The feed's current `seq` and the encoded changes after `after`, or None if readers may not
-    see the feed. One short database visit, so a burst of connecting readers is cheap."""
+    see the feed. The changes are None when the reader must reload instead: it claims a `seq` the
+    feed never reached (a restored backup, a stale tab), or it is more than a page behind. One
+    short database visit, so a burst of connecting readers is cheap."""
     try:
         feed = selectors.feed_for_readers(slug=slug)
     except Feed.DoesNotExist:
         return None
     if after is None:
         return feed.seq, []
-    messages = selectors.changes_after(feed=feed, after=after)
+    if after > feed.seq:
+        return feed.seq, None
+    try:
+        messages = selectors.changes_after(feed=feed, after=after, limit=catch_up_limit())
+    except selectors.TooFarBehind:
+        return feed.seq, None
     return feed.seq, [(message["seq"], events.encode(message)) for message in messages]
 
 
@@ -125,7 +137,16 @@ class FeedConsumer(AsyncWebsocketConsumer):
         # Subscribe before reading the database, so a change committed in between is either in
         # the catch-up or arrives live (and duplicates are dropped by `seq`).
         await subscribe(feed_slug=slug, listener=self)
-        state = await catch_up(slug, after)
+        try:
+            state = await catch_up(slug, after)
+        except Exception:
+            # Leave nothing behind (listener, reader count, address slot); the reader retries.
+            logger.exception("Could not catch up a reader of %s; it is told to resume", slug)
+            await unsubscribe(feed_slug=slug, listener=self)
+            self._release_address()
+            await self.accept()
+            await self.close(code=CLOSE_RESUME)
+            return
         if state is None:
             await unsubscribe(feed_slug=slug, listener=self)
             await self.accept()
@@ -143,12 +164,18 @@ class FeedConsumer(AsyncWebsocketConsumer):
         # Kept by every idle reader otherwise; nothing reads the scope after the handshake.
         self.scope = {"type": "websocket"}
 
-    def _write_missed(self, current: int, missed: list[tuple[int, str]]) -> None:
-        for seq, text in missed:
-            if seq > self.last_seq:
-                self.writer.write(Change(seq, text), catching_up=True)
-                self.last_seq = seq
-        self.last_seq = max(self.last_seq, current)
+    def _write_missed(self, current: int, missed: list[tuple[int, str]] | None) -> None:
+        if missed is None:
+            # The reader reloads its state as of `current` and follows live changes from there.
+            reset = events.reset_message(feed_slug=self.slug, seq=current)
+            self.writer.write(Change(current, events.encode(reset)), catching_up=True)
+            self.last_seq = current
+        else:
+            for seq, text in missed:
+                if seq > self.last_seq:
+                    self.writer.write(Change(seq, text), catching_up=True)
+                    self.last_seq = seq
+            self.last_seq = max(self.last_seq, current)
         self.filling = False
         pending, self.pending = self.pending, []
         for change in pending:
@@ -173,7 +200,13 @@ class FeedConsumer(AsyncWebsocketConsumer):
         self.filler = asyncio.get_running_loop().create_task(self._fill_gap())
 
     async def _fill_gap(self) -> None:
-        state = await catch_up(self.slug, self.last_seq)
+        try:
+            state = await catch_up(self.slug, self.last_seq)
+        except Exception:
+            # Stalling would leave the reader waiting forever: it resumes from its last seq.
+            logger.exception("Could not fill a gap for a reader of %s; it is told to resume", self.slug)
+            self.writer.close(CLOSE_RESUME)
+            return
         if state is None:
             self.writer.close(CLOSE_NOT_FOUND)
             return
@@ -196,11 +229,14 @@ class FeedConsumer(AsyncWebsocketConsumer):
         elif self.inbound_frames > MAX_INBOUND_FRAMES:
             await self.close(code=CLOSE_POLICY)
 
-    async def disconnect(self, code: int) -> None:
+    def _release_address(self) -> None:
         if self.address is not None:
             _connections_by_address[self.address] -= 1
             if _connections_by_address[self.address] <= 0:
                 del _connections_by_address[self.address]
             self.address = None
+
+    async def disconnect(self, code: int) -> None:
+        self._release_address()
         if self.slug is not None:
             await unsubscribe(feed_slug=self.slug, listener=self)

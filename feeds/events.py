@@ -18,6 +18,7 @@ ENTRY_CREATED = "entry.created"
 ENTRY_UPDATED = "entry.updated"
 ENTRY_DELETED = "entry.deleted"
 FEED_UPDATED = "feed.updated"
+FEED_RESET = "feed.reset"
 
 
 def timestamp(value: datetime | None) -> str | None:
@@ -83,6 +84,13 @@ def feed_message(feed: Feed) -> dict[str, Any]:
     payload = feed_payload(feed)
     payload["seq"] = feed.changed_seq
     return {"type": FEED_UPDATED, "seq": feed.changed_seq, "feed": feed.slug, "feed_data": payload}
+
+
+def reset_message(*, feed_slug: str, seq: int) -> dict[str, Any]:
+    """Tells a reader whose state cannot be brought up to date change by change (it is ahead of the
+    feed, as after a restored backup, or more than a page behind) to reload it; `seq` is the
+    feed's current one, to resume from once reloaded."""
+    return {"type": FEED_RESET, "seq": seq, "feed": feed_slug}
 
 
 def desk_entry_payload(entry: Entry) -> dict[str, Any]:

@@ -19,6 +19,10 @@ class InvalidCursor(ValueError):
     """A pagination cursor that this server did not produce."""
 
 
+class TooFarBehind(Exception):
+    """A reader missed more changes than `changes_after` was asked to send: it reloads instead."""
+
+
 def feeds_for_readers() -> list[Feed]:
     """Published feeds: live ones first, then the most recent."""
     return list(
@@ -78,14 +82,19 @@ def pinned_entry(*, feed: Feed) -> Entry | None:
     )
 
 
-def changes_after(*, feed: Feed, after: int) -> list[dict[str, Any]]:
+def changes_after(*, feed: Feed, after: int, limit: int | None = None) -> list[dict[str, Any]]:
     """What a reader who applied every change up to `after` has missed, in `seq` order.
 
-    Each changed entry appears once, in its current state, at the `seq` of its last change.
+    Each changed entry appears once, in its current state, at the `seq` of its last change. With
+    `limit`, raises TooFarBehind rather than return more messages than that.
     """
     changed = (
         Entry.objects.filter(feed=feed, seq__gt=after).select_related("author", "feed").order_by("seq")
     )
+    if limit is not None:
+        changed = list(changed[: limit + 1])
+        if len(changed) + (feed.changed_seq > after) > limit:
+            raise TooFarBehind(f"More than {limit} changes after {after}.")
     messages = [events.entry_message(entry, feed_slug=feed.slug, after=after) for entry in changed]
     if feed.changed_seq > after:
         messages.append(events.feed_message(feed))

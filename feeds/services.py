@@ -103,6 +103,7 @@ def update_feed(*, feed: Feed, by: AbstractBaseUser, **changes: Any) -> Feed:
     with transaction.atomic():
         locked = Feed.objects.select_for_update().get(pk=feed.pk)
         was_visible = locked.is_visible_to_readers
+        public = Feed(**{field.attname: getattr(locked, field.attname) for field in Feed._meta.concrete_fields})
         changed = False
         for name, value in changes.items():
             if isinstance(value, str):
@@ -115,8 +116,14 @@ def update_feed(*, feed: Feed, by: AbstractBaseUser, **changes: Any) -> Feed:
         _fill_coverage_times(locked)
         locked.full_clean()
         locked.save()
-        if was_visible or locked.is_visible_to_readers:
+        if was_visible and not locked.is_visible_to_readers:
+            # Readers last hear the feed as they knew it, never a title or summary that is not public.
+            public.status = locked.status
+            _record_feed_change(locked, by=by, shown=public)
+        elif locked.is_visible_to_readers:
             _record_feed_change(locked, by=by)
+            if not was_visible:
+                _announce_held_entries(locked)
         broadcast_to_desk(feed_slug=locked.slug, message=events.desk_feed_message(locked))
     _copy_state(locked, into=feed)
     return feed
@@ -163,11 +170,50 @@ def _fill_coverage_times(feed: Feed) -> None:
         feed.coverage_end = max(now, feed.coverage_start)
 
 
-def _record_feed_change(feed: Feed, *, by: AbstractBaseUser) -> None:
+def _record_feed_change(feed: Feed, *, by: AbstractBaseUser, shown: Feed | None = None) -> None:
+    """Give the feed's own change the next `seq` and broadcast it; `shown` is what readers are told
+    (the feed as it was public, when it goes back to draft)."""
     seq = next_seq(feed)
     feed.changed_seq = seq
     Feed.objects.filter(pk=feed.pk).update(changed_seq=seq)
-    broadcast_change(feed=feed, seq=seq, message=events.feed_message(feed))
+    if shown is not None:
+        shown.seq = shown.changed_seq = seq
+    broadcast_change(feed=feed, seq=seq, message=events.feed_message(shown or feed))
+
+
+def _announce_held_entries(feed: Feed) -> None:
+    """A feed going live: each entry published, edited or deleted while it was a draft takes its
+    `seq` now (in id order, under the feed's lock) and reaches readers like any other change."""
+    held = Entry.objects.select_for_update().filter(feed=feed, seq__isnull=True).order_by("id")
+    for entry_id in held.values_list("id", flat=True):
+        entry = Entry.objects.select_for_update().get(pk=entry_id)
+        if entry.seq is not None:  # announced meanwhile, as a pinned entry's neighbour
+            continue
+        entry.feed = feed
+        if entry.is_visible_to_readers:
+            _record_entry_change(entry, became_visible=entry.created_seq is None)
+        elif entry.created_seq is not None:  # readers saw it before: tell them it is gone
+            _record_entry_change(entry, became_visible=False)
+
+
+def _hold_for_draft_feed(entry: Entry, *, was_public: bool) -> None:
+    """An entry change in a draft feed that readers would see waits, without a `seq`, for the feed
+    to go live (`_announce_held_entries`)."""
+    if entry.feed.is_visible_to_readers or not (was_public or _public_in_live_feed(entry)):
+        return
+    if entry.seq is not None:
+        entry.seq = None
+        Entry.objects.filter(pk=entry.pk).update(seq=None)
+
+
+def _public_in_live_feed(entry: Entry) -> bool:
+    return entry.status == Entry.Status.PUBLISHED and entry.deleted_at is None
+
+
+def _lock_feed(feed_id: int) -> Feed:
+    """Lock the entry's feed before any entry row, so every writer takes its locks in one order
+    (feed, then entries) and pinning and editing cannot deadlock."""
+    return Feed.objects.select_for_update().get(pk=feed_id)
 
 
 # --- Entries ----------------------------------------------------------------------------------
@@ -214,6 +260,7 @@ def create_entry(
     _render(entry, upload=image, image_state=None)
     entry.full_clean(exclude=["author", "image", "scheduled_by"])
     with transaction.atomic():
+        _copy_state(_lock_feed(feed.pk), into=feed)
         entry._history_user = by
         entry.save()
         if entry.is_visible_to_readers:
@@ -255,6 +302,7 @@ def _update_entry(
     if not roles.can_write(by):
         raise PermissionDenied("You may not edit entries.")
     with transaction.atomic():
+        _lock_feed(entry.feed_id)
         locked = Entry.objects.select_for_update().select_related("feed").get(pk=entry.pk)
         if locked.is_tombstone:
             raise ValidationError("This entry has been deleted.")
@@ -263,6 +311,7 @@ def _update_entry(
         if expected_version is not None and expected_version != locked.version:
             raise StaleEdit(locked)
         was_visible = locked.is_visible_to_readers
+        was_public = _public_in_live_feed(locked)
         changed = {name for name, value in changes.items() if getattr(locked, name) != _cleaned(value)}
         if not changed and upload is None and image_state is None:
             return locked
@@ -288,6 +337,7 @@ def _update_entry(
         is_visible = locked.is_visible_to_readers
         if was_visible or is_visible:
             _record_entry_change(locked, became_visible=is_visible and not was_visible)
+        _hold_for_draft_feed(locked, was_public=was_public)
         _tell_desk(locked)
         if "publish_at" in changed and locked.publish_at is not None:
             _schedule(locked)
@@ -304,7 +354,9 @@ def restore_entry_version(
     except entry.history.model.DoesNotExist:
         raise ValidationError({"history_id": "No such version of this entry."})
     changes = {"kind": record.kind, "headline": record.headline, "body": record.body, "details": record.details}
-    image_state = (record.image.name if record.image else "", {k: v for k, v in record.details.items() if k in IMAGE_KEYS})
+    # The history keeps a file field as the stored name (a str), not as a FieldFile.
+    image_name = getattr(record.image, "name", record.image) or ""
+    image_state = (image_name, {k: v for k, v in record.details.items() if k in IMAGE_KEYS})
     return _update_entry(
         entry=entry, by=by, expected_version=expected_version, upload=None, changes=changes, image_state=image_state
     )
@@ -316,6 +368,10 @@ def publish_scheduled_entry(*, entry_id: int, due: datetime) -> bool:
     Returns False (and changes nothing) if it was published, deleted or rescheduled meanwhile.
     """
     with transaction.atomic():
+        feed_id = Entry.objects.filter(pk=entry_id).values_list("feed_id", flat=True).first()
+        if feed_id is None:
+            return False
+        _lock_feed(feed_id)
         try:
             locked = Entry.objects.select_for_update().select_related("feed").get(pk=entry_id)
         except Entry.DoesNotExist:
@@ -336,6 +392,7 @@ def publish_scheduled_entry(*, entry_id: int, due: datetime) -> bool:
         locked.save()
         if locked.is_visible_to_readers:
             _record_entry_change(locked, became_visible=True)
+        _hold_for_draft_feed(locked, was_public=False)
         _tell_desk(locked)
     return True
 
@@ -350,14 +407,16 @@ def publish_at_time(*, entry_id: int, due: str) -> bool:
 def delete_entry(*, entry: Entry, by: AbstractBaseUser) -> None:
     """Delete an entry; one readers have seen leaves a tombstone so they can be told."""
     with transaction.atomic():
+        _lock_feed(entry.feed_id)
         locked = Entry.objects.select_for_update().select_related("feed").get(pk=entry.pk)
         if not roles.can_delete_entry(by, locked):
             raise PermissionDenied("You may not delete entries.")
         if locked.is_tombstone:
             return
         was_visible = locked.is_visible_to_readers
+        was_public = _public_in_live_feed(locked)
         locked._history_user = by
-        if locked.seq is None:
+        if locked.seq is None and locked.created_seq is None:  # readers never saw it
             entry_id = locked.pk
             locked.delete()
             broadcast_to_desk(feed_slug=locked.feed.slug, message=events.desk_deleted_message(entry_id=entry_id))
@@ -370,6 +429,7 @@ def delete_entry(*, entry: Entry, by: AbstractBaseUser) -> None:
         locked.save()
         if was_visible:
             _record_entry_change(locked, became_visible=False)
+        _hold_for_draft_feed(locked, was_public=was_public)
         _tell_desk(locked)
     _copy_state(locked, into=entry)
 

@@ -72,19 +72,113 @@ async def test_reader_whose_backlog_passes_the_bound_is_dropped_and_its_backlog_
     writer.task.cancel()
 
 
-async def test_a_large_catch_up_does_not_count_against_the_bound():
+async def test_a_large_catch_up_does_not_count_against_the_bound_but_live_backlog_on_top_does():
     blocked = asyncio.Event()
 
     async def send_that_never_returns(message):
         await blocked.wait()
 
+    bound = broadcast.reader_buffer_bytes()
     writer = broadcast.SendWriter(send_that_never_returns)
-    big = broadcast.Change(1, "x" * (broadcast.reader_buffer_bytes() * 2))
-    writer.write(big, catching_up=True)
+    for seq in range(1, 4):  # three bounds' worth of catch-up, still queued behind the first
+        writer.write(broadcast.Change(seq, "x" * bound), catching_up=True)
     await asyncio.sleep(0)
-    writer.write(broadcast.Change(2, "live"))
+    assert writer.queued == 2 * bound
+    writer.write(broadcast.Change(4, "live"))
     assert not writer.closed
+    # The grace is the catch-up's size, not a free pass: a live backlog past it still closes.
+    live = broadcast.Change(5, "y" * 1000)
+    writes = 0
+    while not writer.closed:
+        writer.write(live)
+        writes += 1
+        assert writes < 2 * bound // 1000 + 5, "the bound was never enforced"
+    assert writes > 2 * bound // 1000 - 5  # not before the catch-up's grace was used up
+    assert writer.close_code == broadcast.CLOSE_TOO_SLOW
     writer.task.cancel()
+
+
+class FakeTransport:
+    """What `TransportWriter` reads of Twisted's TCP transport; its kernel buffer takes `room` bytes."""
+
+    def __init__(self, room: int) -> None:
+        self.room = room
+        self.dataBuffer = b""
+        self.offset = 0
+        self._tempDataLen = 0
+        self.disconnecting = self.disconnected = False
+        self.aborted = False
+        self.sent = b""
+        self.socket = self
+
+    def send(self, data: bytes) -> int:
+        taken = data[: self.room]
+        self.room -= len(taken)
+        self.sent += taken
+        return len(taken)
+
+    def write(self, data: bytes) -> None:
+        self.dataBuffer += data
+
+    def abortConnection(self) -> None:
+        self.aborted = True
+
+
+class FakeProtocol:
+    STATE_OPEN = 1
+    state = 1
+    _perMessageCompress = None
+    server = None
+
+    def __init__(self, transport: FakeTransport) -> None:
+        self.transport = transport
+        self.closes: list[int] = []
+
+    def sendClose(self, code: int) -> None:
+        self.closes.append(code)
+
+
+def test_fast_writer_sends_to_the_socket_and_buffers_only_what_it_did_not_take():
+    transport = FakeTransport(room=10)
+    writer = broadcast.TransportWriter(FakeProtocol(transport))
+    change = broadcast.Change(1, "x" * 30)
+    writer.write(change)
+    assert transport.sent == change.frame[:10] and transport.dataBuffer == change.frame[10:]
+    writer.write(broadcast.Change(2, "y"))  # behind unsent bytes: buffered, never sent out of order
+    assert transport.sent == change.frame[:10]
+    assert transport.dataBuffer == change.frame[10:] + broadcast.Change(2, "y").frame
+
+
+def test_fast_writer_aborts_a_reader_whose_backlog_passes_the_bound():
+    bound = broadcast.reader_buffer_bytes()
+    transport = FakeTransport(room=0)
+    writer = broadcast.TransportWriter(FakeProtocol(transport))
+    change = broadcast.Change(1, "x" * 1000)
+    writes = 0
+    while not transport.aborted:
+        writer.write(change)
+        writes += 1
+        assert writes < bound // 1000 + 5, "the bound was never enforced"
+    assert len(transport.dataBuffer) > bound
+    assert writer.closed
+    buffered = len(transport.dataBuffer)
+    writer.write(change)
+    assert len(transport.dataBuffer) == buffered
+
+
+def test_fast_writer_grants_a_catch_up_its_size_and_no_more():
+    bound = broadcast.reader_buffer_bytes()
+    transport = FakeTransport(room=0)
+    writer = broadcast.TransportWriter(FakeProtocol(transport))
+    writer.write(broadcast.Change(1, "x" * (3 * bound)), catching_up=True)
+    writer.write(broadcast.Change(2, "live"))
+    assert not transport.aborted
+    live = broadcast.Change(3, "y" * 1000)
+    writes = 0
+    while not transport.aborted:
+        writer.write(live)
+        writes += 1
+        assert writes < bound // 1000 + 5, "the bound was never enforced"
 
 
 class RecordingListener:

@@ -34,7 +34,7 @@ async def open_desk(slug: str, *, cookie: bytes = b"", origin: bytes = ORIGIN) -
 
 async def next_message(communicator: WebsocketCommunicator, wanted: str) -> dict:
     while True:
-        message = json.loads(await communicator.receive_from(timeout=3))
+        message = json.loads(await communicator.receive_from(timeout=10))
         if message["type"] == wanted:
             return message
 
@@ -54,7 +54,7 @@ async def test_staff_see_other_editors_drafts_live(make_member, publisher, live_
 async def test_without_a_session_the_desk_socket_is_closed_with_4403(live_feed):
     desk, connected, _ = await open_desk(live_feed.slug)
     assert connected
-    assert (await desk.receive_output(timeout=3))["code"] == 4403
+    assert (await desk.receive_output(timeout=10))["code"] == 4403
 
 
 async def test_the_desk_socket_refuses_other_origins(publisher, live_feed):
@@ -80,3 +80,51 @@ async def test_the_desk_counts_the_feeds_readers(publisher, live_feed):
     for reader in readers:
         await reader.disconnect()
     await desk.disconnect()
+
+
+async def outputs_until_close(communicator: WebsocketCommunicator) -> list[dict]:
+    outputs = []
+    while True:
+        output = await communicator.receive_output(timeout=10)
+        outputs.append(output)
+        if output["type"] == "websocket.close":
+            return outputs
+
+
+def revoke_staff(user) -> None:
+    type(user).objects.filter(pk=user.pk).update(is_staff=False)
+
+
+def end_sessions(user) -> None:
+    from django.contrib.sessions.models import Session
+
+    for session in Session.objects.all():
+        if session.get_decoded().get("_auth_user_id") == str(user.pk):
+            session.delete()
+
+
+@pytest.mark.parametrize("revoke", [revoke_staff, end_sessions], ids=["role-revoked", "logged-out"])
+async def test_a_revoked_editor_stops_receiving_drafts(make_member, publisher, live_feed, revoke):
+    editor = await database_sync_to_async(make_member)("Editor", "dana")
+    cookie = await database_sync_to_async(session_cookie)(editor)
+    desk, connected, _ = await open_desk(live_feed.slug, cookie=cookie)
+    assert connected
+    create = database_sync_to_async(services.create_entry)
+    await create(feed=live_feed, by=publisher, body="before revocation", status="draft")
+    assert (await next_message(desk, "entry.updated"))["entry"]["body"] == "before revocation"
+    await database_sync_to_async(revoke)(editor)
+    await create(feed=live_feed, by=publisher, body="after revocation", status="draft")
+    outputs = await outputs_until_close(desk)
+    assert outputs[-1] == {"type": "websocket.close", "code": 4403}
+    assert not any("after revocation" in output.get("text", "") for output in outputs)
+
+
+async def test_an_idle_desk_is_closed_once_its_session_ends(make_member, live_feed):
+    """No change needed: the periodic check closes it too."""
+    editor = await database_sync_to_async(make_member)("Editor", "dana")
+    cookie = await database_sync_to_async(session_cookie)(editor)
+    desk, connected, _ = await open_desk(live_feed.slug, cookie=cookie)
+    assert connected
+    assert (await next_message(desk, "readers"))["count"] == 0
+    await database_sync_to_async(end_sessions)(editor)
+    assert (await outputs_until_close(desk))[-1] == {"type": "websocket.close", "code": 4403}

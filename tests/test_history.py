@@ -56,3 +56,19 @@ def test_restoring_an_earlier_version_is_a_new_visible_change(publisher, live_fe
     services.restore_entry_version(entry=entry, by=publisher, history_id=first.history_id)
     assert entry.body == "Right" and entry.html == "<p>Right</p>" and entry.seq == seq_before + 1
     assert entry.history.count() == 3
+
+
+def test_restoring_an_image_entry_keeps_its_image(publisher, live_feed, settings, tmp_path):
+    from tests.test_kinds import image_file
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    entry = services.create_entry(
+        feed=live_feed, by=publisher, kind="image", body="First caption", details={"alt": "The grid"},
+        image=image_file(size=(40, 30)),
+    )
+    services.update_entry(entry=entry, by=publisher, body="Second caption")
+    first = entry.history.order_by("history_id").first()
+    services.restore_entry_version(entry=entry, by=publisher, history_id=first.history_id)
+    entry.refresh_from_db()
+    assert entry.body == "First caption" and entry.image.name == first.image
+    assert entry.details["src"] and "First caption" in entry.html

@@ -94,7 +94,7 @@ async def test_race_status_change_is_pushed_to_readers(publisher, live_feed):
     communicator = WebsocketCommunicator(application, f"/ws/feeds/{live_feed.slug}/?after={live_feed.seq}")
     assert (await communicator.connect())[0]
     await database_sync_to_async(services.update_race_status)(feed=live_feed, by=publisher, changes={"flag": "yellow"})
-    message = json.loads(await communicator.receive_from(timeout=3))
+    message = json.loads(await communicator.receive_from(timeout=10))
     assert message["type"] == "feed.updated" and message["feed_data"]["race"] == {"flag": "yellow"}
     assert "Caution" in message["feed_data"]["race_html"]
     await communicator.disconnect()

@@ -159,10 +159,16 @@ class RedisLink:
             return
         kind = reply[0]
         if kind == b"message":
-            channel, data = reply[1].decode(), reply[2]
-            seq, _, text = data.partition(b" ")
-            feed_slug = channel.removeprefix(channel_prefix())
-            self.readers.fan_out(feed_slug, Change(int(seq), text.decode()))
+            try:
+                channel, data = reply[1].decode(), reply[2]
+                seq, _, text = data.partition(b" ")
+                change = Change(int(seq), text.decode())
+            except (IndexError, AttributeError, ValueError):
+                # Someone else's publish on our channel: dropping the link for it would make the
+                # readers of every feed in this process reconnect.
+                logger.warning("Skipping a malformed message on Redis channel %r: %.80r", reply[1], reply[2:])
+                return
+            self.readers.fan_out(channel.removeprefix(channel_prefix()), change)
         elif kind == b"subscribe":
             waiter = self.confirmations.get(reply[1].decode())
             if waiter is not None and not waiter.done():

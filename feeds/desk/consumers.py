@@ -10,8 +10,13 @@ import asyncio
 import logging
 from typing import Any
 
+from importlib import import_module
+from types import SimpleNamespace
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.contrib.auth import get_user
 
 from .. import presence, roles
 from ..broadcast.desk import subscribe_desk, unsubscribe_desk
@@ -34,11 +39,26 @@ def _may_watch(user: Any, slug: str) -> bool | None:
 may_watch = database_sync_to_async(_may_watch)
 
 
+def _session_still_allows(session_key: str | None, user_id: Any) -> bool:
+    """Whether the session the desk opened with still exists, still belongs to the same user, and
+    that user (read afresh: roles and staff status can be taken away) may still watch desks."""
+    if not session_key:
+        return False
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    user = get_user(SimpleNamespace(session=store))
+    return user.pk == user_id and roles.can_watch_desk(user)
+
+
+session_still_allows = database_sync_to_async(_session_still_allows)
+
+
 class DeskConsumer(AsyncWebsocketConsumer):
     """One staff member's desk for one feed."""
 
     slug: str | None = None
     counter: asyncio.Task | None = None
+    session_key: str | None = None
+    user_id: Any = None
 
     async def connect(self) -> None:
         """Check the session's user, subscribe to the desk group, start counting readers."""
@@ -49,14 +69,33 @@ class DeskConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_FORBIDDEN if allowed is False else CLOSE_NOT_FOUND)
             return
         self.slug = slug
+        session = self.scope.get("session")
+        self.session_key = session.session_key if session is not None else None
+        self.user_id = self.scope["user"].pk
         await subscribe_desk(feed_slug=slug, channel_name=self.channel_name)
         self.counter = asyncio.create_task(self._count_readers())
 
+    async def _still_allowed(self) -> bool:
+        """Re-check the session and role; a revoked editor is closed with 4403 and gets no more."""
+        if self.slug is None:
+            return False
+        if await session_still_allows(self.session_key, self.user_id):
+            return True
+        logger.info("Closing a desk of %s: its session or role was revoked", self.slug)
+        await unsubscribe_desk(feed_slug=self.slug, channel_name=self.channel_name)
+        self.slug = None
+        if self.counter is not None and self.counter is not asyncio.current_task():
+            self.counter.cancel()
+        await self.close(code=CLOSE_FORBIDDEN)
+        return False
+
     async def _count_readers(self) -> None:
-        """Send the feed's reader count whenever it changes (checked every 2 s)."""
+        """Send the feed's reader count whenever it changes, and re-check the session, every 2 s."""
         last = None
         while True:
             try:
+                if not await self._still_allowed():
+                    return
                 count = await presence.reader_count(feed_slug=self.slug)
                 if count != last:
                     last = count
@@ -68,8 +107,10 @@ class DeskConsumer(AsyncWebsocketConsumer):
             await asyncio.sleep(READER_COUNT_INTERVAL)
 
     async def desk_change(self, event: dict[str, Any]) -> None:
-        """Called for each change to the feed (drafts included); forwards the encoded text."""
-        await self.send(text_data=event["text"])
+        """Called for each change to the feed (drafts included); forwards the encoded text to a
+        session that may still see it."""
+        if await self._still_allowed():
+            await self.send(text_data=event["text"])
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Writes go through the desk's HTTP endpoints; anything sent here is ignored."""

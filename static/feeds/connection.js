@@ -64,6 +64,9 @@ export class FeedConnection {
   }
 
   receive(message) {
+    // feed.reset: the page's state cannot be brought up to date change by change (it is ahead of
+    // the feed, or too far behind); the page reloads it and follows on from the feed's seq.
+    if (message.type === "feed.reset") this.lastSeq = message.seq;
     this.onMessage(message);
     if (message.seq > this.lastSeq) this.lastSeq = message.seq;
   }
@@ -136,6 +139,7 @@ export class FeedConnection {
       if (!response.ok) return false;
       const body = await response.json();
       if (this.stopped) return true;
+      if (body.seq < this.lastSeq) this.receive({ type: "feed.reset", seq: body.seq, feed: this.slug });
       for (const message of body.events) this.receive(message);
       return true;
     } catch {

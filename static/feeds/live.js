@@ -73,6 +73,14 @@ export class LiveFeed {
   }
 
   apply(message) {
+    if (this.reloading) {
+      this.reloading.push(message);
+      return;
+    }
+    if (message.type === "feed.reset") {
+      this.reload(message);
+      return;
+    }
     if (message.type === "feed.updated") {
       if (message.seq <= (this.feedSeq || 0)) return;
       this.feedSeq = message.seq;
@@ -81,6 +89,35 @@ export class LiveFeed {
       if (!this.stream.apply(message)) return;
     }
     this.root.dispatchEvent(new CustomEvent("livefeed:message", { detail: message }));
+  }
+
+  // Reload the feed and its newest entries as they are now (after a feed.reset); changes that
+  // arrive meanwhile are applied afterwards, so none is lost to the reload.
+  async reload(message) {
+    if (this.stream.detached) {
+      location.reload();
+      return;
+    }
+    this.reloading = [];
+    try {
+      const response = await fetch(`/api/feeds/${encodeURIComponent(this.slug)}/`, {
+        headers: { Accept: "application/json" },
+        cache: "no-store",
+      });
+      if (!response.ok) throw new Error(response.statusText);
+      const page = await response.json();
+      this.stream.replace(page);
+      this.feedSeq = 0;
+      this.applyFeed(page.feed);
+    } catch {
+      location.reload();
+      return;
+    } finally {
+      const arrived = this.reloading;
+      this.reloading = null;
+      this.root.dispatchEvent(new CustomEvent("livefeed:message", { detail: message }));
+      for (const later of arrived) this.apply(later);
+    }
   }
 
   applyFeed(feed) {

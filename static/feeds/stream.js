@@ -54,6 +54,26 @@ export class EntryStream {
     return true;
   }
 
+  // Show `page` (the feed API's answer) instead of everything shown so far: after a reset.
+  replace(page) {
+    this.pending.clear();
+    this.showButton();
+    this.seen.clear();
+    this.pinned.replaceChildren();
+    if (page.pinned) {
+      this.seen.set(String(page.pinned.id), page.pinned.seq);
+      this.pinned.append(renderEntry(page.pinned, this.slug));
+    }
+    const shown = [];
+    for (const entry of page.entries) {
+      this.seen.set(String(entry.id), entry.seq);
+      if (!entry.pinned) shown.push(renderEntry(entry, this.slug));
+    }
+    if (this.order === "oldest") shown.reverse();
+    this.list.replaceChildren(...shown);
+    this.cursor = page.older_cursor;
+  }
+
   // Newer than everything shown: an arrival, not an entry further down the feed.
   isNew(entry) {
     if (entry.pinned) return false;

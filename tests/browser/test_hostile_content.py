@@ -42,11 +42,21 @@ def test_hostile_entries_run_nothing_in_the_browser(browser, start_daphne, publi
             page.goto(f"{server.url}{path}")
             expect(page.locator("[data-livefeed]")).to_have_attribute("data-connection", "live")
             before = page.locator("[data-stream] > [data-entry-id]").count()
-            for payload in CORPUS[:6]:  # pushed live, rendered by the page's script
-                post(server, publisher, slug, headline=payload[:200], body=payload)
-            if "/entries/" not in path:  # a permalink page is detached from the live top
+            page.evaluate(
+                "window.__applied = [];"
+                "document.querySelector('[data-livefeed]').addEventListener("
+                "'livefeed:message', (event) => window.__applied.push(event.detail.seq))"
+            )
+            pushed = [post(server, publisher, slug, headline=payload[:200], body=payload) for payload in CORPUS[:6]]
+            # Every pushed payload reached the page's script and was applied (a permalink page,
+            # detached from the live top, applies them without showing them above itself).
+            page.wait_for_function(
+                "(seqs) => seqs.every((seq) => window.__applied.includes(seq))", arg=[e["seq"] for e in pushed]
+            )
+            if "/entries/" not in path:
                 expect(page.locator("[data-stream] > [data-entry-id]")).to_have_count(before + 6)
-            page.wait_for_timeout(300)  # time for an injected handler (an image's onerror) to fire
+            # An injected handler (an image's onerror) fires once its image has loaded or failed.
+            page.wait_for_function("[...document.images].every((image) => image.complete)")
             assert page.evaluate("window.__pwned") is None, path
             assert page.evaluate(INJECTED) == 0, path
             assert page.evaluate(INLINE_SCRIPTS) == 0, path

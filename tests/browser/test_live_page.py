@@ -71,3 +71,27 @@ def test_page_reconnects_by_itself_after_the_socket_drops(page, publisher, live_
     expect(page.locator("[data-livefeed]")).to_have_attribute("data-connection", "live", timeout=10_000)
     entry = api(page.server, publisher, f"{live_feed.slug}/entries/", headline="Back online", body="-")
     expect(page.locator(f'[data-entry-id="{entry["id"]}"]')).to_be_visible()
+
+
+@pytest.mark.parametrize("path", ["/feeds/{slug}/", "/feeds/{slug}/embed/"], ids=["reader-page", "widget"])
+def test_a_page_ahead_of_the_feed_reloads_its_state_on_reset_and_follows_on(browser, start_daphne, live_feed,
+                                                                            publisher, path):
+    """A stale tab or a restored backup: the server answers feed.reset, and the page (and the
+    widget, which runs the same script) reloads its entries instead of waiting in silence."""
+    server = start_daphne()
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(server.url + path.format(slug=live_feed.slug))
+    root = page.locator("[data-livefeed]")
+    expect(root).to_have_attribute("data-connection", "live")
+    page.evaluate("window.loadedOnce = true")
+    page.evaluate("window.livefeed.pause()")
+    expect(root).to_have_attribute("data-connection", "offline")
+    missed = api(server, publisher, f"{live_feed.slug}/entries/", headline="Posted while away", body="-")
+    page.evaluate("window.livefeed.connection.lastSeq = 10000; window.livefeed.resume()")
+    expect(page.locator(f'[data-entry-id="{missed["id"]}"]')).to_be_visible()
+    live = api(server, publisher, f"{live_feed.slug}/entries/", headline="After the reset", body="-")
+    expect(page.locator("[data-stream] .entry-headline")).to_have_text(["After the reset", "Posted while away"])
+    assert page.evaluate("window.livefeed.lastSeq") == live["seq"]
+    assert page.evaluate("window.loadedOnce") is True
+    context.close()

@@ -10,7 +10,6 @@ import time
 import httpx
 import pytest
 
-from feeds import selectors
 from feeds.models import Entry, Feed
 from feeds.rendering import render_markdown
 
@@ -21,7 +20,7 @@ WRITERS = 6
 
 def test_killing_a_server_mid_burst_leaves_only_whole_entries(start_daphne, publisher, live_feed):
     server = start_daphne(API_WRITE_RATE="100000/min")
-    confirmed: list[int] = []
+    confirmed: dict[int, int] = {}  # entry id -> the post number n it was sent with
     stop = threading.Event()
 
     def write(writer: int) -> None:
@@ -36,7 +35,7 @@ def test_killing_a_server_mid_burst_leaves_only_whole_entries(start_daphne, publ
                 except httpx.HTTPError:
                     return  # the server is gone
                 if response.status_code == 201:
-                    confirmed.append(response.json()["id"])
+                    confirmed[response.json()["id"]] = n
                 n += 1
 
     threads = [threading.Thread(target=write, args=(n,)) for n in range(WRITERS)]
@@ -65,4 +64,19 @@ def test_killing_a_server_mid_burst_leaves_only_whole_entries(start_daphne, publ
     assert sorted(e["entry"]["id"] for e in events["events"] if e["type"] == "entry.created") == sorted(
         entry.pk for entry in entries
     )
-    assert events["events"] == selectors.changes_after(feed=feed, after=0)
+    # Against what was posted and stored, not the code that built the answer: every change once,
+    # in seq order, each confirmed entry exactly as it was sent.
+    by_id = {entry.pk: entry for entry in entries}
+    expected = sorted([(feed.changed_seq, "feed.updated", None)] + [(e.seq, "entry.created", e.pk) for e in entries])
+    assert [(e["seq"], e["type"], e.get("entry", {}).get("id")) for e in events["events"]] == expected
+    for event in events["events"]:
+        if event["type"] != "entry.created":
+            assert event["feed_data"]["status"] == "live" and event["feed_data"]["title"] == live_feed.title
+            continue
+        entry = event["entry"]
+        assert entry["seq"] == event["seq"] == by_id[entry["id"]].seq
+        assert entry["headline"].startswith("Writer ") and entry["author"] == "Eddie Tor"
+        if entry["id"] in confirmed:
+            n = confirmed[entry["id"]]
+            assert entry["headline"].endswith(f" post {n}")
+            assert entry["html"] == "<p>" + " ".join([f"Lap <strong>{n}</strong> report"] * 20) + "</p>"

@@ -74,19 +74,38 @@ def test_events_api_matches_the_websocket(start_daphne, publisher, live_feed):
 
 
 def test_sites_sharing_one_redis_keep_their_changes_and_reader_counts_apart(start_daphne, redis, publisher, live_feed):
+    """Two sites (each its own REDIS_PREFIX) on one Redis: each publishes only on its own channels
+    and counts readers under its own keys, though both serve a feed of the same slug."""
     import redis as redis_client
 
     watcher = redis_client.Redis(port=redis.port, socket_timeout=10).pubsub()
     watcher.psubscribe("*")
-    other_site = start_daphne(REDIS_URL=redis.url, LIVEFEED_REDIS_PREFIX="other-site")
-    with connect(f"{other_site.ws_url}/ws/feeds/{live_feed.slug}/?after={live_feed.seq}", open_timeout=10) as reader:
-        created = post(other_site, publisher, f"{live_feed.slug}/entries/", headline="Green flag", body="Racing!").json()
-        assert json.loads(reader.recv(timeout=10))["seq"] == created["seq"]
-        channels = set()
+    site_a = start_daphne(REDIS_URL=redis.url, LIVEFEED_REDIS_PREFIX="site-a")
+    site_b = start_daphne(REDIS_URL=redis.url, LIVEFEED_REDIS_PREFIX="site-b")
+    slug = live_feed.slug
+    published: set[tuple[bytes, int]] = set()
+
+    def published_until(seq: int, channel: bytes) -> None:
         for message in watcher.listen():
-            if message["type"] == "pmessage" and message["data"].startswith(f"{created['seq']} ".encode()):
-                channels.add(message["channel"])
-                break
-        presence = redis_client.Redis(port=redis.port).keys("other-site:presence:*")
-    assert channels == {f"other-site.feed.{live_feed.slug}".encode()}
-    assert presence, "the site's reader count is kept under its own prefix"
+            if message["type"] == "pmessage" and b".feed." in message["channel"]:
+                published.add((message["channel"], int(message["data"].split(b" ", 1)[0])))
+                if (channel, seq) in published:
+                    return
+
+    with (
+        connect(f"{site_a.ws_url}/ws/feeds/{slug}/?after={live_feed.seq}", open_timeout=10) as reader_a,
+        connect(f"{site_b.ws_url}/ws/feeds/{slug}/?after={live_feed.seq}", open_timeout=10) as reader_b,
+    ):
+        on_a = post(site_a, publisher, f"{slug}/entries/", headline="Site A", body="-").json()
+        assert json.loads(reader_a.recv(timeout=10))["seq"] == on_a["seq"]
+        published_until(on_a["seq"], f"site-a.feed.{slug}".encode())
+        on_b = post(site_b, publisher, f"{slug}/entries/", headline="Site B", body="-").json()
+        seqs_b = []
+        while on_b["seq"] not in seqs_b:
+            seqs_b.append(json.loads(reader_b.recv(timeout=10))["seq"])
+        published_until(on_b["seq"], f"site-b.feed.{slug}".encode())
+        keys = redis_client.Redis(port=redis.port)
+        presence_a, presence_b = keys.keys("site-a:presence:*"), keys.keys("site-b:presence:*")
+    assert published == {(f"site-a.feed.{slug}".encode(), on_a["seq"]), (f"site-b.feed.{slug}".encode(), on_b["seq"])}
+    assert presence_a and presence_b, "each site keeps its reader count under its own prefix"
+    assert not set(presence_a) & set(presence_b)
