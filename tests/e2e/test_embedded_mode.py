@@ -256,3 +256,31 @@ def test_processes_sharing_a_database_find_each_other_without_configuration(
         assert result.returncode == 0, result.stderr
         reader.wait_for(entry_message(headline="From the shell"), timeout=LIVE_SECONDS * 5)
         desk.wait_for(entry_message(headline="From the shell"), timeout=LIVE_SECONDS * 5)
+
+
+BURST = """
+from django.contrib.auth import get_user_model
+from feeds import services
+from feeds.models import Feed
+feed, editor = Feed.objects.get(slug="night-race"), get_user_model().objects.get(username="editor")
+for lap in range(60):
+    services.create_entry(feed=feed, by=editor, headline=f"Lap {lap}")
+"""
+
+
+def test_a_burst_of_changes_from_a_command_reaches_readers_complete_and_in_order(
+    mode, start_daphne, server_env, publisher, make_member, live_feed
+):
+    server = start_daphne(**mode)
+    with follow(server, live_feed, make_member("Editor", "eve")) as (reader, desk):
+        result = servers.manage({**server_env, **mode}, "shell", "-c", BURST)
+        assert result.returncode == 0, result.stderr
+        heard_by_reader, _ = reader.wait_for(entry_message(headline="Lap 59"))
+        heard_by_desk, _ = desk.wait_for(entry_message(headline="Lap 59"))
+    created = [message for _, message in reader.messages if message["type"] == "entry.created"]
+    assert [message["entry"]["headline"] for message in created] == [f"Lap {lap}" for lap in range(60)]
+    assert [message["seq"] for message in created] == list(range(created[0]["seq"], created[0]["seq"] + 60))
+    desk_headlines = [m["entry"]["headline"] for _, m in desk.messages if m["type"] == "entry.updated"]
+    assert desk_headlines == [f"Lap {lap}" for lap in range(60)]
+    assert_live("the last of 60 entries from one command", mode, Entry.objects.get(headline="Lap 59").published_at,
+                reader=heard_by_reader, desk=heard_by_desk)
