@@ -16,6 +16,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 
 from feeds import services
 from feeds.broadcast import local_bus
@@ -53,11 +54,23 @@ class Readers:
         self.arrived.set()
 
 
-def test_the_bus_directory_follows_the_sqlite_file(settings):
+def test_the_bus_directory_follows_the_sqlite_file(settings, monkeypatch, tmp_path):
     settings.LIVEFEED = {**settings.LIVEFEED, "BUS_DIR": ""}
-    from django.db import connection
+    database = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path / "site.sqlite3")}
+    monkeypatch.setattr(connections["default"], "settings_dict", database)
+    assert local_bus.bus_directory() == tmp_path / "site.sqlite3-bus"
 
-    assert local_bus.bus_directory() == Path(f"{os.path.abspath(connection.settings_dict['NAME'])}-bus")
+
+def test_another_database_has_a_bus_directory_of_its_own_in_var(settings, monkeypatch, tmp_path):
+    settings.LIVEFEED = {**settings.LIVEFEED, "BUS_DIR": ""}
+    settings.VAR_DIR = tmp_path
+    found = []
+    for name in ("livefeed", "other_site"):
+        database = {"ENGINE": "django.db.backends.postgresql", "HOST": "db", "PORT": 5432, "NAME": name}
+        monkeypatch.setattr(connections["default"], "settings_dict", database)
+        found.append(local_bus.bus_directory())
+    assert [path.parent for path in found] == [tmp_path, tmp_path]
+    assert found[0] != found[1] and all(path.name.startswith("bus-") for path in found)
 
 
 def test_the_bus_directory_can_be_chosen(bus):
