@@ -190,13 +190,15 @@ class FeedConsumer(AsyncWebsocketConsumer):
             return
         if change.seq <= self.last_seq:
             return
-        if change.seq == self.last_seq + 1:
+        if change.seq == self.last_seq + 1 and change.text is not None:
             self.last_seq = change.seq
             self.writer.write(change)
             return
-        # A gap: an earlier change's message is late or was lost. The database has them all.
+        # A gap: an earlier change's message is late or was lost, or this one came by its seq alone
+        # (too big for the local bus). The database has them all.
         self.filling = True
-        self.pending.append(change)
+        if change.text is not None:
+            self.pending.append(change)
         self.filler = asyncio.get_running_loop().create_task(self._fill_gap())
 
     async def _fill_gap(self) -> None:

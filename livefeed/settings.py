@@ -313,6 +313,9 @@ LIVEFEED = {
     "OUTBOUND_ALLOW_PRIVATE": env_bool("LIVEFEED_OUTBOUND_ALLOW_PRIVATE", DEBUG),
     # How long a write's Idempotency-Key and its answer are kept for retries (docs/idempotency.md).
     "IDEMPOTENCY_TTL_HOURS": int(os.environ.get("LIVEFEED_IDEMPOTENCY_TTL_HOURS", "24")),
+    # Without Redis: where the local processes (server, worker, commands) keep the sockets that
+    # carry changes between them. Empty: next to the SQLite file (`<file>-bus`), else in var/.
+    "BUS_DIR": os.environ.get("LIVEFEED_BUS_DIR", ""),
 }
 
 # One JSON object per line in production, for log collectors; plain text for a newcomer's terminal.

@@ -167,6 +167,8 @@ def server_env(transactional_db: None, tmp_path: Path) -> dict[str, str]:
         "SECRET_KEY": settings.SECRET_KEY,
         "DEBUG": "true",
         "LIVEFEED_VAR_DIR": str(tmp_path / "var"),
+        # Without Redis the processes of one test find each other here, and no one else's.
+        "LIVEFEED_BUS_DIR": str(tmp_path / "bus"),
         "LOG_LEVEL": "WARNING",
         # Crowds of test readers all connect from 127.0.0.1 (the per-address cap has its own test).
         "LIVEFEED_MAX_CONNECTIONS_PER_ADDRESS": "1000000",

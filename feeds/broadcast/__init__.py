@@ -3,6 +3,7 @@
 - `publishing`: `broadcast_change`, the one call services make; publishes after commit.
 - `hub`: this process's readers by feed, and handing each change to them.
 - `redis_link`: this process's Redis subscription, feeding the hub from every other process.
+- `local_bus`: without Redis, the same between the processes of one machine (server, worker, commands).
 - `writers`: writing a change's prebuilt frame to one reader's socket within a bounded buffer.
 - `desk`: the staff's channel-layer group, which carries drafts and never reaches readers.
 
@@ -14,7 +15,7 @@ that owns it, such as `feeds.broadcast.publishing.publish`, not this package's r
 
 from __future__ import annotations
 
-from . import hub, publishing, writers
+from . import hub, local_bus, publishing, writers
 from .desk import broadcast_to_desk, desk_group_name, subscribe_desk, unsubscribe_desk
 from .hub import Listener, subscribe, subscription_state, unsubscribe
 from .publishing import broadcast_change, publish, redis_ping
@@ -33,7 +34,9 @@ __all__ = [
 
 def reset_process_state() -> None:
     """Forget everything the broadcast keeps for the life of a process: the hub's readers and Redis
-    link, the cached Redis publisher and the cached buffer bound. For tests, between tests."""
+    link, the local bus socket, the cached Redis publisher and the cached buffer bound. For tests,
+    between tests."""
     hub.reset()
+    local_bus.reset()
     publishing.reset()
     writers.reset()

@@ -1,8 +1,8 @@
 """The editors' desk: changes, drafts included, for the staff watching a feed.
 
 Staff see drafts, so their messages travel through the channel layer in a group of their own that
-readers never join; nothing here touches the readers' hub, so no path leads from a draft to a
-reader. Desk traffic is a few staff per feed, so the channel layer's per-member message is fine.
+readers never join; nothing here hands a message to the readers' hub, so no path leads from a
+draft to a reader. Desk traffic is a few staff per feed, so the channel layer's per-member message is fine.
 """
 
 from __future__ import annotations
@@ -17,10 +17,14 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from ..events import encode
+from .hub import hub
+from .local_bus import listen as listen_on_local_bus, send_to_group
 
 logger = logging.getLogger(__name__)
 
 DESK_EVENT_TYPE = "desk.change"
+# Sent instead of a desk message too big for the local bus: the desk reconnects and reloads.
+DESK_RELOAD_EVENT_TYPE = "desk.reload"
 
 
 def desk_group_name(feed_slug: str) -> str:
@@ -33,7 +37,14 @@ def desk_group_name(feed_slug: str) -> str:
 def broadcast_to_desk(*, feed_slug: str, message: dict[str, Any]) -> None:
     """Send `message` (drafts included) to the feed's desk once the current transaction commits."""
     event = {"type": DESK_EVENT_TYPE, "text": encode(message)}
-    transaction.on_commit(lambda: _send_group(desk_group_name(feed_slug), event))
+    group = desk_group_name(feed_slug)
+
+    def send() -> None:
+        # Without Redis the channel layer is this process's alone; the local bus tells the others.
+        send_to_group(group=group, event=event, fallback={"type": DESK_RELOAD_EVENT_TYPE})
+        _send_group(group, event)
+
+    transaction.on_commit(send)
 
 
 def _send_group(group: str, event: dict[str, Any]) -> None:
@@ -55,6 +66,8 @@ def _send_group(group: str, event: dict[str, Any]) -> None:
 async def subscribe_desk(*, feed_slug: str, channel_name: str) -> None:
     """Start delivering a feed's desk messages to a staff consumer's channel."""
     await get_channel_layer().group_add(desk_group_name(feed_slug), channel_name)
+    # The hub is only where changes for readers would go: the bus hands desk messages to the group.
+    listen_on_local_bus(hub)
 
 
 async def unsubscribe_desk(*, feed_slug: str, channel_name: str) -> None:

@@ -1,6 +1,7 @@
 """This process's readers, by feed and by the event loop each lives in, and handing them changes.
 
-A change reaches the hub once per process (from Redis, or straight from `publish` without Redis)
+A change reaches the hub once per process (from Redis; without Redis, straight from `publish` in
+the process that made it and from the local bus in the others)
 and the hub gives it to every local reader itself, with no channel-layer message, consumer
 dispatch or thread hop per reader. The hub announces when its set of connections changes
 (`on_connections_changed`) and leaves what to do about it, such as the garbage-collector policy
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 from django.conf import settings
 
 from .. import presence
+from .local_bus import listen as listen_on_local_bus
 from .redis_link import RedisLink
 
 if TYPE_CHECKING:
@@ -143,6 +145,8 @@ async def subscribe(*, feed_slug: str, listener: Listener) -> None:
     presence.joined(feed_slug)
     if settings.REDIS_URL:
         await hub.redis_link().join(feed_slug)
+    else:
+        listen_on_local_bus(hub)
 
 
 async def unsubscribe(*, feed_slug: str, listener: Listener) -> None:

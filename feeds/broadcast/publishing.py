@@ -3,8 +3,8 @@
 Services call `broadcast_change` inside their transaction; the message is encoded once there and
 published only after the transaction commits, so no reader hears of a change the database could
 still roll back. With `REDIS_URL` it is one PUBLISH per change, which every server process's Redis
-link hands to its hub; without Redis (the embedded, single-process mode) the change goes straight
-to the local hub.
+link hands to its hub; without Redis (the embedded mode) the change goes straight to the local hub
+and over the local bus to the other processes of the machine (`local_bus`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from django.db import transaction
 from ..events import encode
 from ..signals import change_recorded
 from .hub import hub
+from .local_bus import send_change
 from .redis_link import redis_channel
 from .writers import Change
 
@@ -26,6 +27,11 @@ if TYPE_CHECKING:
     from ..models import Feed
 
 logger = logging.getLogger(__name__)
+
+if settings.REDIS_URL:
+    # Imported with the app, not by the first publish: importing redis took 0.7 to 1.4 s on a busy
+    # machine, and a short-lived process (a command, the shell) delivered its first change that late.
+    import redis  # noqa: F401
 
 
 def broadcast_change(*, feed: Feed, seq: int, message: dict[str, Any]) -> None:
@@ -49,6 +55,7 @@ def publish(*, feed_slug: str, seq: int, text: str) -> None:
         if settings.REDIS_URL:
             _publisher().publish(redis_channel(feed_slug), f"{seq} {text}")
         else:
+            send_change(feed_slug=feed_slug, seq=seq, text=text)
             hub.fan_out(feed_slug, Change(seq, text))
     except Exception:
         logger.exception("Could not broadcast change %s of feed %s", seq, feed_slug)

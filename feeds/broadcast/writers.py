@@ -44,14 +44,18 @@ def reset() -> None:
 
 
 class Change:
-    """One change as readers receive it: its `seq`, its text, and its WebSocket frame, built once."""
+    """One change as readers receive it: its `seq`, its text, and its WebSocket frame, built once.
+
+    A change known only by its `seq` (`text` None: it was too big to relay between processes) is
+    never written; readers fill it from the database.
+    """
 
     __slots__ = ("seq", "text", "frame")
 
-    def __init__(self, seq: int, text: str) -> None:
+    def __init__(self, seq: int, text: str | None) -> None:
         self.seq = seq
         self.text = text
-        self.frame = websocket_frame(text.encode())
+        self.frame = websocket_frame(text.encode()) if text is not None else b""
 
 
 def websocket_frame(payload: bytes) -> bytes:

@@ -20,6 +20,7 @@ from django.contrib.auth import get_user
 
 from .. import presence, roles
 from ..broadcast.desk import subscribe_desk, unsubscribe_desk
+from ..broadcast.writers import CLOSE_RESUME
 from ..models import Feed
 
 logger = logging.getLogger(__name__)
@@ -111,6 +112,11 @@ class DeskConsumer(AsyncWebsocketConsumer):
         session that may still see it."""
         if await self._still_allowed():
             await self.send(text_data=event["text"])
+
+    async def desk_reload(self, event: dict[str, Any]) -> None:
+        """Called when a change was too big to relay between local processes: the desk reconnects
+        on this close code and reloads its list."""
+        await self.close(code=CLOSE_RESUME)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Writes go through the desk's HTTP endpoints; anything sent here is ignored."""
