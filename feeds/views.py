@@ -15,7 +15,7 @@ from . import links, selectors
 from .models import Entry, Feed
 
 ORDER_COOKIE = "livefeed_order"
-ORDERS = ("newest", "oldest")
+ORDERS = selectors.ORDERS
 ORDER_COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
