@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 READERS ?= 5000
 
-.PHONY: run test test-sqlite test-postgres bench soak screenshots
+.PHONY: run test test-core test-sqlite test-postgres bench soak screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +39,16 @@ run: $(VENV)/.runtime
 test: $(VENV)/.dev
 	./scripts/install-test-packages.sh
 	npm ci --no-audit --no-fund
+	$(MAKE) --no-print-directory test-core
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
+
+# The core without any plug-in app installed (LIVEFEED_PLUGINS empty): a quick SQLite subset.
+CORE_TESTS := tests/test_import_graph.py tests/test_roles.py tests/test_admin.py tests/test_desk.py \
+	tests/test_housekeeping.py tests/test_commands.py tests/test_services.py tests/test_views.py \
+	tests/test_syndication.py tests/test_api.py
+test-core: $(VENV)/.dev
+	LIVEFEED_PLUGINS= $(BIN)/python -m pytest --db=sqlite -q $(CORE_TESTS)
 
 test-sqlite: $(VENV)/.dev
 	$(BIN)/python -m pytest --db=sqlite

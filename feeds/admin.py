@@ -16,7 +16,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from . import kinds, roles, services
-from .desk.forms import KIND_FIELDS, KindFields
+from .desk.forms import KindFields
+from .kinds import forms as kinds_forms
 from .models import ApiToken, Entry, Feed
 
 ENTRY_FORM_FIELDS = ["kind", "headline", "body", "status", "pinned", "key_event", "publish_at"]
@@ -233,7 +234,7 @@ class EntryForm(forms.ModelForm, KindFields):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["loaded_version"].initial = self.instance.version
-            for field, key in KIND_FIELDS.get(self.instance.kind, {}).items():
+            for field, key in kinds_forms.input_to_key(self.instance.kind).items():
                 self.fields[field].initial = self.instance.details.get(key, "")
 
     def clean(self) -> dict[str, Any]:
@@ -253,7 +254,7 @@ class EntryForm(forms.ModelForm, KindFields):
                 has_image=has_image,
             )
         except ValidationError as exc:
-            fields = {key: field for field, key in KIND_FIELDS.get(data["kind"], {}).items()}
+            fields = {key: field for field, key in kinds_forms.input_to_key(data["kind"]).items()}
             for name, problems in exc.message_dict.items():
                 field = fields.get(name, name)
                 self.add_error(field if field in self.fields else None, problems)
@@ -262,7 +263,7 @@ class EntryForm(forms.ModelForm, KindFields):
     def details(self) -> dict[str, Any] | None:
         """The entry's details after this form, or None when neither kind nor its fields changed."""
         kind = self.cleaned_data["kind"]
-        if "kind" not in self.changed_data and not set(KIND_FIELDS.get(kind, {})) & set(self.changed_data):
+        if "kind" not in self.changed_data and not set(kinds_forms.input_to_key(kind)) & set(self.changed_data):
             return None
         return self.kind_details(kind, editing=self.instance if self.instance.pk else None)
 
@@ -273,19 +274,29 @@ class EntryAdmin(admin.ModelAdmin):
     list_display = ["__str__", "kind", "feed", "status", "pinned", "key_event", "published_at", "author", "seq"]
     list_filter = ["feed", "kind", "status", "pinned", "key_event"]
     search_fields = ["headline", "body"]
-    fieldsets = [
-        (None, {"fields": ["feed", "kind", "headline", "body", "status", "pinned", "key_event", "publish_at", "loaded_version"]}),
-        ("Quote", {"fields": ["speaker", "role"], "description": "Only for quote entries."}),
-        ("Social post", {"fields": ["url", "social_author"], "description": "Only for social entries."}),
-        ("Image", {"fields": ["image", "alt", "caption", "credit"], "description": "Only for image entries."}),
-        ("Published", {"fields": ["rendered", "author", "published_at", "seq"]}),
-    ]
+    entry_fields = ["feed", "kind", "headline", "body", "status", "pinned", "key_event", "publish_at", "loaded_version"]
+    published_fields = ["rendered", "author", "published_at", "seq"]
     readonly_fields = ["rendered", "author", "published_at", "seq"]
     list_select_related = ["feed", "author"]
 
     def has_change_permission(self, request: HttpRequest, obj: Entry | None = None) -> bool:
         allowed = super().has_change_permission(request, obj)
         return allowed and (obj is None or roles.can_edit_entry(request.user, obj))
+
+    def get_fieldsets(self, request: HttpRequest, obj: Entry | None = None) -> list[tuple[str | None, dict]]:
+        """The entry's own fields, then a section per registered kind that has fields of its own."""
+        sections: list[tuple[str | None, dict]] = [(None, {"fields": self.entry_fields})]
+        for kind in kinds.all():
+            fields = (["image"] if kind.takes_image else []) + [field.input_name for field in kind.fields]
+            if fields:
+                sections.append((kind.label, {"fields": fields, "description": f"Only for {kind.label.lower()} entries."}))
+        return [*sections, ("Published", {"fields": self.published_fields})]
+
+    def get_form(self, request: HttpRequest, obj: Entry | None = None, change: bool = False, **kwargs: Any) -> type:
+        """The entry form with a declared field for every registered kind's details, as the
+        fieldsets list them."""
+        kwargs.setdefault("form", type(self.form.__name__, (self.form,), kinds_forms.form_fields()))
+        return super().get_form(request, obj, change, **kwargs)
 
     def has_delete_permission(self, request: HttpRequest, obj: Entry | None = None) -> bool:
         allowed = super().has_delete_permission(request, obj)
@@ -355,9 +366,3 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Keys are shown once, by `manage.py createtoken`, never stored in the clear.
         return False
-
-
-# Timing sources, webhooks and messaging-app posting have their own admin modules.
-from .messaging import admin as messaging_admin  # noqa: E402, F401
-from .timing import admin as timing_admin  # noqa: E402, F401
-from .webhooks import admin as webhooks_admin  # noqa: E402, F401

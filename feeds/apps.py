@@ -1,12 +1,10 @@
+"""The core app. Plug-in apps (timing, messaging, webhooks) hook into it from their own `ready()`;
+the core imports none of them (see feeds.signals, feeds.desk.panels, feeds.housekeeping,
+feeds.roles and feeds.api.routes for the hooks)."""
+
 from django.apps import AppConfig
 
 
 class FeedsConfig(AppConfig):
     name = "feeds"
     verbose_name = "Live feeds"
-
-    def ready(self) -> None:
-        from . import signals
-        from .webhooks import outbox
-
-        signals.change_recorded.connect(outbox.on_change_recorded, dispatch_uid="webhooks.outbox")

@@ -2,62 +2,40 @@
 
 Run by `manage.py housekeeping` (hourly: deploy/systemd/livefeed-housekeeping.timer). Each step
 is safe to repeat and safe to run while the site serves readers and the worker delivers.
+
+Plug-in apps add their own steps from their `ready()` with `register(description, step)`; a step
+takes no arguments and returns how many rows it removed or queues it restarted.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
 from io import StringIO
 
 from django.core.management import call_command
-from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from .models import IdempotencyKey, LinkCode, MessagingDelivery
-from .webhooks import delivery
-from .webhooks.models import WebhookDelivery, WebhookSubscription
+from .models import IdempotencyKey
 
-# Telegram redelivers an update for up to a day and Slack retries within minutes: a week of
-# handled ids is ample to recognise a redelivery.
-MESSAGING_DELIVERIES_KEPT = timedelta(days=7)
 # Finished background tasks (a timing poll every few seconds, a wake-up per webhook change).
 TASK_RESULTS_KEPT_DAYS = 1
 FAILED_TASK_RESULTS_KEPT_DAYS = 7
 
+_steps: dict[str, Callable[[], int]] = {}
+
+
+def register(description: str, step: Callable[[], int]) -> None:
+    """Run `step` in every `tidy()`, reported under `description` (registering again replaces it)."""
+    _steps[description] = step
+
 
 def tidy() -> dict[str, int]:
     """Run every step once; how many rows each removed or how many queues it restarted."""
-    now = timezone.now()
     return {
-        "expired idempotency keys": IdempotencyKey.objects.filter(expires_at__lte=now).delete()[0],
-        "spent linking codes": LinkCode.objects.filter(Q(expires_at__lte=now) | Q(used_at__isnull=False)).delete()[0],
-        "old messaging deliveries": MessagingDelivery.objects.filter(
-            received_at__lt=now - MESSAGING_DELIVERIES_KEPT
-        ).delete()[0],
+        "expired idempotency keys": IdempotencyKey.objects.filter(expires_at__lte=timezone.now()).delete()[0],
+        **{description: step() for description, step in _steps.items()},
         "finished task results": _prune_task_results(),
-        "webhook queues restarted": restart_stalled_webhooks(),
     }
-
-
-def restart_stalled_webhooks() -> int:
-    """Queue a run for each active subscription whose due deliveries nobody is working on.
-
-    A worker that died mid-delivery leaves its claim to lapse; without this, the subscription
-    would wait for the next change to the feed before its queue moved again.
-    """
-    now = timezone.now()
-    stalled_since = now - delivery.LEASE_MARGIN
-    due = WebhookDelivery.objects.filter(
-        subscription=OuterRef("pk"), status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=stalled_since
-    )
-    stalled = WebhookSubscription.objects.filter(delivery.unclaimed(now), Exists(due), active=True).values_list(
-        "pk", flat=True
-    )
-    count = 0
-    for subscription_id in stalled:
-        delivery.schedule(subscription_id=subscription_id)
-        count += 1
-    return count
 
 
 def _prune_task_results() -> int:

@@ -12,6 +12,8 @@ from django.db.models import Q
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
+from . import kinds
+
 
 class FeedQuerySet(models.QuerySet):
     def visible_to_readers(self) -> FeedQuerySet:
@@ -78,6 +80,8 @@ class EntryQuerySet(models.QuerySet):
 
 class Entry(models.Model):
     class Kind(models.TextChoices):
+        """Names of the built-in kinds, for code that posts one; feeds.kinds holds every kind."""
+
         TEXT = "text", "Text"
         QUOTE = "quote", "Quote"
         SOCIAL = "social", "Social post"
@@ -89,7 +93,8 @@ class Entry(models.Model):
         PUBLISHED = "published", "Published"
 
     feed = models.ForeignKey(Feed, on_delete=models.CASCADE, related_name="entries")
-    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TEXT)
+    # Read from the registry when asked, so a newly registered kind needs no migration.
+    kind = models.CharField(max_length=20, choices=kinds.choices, default=Kind.TEXT)
     headline = models.CharField(max_length=200, blank=True)
     body = models.TextField(blank=True, help_text="Markdown.")
     details = models.JSONField(default=dict, blank=True, help_text="The kind's own fields (speaker, URL, alt text…).")
@@ -191,9 +196,3 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} ({self.key})"
-
-
-# Messaging-app posting, timing sources, webhooks and WebSub pings live with the rest of their code.
-from .messaging.models import LinkCode, MessagingAccount, MessagingDelivery, MessagingEntry, SlackChannel  # noqa: E402, F401
-from .timing.models import TimingSource  # noqa: E402, F401
-from .webhooks.models import WebhookDelivery, WebhookSubscription, WebSubPing  # noqa: E402, F401

@@ -16,8 +16,9 @@ FLAGS = {
     "checkered": "Checkered flag",
 }
 SESSIONS = {"practice": "Practice", "qualifying": "Qualifying", "race": "Race"}
-TEXT_FIELDS = ("series", "track", "stage", "leader", "time_remaining")
-NUMBER_FIELDS = ("lap", "laps_total", "cautions")
+TEXT_FIELDS = ("series", "track", "stage", "leader", "time_remaining", "session_name")
+# laps_to_go and stage_laps_left as the timing source counts them; lead_changes and leaders so far.
+NUMBER_FIELDS = ("lap", "laps_total", "cautions", "laps_to_go", "stage_laps_left", "lead_changes", "leaders")
 FIELDS = (*TEXT_FIELDS, *NUMBER_FIELDS, "session", "flag", "running_order")
 MAX_TEXT = 100
 RUNNING_ORDER_LENGTH = 10
@@ -87,10 +88,67 @@ def flag_label(flag: str | None) -> str:
     return FLAGS.get(flag or "none", FLAGS["none"])
 
 
+def is_racing(race: dict[str, Any]) -> bool:
+    """A race, or a session of unknown kind: practice and qualifying have no leader, stage or cautions."""
+    return race.get("session") in (None, "race")
+
+
+def is_finished(race: dict[str, Any]) -> bool:
+    return race.get("flag") == "checkered"
+
+
 def lap_text(race: dict[str, Any]) -> str:
-    """"Lap 45 of 200", "Lap 45", or the time remaining."""
+    """"Lap 45 of 200, 155 to go", "Lap 45", or the time remaining."""
     if "lap" in race:
-        return f"Lap {race['lap']} of {race['laps_total']}" if "laps_total" in race else f"Lap {race['lap']}"
+        text = f"Lap {race['lap']} of {race['laps_total']}" if "laps_total" in race else f"Lap {race['lap']}"
+        if race.get("laps_to_go") and not is_finished(race):
+            text = f"{text}, {race['laps_to_go']} to go"
+        return text
     if race.get("time_remaining"):
         return f"{race['time_remaining']} remaining"
     return ""
+
+
+def session_text(race: dict[str, Any]) -> str | None:
+    """"Final Practice", "Cook Out Southern 500 (race)", "Qualifying": the session's name and kind."""
+    kind, name = SESSIONS.get(race.get("session", "")), race.get("session_name")
+    if name and kind and kind.lower() not in name.lower():
+        return f"{name} ({kind.lower()})"
+    return name or kind
+
+
+def stage_text(race: dict[str, Any]) -> str | None:
+    """"2 (ends lap 185), 12 laps left"."""
+    stage = race.get("stage")
+    if not stage:
+        return None
+    left = race.get("stage_laps_left")
+    if left is None:
+        return stage
+    return f"{stage}, {left} lap{'' if left == 1 else 's'} left"
+
+
+def lead_changes_text(race: dict[str, Any]) -> str | None:
+    """"19 among 13 drivers"."""
+    if race.get("lead_changes") is None:
+        return None
+    if race.get("leaders"):
+        return f"{race['lead_changes']} among {race['leaders']} drivers"
+    return str(race["lead_changes"])
+
+
+def facts(race: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The labelled facts of the status bar, in order; the leader of a finished race is its winner."""
+    return [
+        (label, value)
+        for label, value in (
+            ("Series", race.get("series")),
+            ("Track", race.get("track")),
+            ("Session", session_text(race)),
+            ("Stage", stage_text(race)),
+            ("Winner" if is_finished(race) else "Leader", race.get("leader")),
+            ("Cautions", race.get("cautions")),
+            ("Lead changes", lead_changes_text(race)),
+        )
+        if value not in (None, "")
+    ]

@@ -1,7 +1,7 @@
-"""Entries and race status to safe HTML, done once when they are saved.
+"""The shared HTML toolkit: Markdown, the sanitizer, and the race status line and bar.
 
-Every entry kind ends up as one sanitized `html` string, so the reader page, the API, the
-WebSocket and any widget show every kind without code of their own.
+Every entry kind (feeds.kinds) ends up as one sanitized `html` string built with these, so the
+reader page, the API, the WebSocket and any widget show every kind without code of their own.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import nh3
-from django.utils.html import escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from markdown_it import MarkdownIt
 
@@ -37,7 +37,6 @@ ALLOWED_ATTRIBUTES = {
     "p": {"class"},
     "dl": {"class"},
 }
-IMAGE_SIZES = "(max-width: 760px) 100vw, 720px"
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
 
 
@@ -60,45 +59,6 @@ def render_markdown(markdown: str) -> str:
     return sanitize_html(_markdown.render(markdown)).strip()
 
 
-def render_entry(*, kind: str, body: str, details: dict[str, Any]) -> str:
-    """Render an entry of any kind to sanitized HTML, from its body and its kind's fields."""
-    text = render_markdown(body) if body.strip() else ""
-    if kind == "quote":
-        attribution = format_html("<cite>{}</cite>", details.get("speaker", ""))
-        if details.get("role"):
-            attribution = format_html("{}, {}", attribution, details["role"])
-        html = format_html(
-            '<blockquote class="entry-quote">{}<footer>— {}</footer></blockquote>', mark_safe(text), attribution
-        )
-    elif kind == "social":
-        network = details.get("network", "")
-        by = format_html(" · {}", details["author"]) if details.get("author") else ""
-        html = format_html(
-            '<blockquote class="entry-social" cite="{url}">{text}<footer><span class="entry-social-network">'
-            '{network}</span>{by} · <a href="{url}">View the post on {network}</a></footer></blockquote>',
-            url=details.get("url", ""), text=mark_safe(text), network=network, by=by,
-        )
-    elif kind == "image":
-        renditions = details.get("renditions") or []
-        srcset = ", ".join(f"{escape(item['url'])} {int(item['width'])}w" for item in renditions)
-        largest = renditions[-1] if renditions else {"url": details.get("src", ""), "width": 0}
-        height = round(int(details.get("height", 0)) * largest["width"] / int(details.get("width", 1) or 1))
-        caption = escape(details.get("caption", ""))
-        if details.get("credit"):
-            caption = format_html('{} <span class="entry-credit">{}</span>', caption, details["credit"])
-        html = format_html(
-            '<figure class="entry-image"><img src="{}" srcset="{}" sizes="{}" alt="{}" width="{}" height="{}"'
-            ' loading="lazy">{}</figure>{}',
-            largest["url"], mark_safe(srcset), IMAGE_SIZES, details.get("alt", ""), largest["width"], height,
-            format_html("<figcaption>{}</figcaption>", caption) if caption else "", mark_safe(text),
-        )
-    elif kind == "race_status":
-        html = format_html("{}{}", render_race_summary(details, css="entry-race"), mark_safe(text))
-    else:
-        html = text
-    return sanitize_html(str(html)).strip()
-
-
 def render_race_summary(state: dict[str, Any], *, css: str) -> str:
     """One line: the flag and the lap, e.g. "Caution · Lap 45 of 200"."""
     flag = state.get("flag") or "none"
@@ -113,17 +73,7 @@ def render_race_status(state: dict[str, Any]) -> str:
     """The status bar shown at the top of a feed's live page; empty when nothing is known."""
     if not state:
         return ""
-    facts = []
-    for label, value in (
-        ("Series", state.get("series")),
-        ("Track", state.get("track")),
-        ("Session", race.SESSIONS.get(state.get("session", ""))),
-        ("Stage", state.get("stage")),
-        ("Leader", state.get("leader")),
-        ("Cautions", state.get("cautions")),
-    ):
-        if value not in (None, ""):
-            facts.append(format_html("<dt>{}</dt><dd>{}</dd>", label, value))
+    facts = [format_html("<dt>{}</dt><dd>{}</dd>", label, value) for label, value in race.facts(state)]
     order = ""
     if state.get("running_order"):
         items = "".join(format_html("<li>{}</li>", name) for name in state["running_order"])

@@ -2,6 +2,9 @@
 
 Contributors write drafts and edit their own drafts; Editors publish, edit and delete any entry,
 pin, mark key events and run the feed. Superusers may do everything.
+
+The groups are made by migrations (feeds 0003). Plug-in apps name the permissions of their own
+models that a role holds with `grant()` from their `ready()`; `permissions_of()` lists them all.
 """
 
 from __future__ import annotations
@@ -18,8 +21,22 @@ EDITOR = "Editor"
 
 CONTRIBUTOR_PERMISSIONS = ["view_feed", "view_entry", "add_entry", "change_entry"]
 EDITOR_PERMISSIONS = [*CONTRIBUTOR_PERMISSIONS, "add_feed", "change_feed", "delete_entry", "publish_entry"]
-# Editors link their feeds to timing sources (docs/timing.md).
-EDITOR_PERMISSIONS += ["view_timingsource", "add_timingsource", "change_timingsource", "delete_timingsource"]
+
+# Permissions of plug-in models each role holds, as "app_label.codename".
+_granted: dict[str, list[str]] = {CONTRIBUTOR: [], EDITOR: []}
+
+
+def grant(role: str, app_label: str, codenames: list[str]) -> None:
+    """Record that `role` holds these permissions of a plug-in app's models."""
+    for codename in codenames:
+        if f"{app_label}.{codename}" not in _granted[role]:
+            _granted[role].append(f"{app_label}.{codename}")
+
+
+def permissions_of(role: str) -> list[str]:
+    """Every permission the role's group holds, as "app_label.codename"."""
+    core = EDITOR_PERMISSIONS if role == EDITOR else CONTRIBUTOR_PERMISSIONS
+    return [f"feeds.{codename}" for codename in core] + _granted[role]
 
 
 def can_write(user: AbstractBaseUser) -> bool:

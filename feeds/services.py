@@ -21,7 +21,7 @@ from django.utils import timezone
 from . import events, images, kinds, race, roles
 from .broadcast import broadcast_change, broadcast_to_desk
 from .models import Entry, Feed
-from .rendering import render_entry, render_race_status
+from .rendering import render_race_status
 
 logger = logging.getLogger(__name__)
 
@@ -390,14 +390,14 @@ def _render(entry: Entry, *, upload: UploadedFile | None, image_state: tuple[str
         headline=entry.headline,
         has_image=bool(upload or entry.image or (image_state and image_state[0])),
     )
-    if entry.kind == Entry.Kind.IMAGE:
+    if kinds.get(entry.kind).takes_image:
         if upload is not None:
             entry.image.name, previous = images.process_upload(upload)
         elif image_state is not None:
             entry.image.name, previous = image_state
         details.update(previous)
     entry.details = details
-    entry.html = render_entry(kind=entry.kind, body=entry.body, details=details)
+    entry.html = kinds.render_entry(kind=entry.kind, body=entry.body, details=details)
 
 
 def _schedule(entry: Entry) -> None:

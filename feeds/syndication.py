@@ -13,10 +13,9 @@ from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
-from . import events, links, selectors
+from . import events, hub, links, selectors
 from .models import Entry, Feed
 from .views import readable_feed
-from .webhooks import websub
 
 ITEMS = 50
 
@@ -35,8 +34,8 @@ class HubRss(Rss201rev2Feed):
 
     def add_root_elements(self, handler: Any) -> None:
         super().add_root_elements(handler)
-        if websub.hub_url():
-            handler.addQuickElement("atom:link", None, {"rel": "hub", "href": websub.hub_url()})
+        if hub.hub_url():
+            handler.addQuickElement("atom:link", None, {"rel": "hub", "href": hub.hub_url()})
 
 
 class HubAtom(Atom1Feed):
@@ -44,8 +43,8 @@ class HubAtom(Atom1Feed):
 
     def add_root_elements(self, handler: Any) -> None:
         super().add_root_elements(handler)
-        if websub.hub_url():
-            handler.addQuickElement("link", "", {"rel": "hub", "href": websub.hub_url()})
+        if hub.hub_url():
+            handler.addQuickElement("link", "", {"rel": "hub", "href": hub.hub_url()})
 
 
 class EntriesRss(SyndicationFeed):
@@ -53,11 +52,11 @@ class EntriesRss(SyndicationFeed):
     route = "feeds:rss"
 
     def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return websub.advertise(request, super().__call__(request, *args, **kwargs))
+        return hub.advertise(request, super().__call__(request, *args, **kwargs))
 
     def feed_url(self, feed: Feed) -> str | None:
         """On the configured site when there is one, so the self link is the topic the hub knows."""
-        return websub.topic_url(self.route, feed.slug) if settings.LIVEFEED["SITE_URL"] else None
+        return hub.topic_url(self.route, feed.slug) if settings.LIVEFEED["SITE_URL"] else None
 
     def get_object(self, request: HttpRequest, slug: str) -> Feed:
         return readable_feed(slug)
@@ -121,13 +120,13 @@ def json_feed(request: HttpRequest, slug: str) -> HttpResponse:
         "version": "https://jsonfeed.org/version/1.1",
         "title": feed.title,
         "home_page_url": links.absolute(request, links.feed_path(feed)),
-        "feed_url": websub.self_url(request),
+        "feed_url": hub.self_url(request),
         "description": feed.summary,
         "authors": [{"name": settings.LIVEFEED["PUBLISHER_NAME"]}],
         "language": settings.LANGUAGE_CODE,
         "items": items,
     }
-    if websub.hub_url():
-        document["hubs"] = [{"type": "WebSub", "url": websub.hub_url()}]
+    if hub.hub_url():
+        document["hubs"] = [{"type": "WebSub", "url": hub.hub_url()}]
     response = JsonResponse(document, content_type="application/feed+json", json_dumps_params={"ensure_ascii": False})
-    return websub.advertise(request, response)
+    return hub.advertise(request, response)

@@ -80,6 +80,12 @@ INSTALLED_APPS = [
     "axes",
     "feeds",
 ]
+# Features that plug into the core, each a Django app of its own. LIVEFEED_PLUGINS lists the ones
+# to run (comma-separated; set but empty runs the core alone); unset runs all three.
+PLUGINS = ["feeds.timing", "feeds.messaging", "feeds.webhooks"]
+if "LIVEFEED_PLUGINS" in os.environ:
+    PLUGINS = [name.strip() for name in os.environ["LIVEFEED_PLUGINS"].split(",") if name.strip()]
+INSTALLED_APPS += PLUGINS
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

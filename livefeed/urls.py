@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
@@ -16,13 +17,15 @@ urlpatterns = [
     path("healthz", health, name="health"),
     path("admin/", admin.site.urls),
     path("api/", include("feeds.api.urls")),
-    path("integrations/", include("feeds.messaging.urls")),
     path("oembed/", oembed.oembed, name="oembed"),
     path("embed.js", embed.loader, name="embed-loader"),
     path("sitemap.xml", sitemap, {"sitemaps": {"feeds": crawlers.FeedSitemap}}, name="sitemap"),
     path("robots.txt", crawlers.robots_txt, name="robots"),
     path("", include("feeds.urls")),
 ]
+# Plug-in apps with pages of their own, when installed (settings.PLUGINS).
+if apps.is_installed("feeds.messaging"):
+    urlpatterns.append(path("integrations/", include("feeds.messaging.urls")))
 if settings.SERVE_MEDIA:
     urlpatterns.append(
         re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from .. import kinds
 from ..models import Entry, Feed
 
 MAX_BODY_LENGTH = 100_000
@@ -33,12 +34,16 @@ class FeedUpdateSerializer(serializers.ModelSerializer):
         return value
 
 
+def details_help() -> str:
+    """The details each kind takes, from the registry, for the API's schema."""
+    described = [f"{kind.name} {{{', '.join(kind.detail_keys())}}}" for kind in kinds.all() if kind.detail_keys()]
+    return "The kind's fields: " + "; ".join(described) + "."
+
+
 class EntryWriteSerializer(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(choices=kinds.choices(), required=False, help_text="The entry's kind; text when left out.")
     body = serializers.CharField(allow_blank=True, required=False, max_length=MAX_BODY_LENGTH)
-    details = serializers.JSONField(
-        required=False, help_text="The kind's fields: quote {speaker, role}; social {url, author}; "
-        "image {alt, caption, credit}; race_status {flag, lap, …}."
-    )
+    details = serializers.JSONField(required=False, help_text=details_help())
     image = serializers.FileField(required=False, help_text="JPEG, PNG or WebP, for kind image (multipart).")
     version = serializers.IntegerField(
         required=False, min_value=1, help_text="The version you edited; a newer one on the server answers 409."
@@ -47,6 +52,12 @@ class EntryWriteSerializer(serializers.ModelSerializer):
     class Meta:
         model = Entry
         fields = ["kind", "headline", "body", "details", "image", "status", "pinned", "key_event", "publish_at", "version"]
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # Kinds registered after this class was defined are accepted too.
+        fields = super().get_fields()
+        fields["kind"].choices = kinds.choices()
+        return fields
 
     def validate_details(self, value: object) -> object:
         if not isinstance(value, dict):

@@ -2,8 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from ..caching import cached_feed_view, public_cache
-from ..timing.api import TimingPushView
-from . import views
+from . import routes, views
 
 app_name = "api"
 
@@ -14,5 +13,5 @@ urlpatterns = [
     path("feeds/<slug:slug>/events/", cached_feed_view(views.FeedEventsView.as_view()), name="feed-events"),
     path("feeds/<slug:slug>/entries/", views.EntryListView.as_view(), name="entry-list"),
     path("feeds/<slug:slug>/entries/<int:entry_id>/", views.EntryDetailView.as_view(), name="entry-detail"),
-    path("feeds/<slug:slug>/timing/", TimingPushView.as_view(), name="feed-timing"),
+    *routes.patterns(),
 ]

@@ -18,9 +18,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import events, race, roles, services
+from .. import events, kinds, race, roles, services
 from ..idempotency import idempotent
 from ..models import Entry, Feed
+from . import panels as desk_panels
 from .forms import DeskEntryForm
 
 logger = logging.getLogger(__name__)
@@ -96,6 +97,10 @@ def desk(request: HttpRequest, feed_id: int) -> HttpResponse:
         "feed_id": feed.pk,
         "entries": [events.desk_entry_payload(entry) for entry in _desk_entries(feed)],
         "user": {"id": user.pk, "can_publish": can_publish, "can_run_feed": can_run_feed},
+        # Each kind's detail inputs, for the inline editor: [input name, label, key in details].
+        "kind_fields": {
+            kind.name: [[field.input_name, field.label, field.key] for field in kind.fields] for kind in kinds.all()
+        },
     }
     context = {
         **admin.site.each_context(request),
@@ -104,9 +109,10 @@ def desk(request: HttpRequest, feed_id: int) -> HttpResponse:
         "state": state,
         "can_publish": can_publish,
         "can_run_feed": can_run_feed,
-        "kinds": [c for c in Entry.Kind.choices if c[0] != Entry.Kind.RACE_STATUS],
+        "kinds": [kind for kind in kinds.all() if kind.composed_at_desk],
         "flags": race.FLAGS,
         "sessions": race.SESSIONS,
+        "panels": desk_panels.templates(),
     }
     return render(request, "desk/desk.html", context)
 

@@ -25,7 +25,7 @@ class LinkCode(models.Model):
     used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        app_label = "feeds"
+        db_table = "feeds_linkcode"
         verbose_name = "messaging link code"
 
     def __str__(self) -> str:
@@ -48,7 +48,7 @@ class MessagingAccount(models.Model):
     linked_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        app_label = "feeds"
+        db_table = "feeds_messagingaccount"
         verbose_name = "messaging account"
         constraints = [
             models.UniqueConstraint(fields=["platform", "external_id"], name="messaging_account_unique"),
@@ -67,7 +67,7 @@ class SlackChannel(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        app_label = "feeds"
+        db_table = "feeds_slackchannel"
         verbose_name = "Slack channel"
 
     def __str__(self) -> str:
@@ -82,7 +82,7 @@ class MessagingDelivery(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        app_label = "feeds"
+        db_table = "feeds_messagingdelivery"
         constraints = [
             models.UniqueConstraint(fields=["platform", "delivery_id"], name="messaging_delivery_unique"),
         ]
@@ -98,7 +98,7 @@ class MessagingEntry(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        app_label = "feeds"
+        db_table = "feeds_messagingentry"
         constraints = [
             models.UniqueConstraint(
                 fields=["platform", "conversation_id", "message_id"], name="messaging_entry_unique"

@@ -3,11 +3,13 @@
 import django.core.validators
 import django.db.models.deletion
 import feeds.outbound
-import feeds.timing.registry
 from django.conf import settings
 from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
 
+# The formats of that release, copied rather than imported from the timing app, which this core
+# migration must not need (choices never reach the database).
+FORMATS = [("livefeed", "Livefeed timing JSON"), ("nascar", "NASCAR live feed JSON")]
 # Copied here rather than imported from feeds.roles, as in 0003.
 EDITOR_TIMING_PERMISSIONS = ["view_timingsource", "add_timingsource", "change_timingsource", "delete_timingsource"]
 
@@ -36,7 +38,7 @@ class Migration(migrations.Migration):
             name='TimingSource',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('format', models.CharField(choices=feeds.timing.registry.choices, default='livefeed', max_length=30)),
+                ('format', models.CharField(choices=FORMATS, default='livefeed', max_length=30)),
                 ('url', models.URLField(blank=True, help_text='Polled for the race status. Leave empty to only receive pushes to the API.', max_length=500, validators=[feeds.outbound.validate_public_url])),
                 ('enabled', models.BooleanField(default=True, help_text='Poll the URL and accept pushes.')),
                 ('interval_seconds', models.PositiveIntegerField(default=5, help_text='Seconds between polls.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(3600)])),

@@ -3,9 +3,20 @@
 import django.db.models.deletion
 import django.utils.timezone
 import feeds.outbound
-import feeds.webhooks.models
+import secrets
 import uuid
 from django.db import migrations, models
+
+# Copied here rather than imported from the webhooks app, which this core migration must not need.
+EVENT_TYPES = ["entry.created", "entry.updated", "entry.deleted", "feed.updated"]
+
+
+def new_secret():
+    return secrets.token_urlsafe(32)
+
+
+def every_event():
+    return list(EVENT_TYPES)
 
 
 class Migration(migrations.Migration):
@@ -20,8 +31,8 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('url', models.URLField(max_length=500, validators=[feeds.outbound.validate_public_url], verbose_name='URL')),
-                ('secret', models.CharField(default=feeds.webhooks.models.new_secret, help_text="Shared with the receiver, which checks each request's signature with it.", max_length=200)),
-                ('events', models.JSONField(default=feeds.webhooks.models.every_event, help_text='The kinds of change this URL receives.')),
+                ('secret', models.CharField(default=new_secret, help_text="Shared with the receiver, which checks each request's signature with it.", max_length=200)),
+                ('events', models.JSONField(default=every_event, help_text='The kinds of change this URL receives.')),
                 ('active', models.BooleanField(default=True, help_text='Turn back on to resume from the oldest delivery still pending.')),
                 ('consecutive_failures', models.PositiveIntegerField(default=0, editable=False)),
                 ('disabled_reason', models.TextField(blank=True, editable=False)),

@@ -16,7 +16,7 @@ MESSAGE_TYPE = "timing.health"
 
 def render_health(source: TimingSource | None) -> str:
     """The desk's timing panel (the same partial the page is served with)."""
-    return render_to_string("desk/_timing_health.html", {"source": source})
+    return render_to_string("timing/_health.html", {"source": source})
 
 
 def tell_desk(source: TimingSource) -> None:

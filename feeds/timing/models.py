@@ -67,6 +67,7 @@ class TimingSource(models.Model):
     next_poll_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
+        db_table = "feeds_timingsource"  # made by the feeds app before timing was an app of its own
         verbose_name = "timing source"
 
     def __str__(self) -> str:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from .. import outbound
-from . import ingest
+from . import ingest, registry
 from .models import TimingSource
 
 logger = logging.getLogger(__name__)
@@ -44,12 +44,19 @@ def next_delay(*, interval: float, failures: int, cap: float) -> float:
     return min(interval * 2 ** min(failures, 30), max(cap, interval))
 
 
+def request_headers(source: TimingSource) -> dict[str, str]:
+    """What a poll sends: JSON wanted, plus any headers the source's format needs (a CDN's checks)."""
+    try:
+        extra = getattr(registry.adapter_for(source.format), "request_headers", {})
+    except KeyError:
+        extra = {}
+    return {"Accept": "application/json", **extra}
+
+
 def poll_once(*, source: TimingSource) -> ingest.Outcome:
     """Fetch the source's URL once and apply what it answers."""
     try:
-        response = outbound.request(
-            "GET", source.url, timeout=REQUEST_TIMEOUT, headers={"Accept": "application/json"}
-        )
+        response = outbound.request("GET", source.url, timeout=REQUEST_TIMEOUT, headers=request_headers(source))
     except outbound.RefusedURL as error:
         return ingest.record_failure(source=source, kind="unreachable", reason=f"refused URL: {error}")
     except outbound.ResponseTooLarge:

@@ -86,7 +86,7 @@ class WebhookSubscriptionAdmin(FeedRunnersOnly, admin.ModelAdmin):
 
     @admin.display(description="delivery log")
     def log_link(self, subscription: WebhookSubscription) -> str:
-        url = reverse("admin:feeds_webhookdelivery_changelist") + f"?subscription__id__exact={subscription.pk}"
+        url = reverse("admin:webhooks_webhookdelivery_changelist") + f"?subscription__id__exact={subscription.pk}"
         return format_html('<a href="{}">Delivery log</a>', url)
 
     @admin.display(description="recent deliveries")

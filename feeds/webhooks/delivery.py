@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 import httpx
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from .. import outbound
@@ -186,6 +186,24 @@ def schedule(*, subscription_id: int, at: datetime | None = None) -> None:
 
     task = deliver_webhooks if at is None else deliver_webhooks.using(run_after=at)
     task.enqueue(subscription_id=subscription_id)
+
+
+def restart_stalled() -> int:
+    """Queue a run for each active subscription whose due deliveries nobody is working on.
+
+    A worker that died mid-delivery leaves its claim to lapse; without this (run by housekeeping),
+    the subscription would wait for the next change to the feed before its queue moved again.
+    """
+    now = timezone.now()
+    due = WebhookDelivery.objects.filter(
+        subscription=OuterRef("pk"), status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now - LEASE_MARGIN
+    )
+    stalled = WebhookSubscription.objects.filter(unclaimed(now), Exists(due), active=True).values_list("pk", flat=True)
+    count = 0
+    for subscription_id in stalled:
+        schedule(subscription_id=subscription_id)
+        count += 1
+    return count
 
 
 def _prune(subscription_id: int) -> None:

@@ -23,10 +23,12 @@ EVENT_TYPES = [value for value, _ in EVENT_CHOICES]
 
 
 def new_secret() -> str:
+    """A fresh signing secret for a new subscription."""
     return secrets.token_urlsafe(32)
 
 
 def every_event() -> list[str]:
+    """A new subscription hears of every kind of change."""
     return list(EVENT_TYPES)
 
 
@@ -53,6 +55,7 @@ class WebhookSubscription(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        db_table = "feeds_webhooksubscription"  # made by the feeds app before webhooks was an app
         ordering = ["feed", "id"]
         verbose_name = "webhook subscription"
 
@@ -89,6 +92,7 @@ class WebhookDelivery(models.Model):
     error = models.TextField(blank=True)
 
     class Meta:
+        db_table = "feeds_webhookdelivery"
         ordering = ["-id"]
         verbose_name_plural = "webhook deliveries"
         indexes = [
@@ -110,6 +114,7 @@ class WebSubPing(models.Model):
     last_error = models.TextField(blank=True)
 
     class Meta:
+        db_table = "feeds_websubping"
         verbose_name = "WebSub ping"
 
     def __str__(self) -> str:

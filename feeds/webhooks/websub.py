@@ -1,8 +1,8 @@
 """WebSub (https://www.w3.org/TR/websub/): feeds name their hub, and the hub hears of each change.
 
-With `LIVEFEED_WEBSUB_HUB` set, the Atom, RSS and JSON feeds send `Link: <hub>; rel="hub"` and
-`Link: <self>; rel="self"`, and every change to a public feed leaves one pending ping per feed
-(`hub.mode=publish` for each syndication URL) that the worker sends. A burst of changes while a
+With `LIVEFEED_WEBSUB_HUB` set, the Atom, RSS and JSON feeds name the hub (feeds.hub, in the
+core), and every change to a public feed leaves one pending ping per feed (`hub.mode=publish` for
+each syndication URL) that the worker sends. A burst of changes while a
 ping is pending adds nothing to it, so the hub is pinged about once per burst, not per change.
 """
 
@@ -12,52 +12,20 @@ import logging
 from datetime import timedelta
 
 import httpx
-from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
 from django.utils import timezone
 
 from .. import outbound
+from ..hub import hub_url, topic_urls
 from ..models import Feed
 from .models import WebSubPing
 
 logger = logging.getLogger(__name__)
 
-SYNDICATION_ROUTES = ("feeds:atom", "feeds:rss", "feeds:json-feed")
 TIMEOUT = 10.0
 MAX_ATTEMPTS = 5
 # A ping queued longer ago than this and still pending was lost (a worker died): queue it again.
 STALE_AFTER = timedelta(minutes=10)
-
-
-def hub_url() -> str:
-    """The hub's URL, or "" when WebSub is off."""
-    return settings.LIVEFEED["WEBSUB_HUB"]
-
-
-def topic_url(route: str, feed_slug: str) -> str:
-    """One syndication URL of the feed on the configured site, as the hub knows it."""
-    return settings.LIVEFEED["SITE_URL"] + reverse(route, kwargs={"slug": feed_slug})
-
-
-def topic_urls(feed_slug: str) -> list[str]:
-    """The feed's syndication URLs as the hub knows them (the `rel="self"` of each)."""
-    return [topic_url(route, feed_slug) for route in SYNDICATION_ROUTES]
-
-
-def self_url(request: HttpRequest) -> str:
-    """This feed document's own URL: on the configured site, so it matches the pinged topic."""
-    site = settings.LIVEFEED["SITE_URL"]
-    return site + request.path if site else request.build_absolute_uri(request.path)
-
-
-def advertise(request: HttpRequest, response: HttpResponse) -> HttpResponse:
-    """Add the hub and self Link headers to a syndication feed's answer."""
-    hub = hub_url()
-    if hub and response.status_code in (200, 304):
-        response["Link"] = f'<{hub}>; rel="hub", <{self_url(request)}>; rel="self"'
-    return response
 
 
 def request_ping(*, feed: Feed, seq: int) -> None:

@@ -40,7 +40,8 @@ function showKindFields(container, kind) {
   }
   const label = container.querySelector("[data-body-label]");
   if (label) {
-    label.textContent = { quote: "The quote", social: "Quoted text (optional)", image: "Text under the image (optional)" }[kind] || "Body (Markdown)";
+    const option = container.querySelector(`[data-kind] option[value="${CSS.escape(kind)}"]`);
+    label.textContent = option?.dataset.kindBodyLabel || "Body (Markdown)";
   }
 }
 
@@ -333,12 +334,8 @@ async function remove(entry) {
   else rowMessage(entry.id, data.detail);
 }
 
-const EDIT_FIELDS = {
-  quote: [["speaker", "Speaker"], ["role", "Role"]],
-  social: [["url", "Post URL"], ["social_author", "Posted by"]],
-  image: [["alt", "Alt text"], ["caption", "Caption"], ["credit", "Credit"]],
-};
-const DETAIL_KEYS = { speaker: "speaker", role: "role", url: "url", social_author: "author", alt: "alt", caption: "caption", credit: "credit" };
+// Each kind's detail inputs from the server's kind registry: [input name, label, key in details].
+const KIND_FIELDS = state.kind_fields || {};
 
 function startEdit(id) {
   const entry = entries.get(String(id));
@@ -357,7 +354,7 @@ function startEdit(id) {
     <div class="desk-edit-actions"><button type="submit" class="default">Save</button>
     <button type="button" data-cancel>Cancel</button><span class="desk-entry-message" role="alert"></span></div>`;
   const kindBox = editor.querySelector(".desk-edit-kind");
-  for (const [name, label] of EDIT_FIELDS[entry.kind] || []) {
+  for (const [name, label] of KIND_FIELDS[entry.kind] || []) {
     const wrap = element("label", "block", `${label} `);
     const input = element("input");
     input.name = name;
@@ -387,7 +384,7 @@ function fill(editor, entry) {
   editor.dataset.version = entry.version;
   editor.elements.headline.value = entry.headline;
   editor.elements.body.value = entry.body;
-  for (const [field, key] of Object.entries(DETAIL_KEYS)) {
+  for (const [field, , key] of KIND_FIELDS[entry.kind] || []) {
     if (editor.elements[field]) editor.elements[field].value = (entry.details || {})[key] || "";
   }
 }

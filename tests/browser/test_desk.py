@@ -128,3 +128,39 @@ def test_editor_publishes_with_ctrl_enter_and_restores_an_earlier_version(browse
     versions.last.get_by_role("button", name="Restore this version").click()
     expect(reader.locator("[data-stream] .entry-body")).to_have_text(["Okafor leads lap 10"])
     assert reader.evaluate("window.loadedOnce") is True
+
+
+def test_each_kind_shows_its_own_inputs_and_body_label_from_the_kinds_registry(browser, server, make_member, live_feed):
+    desk = open_desk(browser, server, make_member("Editor", "eve"), live_feed)
+    composer = desk.locator("[data-composer]")
+    for kind, label, visible, hidden in [
+        ("quote", "The quote", "speaker", "social_author"),
+        ("social", "Quoted text (optional)", "social_author", "alt"),
+        ("image", "Text under the image (optional)", "alt", "speaker"),
+        ("text", "Body (Markdown)", None, "speaker"),
+    ]:
+        composer.locator("[data-kind]").select_option(kind)
+        expect(composer.locator("[data-body-label]")).to_have_text(label)
+        if visible:
+            expect(composer.locator(f"[name={visible}]")).to_be_visible()
+        expect(composer.locator(f"[name={hidden}]")).to_be_hidden()
+
+
+def test_editing_a_quote_inline_fills_and_saves_its_speaker_and_role(browser, server, make_member, publisher, live_feed):
+    from feeds import services
+    from feeds.models import Entry
+
+    services.create_entry(
+        feed=live_feed, by=publisher, kind="quote", body="Tight in the center.",
+        details={"speaker": "Dana Okafor", "role": "No. 75"},
+    )
+    desk = open_desk(browser, server, make_member("Editor", "eve"), live_feed)
+    desk.locator(".desk-entry [data-action=edit]").click()
+    editor = desk.locator("[data-edit-form]")
+    expect(editor.locator("[name=speaker]")).to_have_value("Dana Okafor")
+    expect(editor.locator("[name=role]")).to_have_value("No. 75")
+    expect(editor.locator("[name=url]")).to_have_count(0)
+    editor.locator("[name=role]").fill("driver of the No. 75")
+    editor.locator("[type=submit]").click()
+    expect(desk.locator("[data-edit-form]")).to_have_count(0)
+    assert Entry.objects.get().details == {"speaker": "Dana Okafor", "role": "driver of the No. 75"}

@@ -71,7 +71,7 @@ def test_a_user_who_lost_their_role_cannot_link(messaging_on, make_member):
         linking.link_account(platform="telegram", external_id="1", code=code)
 
 
-@pytest.mark.parametrize("page", ["feeds_slackchannel_changelist", "feeds_messagingaccount_changelist"])
+@pytest.mark.parametrize("page", ["messaging_slackchannel_changelist", "messaging_messagingaccount_changelist"])
 def test_the_admin_says_when_slack_posting_is_off(settings, make_member, page):
     settings.MESSAGING = {}
     html = logged_in(make_member("superuser", "root")).get(reverse(f"admin:{page}")).content.decode()
@@ -79,7 +79,7 @@ def test_the_admin_says_when_slack_posting_is_off(settings, make_member, page):
 
 
 def test_the_admin_shows_no_notice_when_slack_is_on(messaging_on, make_member):
-    html = logged_in(make_member("superuser", "root")).get(reverse("admin:feeds_slackchannel_changelist")).content.decode()
+    html = logged_in(make_member("superuser", "root")).get(reverse("admin:messaging_slackchannel_changelist")).content.decode()
     assert "posting is off" not in html
 
 

@@ -169,7 +169,7 @@ def test_a_member_id_set_in_the_admin_links_the_member(messaging_on, make_member
     admin = Client()
     admin.force_login(make_member("superuser", "root"))
     response = admin.post(
-        reverse("admin:feeds_messagingaccount_add"),
+        reverse("admin:messaging_messagingaccount_add"),
         {"platform": "slack", "external_id": sl.MEMBER, "display_name": "Erin", "user": editor.pk, "feed": ""},
     )
     assert response.status_code == 302

@@ -10,7 +10,7 @@ from feeds.housekeeping import tidy
 
 
 class Command(BaseCommand):
-    help = "Remove expired keys, codes, old delivery ids and task results; restart stalled webhook queues."
+    help = "Remove expired keys and old task results, and run the tidying steps of each plug-in app."
 
     def handle(self, *args: Any, **options: Any) -> None:
         for step, count in tidy().items():

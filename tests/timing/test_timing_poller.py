@@ -12,7 +12,8 @@ from django.test import override_settings
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from feeds.models import Feed, TimingSource
+from feeds.models import Feed
+from feeds.timing.models import TimingSource
 from feeds.timing import poller
 from tests.fixtures.servers import free_port
 from tests.fixtures.timing_server import Response, timing_server
@@ -48,6 +49,31 @@ def test_a_poll_applies_what_the_source_serves(source, live_feed):
         source.url = server.url
         assert poller.poll_once(source=source).kind == "applied"
         assert server.hits == [1]
+    assert Feed.objects.get(pk=live_feed.pk).race == {"flag": "green", "lap": 3}
+
+
+def test_a_nascar_poll_sends_the_headers_the_feeds_cdn_expects(source):
+    source.format = "nascar"
+    with timing_server([Response({"flag_state": 1, "lap_number": 3})]) as server:
+        source.url = server.url
+        assert poller.poll_once(source=source).kind == "applied"
+    assert server.last_headers["Referer"] == "https://www.nascar.com/"
+    assert server.last_headers["User-Agent"].startswith("Mozilla/5.0")
+    assert server.last_headers["Accept"] == "application/json"
+
+
+@pytest.mark.parametrize("body", [b"", b"null"])
+def test_an_empty_answer_between_sessions_is_idle_and_does_not_back_off(source, live_feed, body):
+    source.format = "nascar"
+    source.save()
+    with timing_server([Response({"flag_state": 1, "lap_number": 3}), Response(body)], advance_on_request=True) as server:
+        source.url = server.url
+        poller.poll_once(source=source)
+        outcome = poller.poll_once(source=source)
+    assert outcome.kind == "idle" and not outcome.failing
+    stored = TimingSource.objects.get(pk=source.pk)
+    assert stored.failures == 0 and stored.healthy
+    assert poller.next_delay(interval=5, failures=stored.failures, cap=60) == 5
     assert Feed.objects.get(pk=live_feed.pk).race == {"flag": "green", "lap": 3}
 
 

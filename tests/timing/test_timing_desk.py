@@ -11,7 +11,7 @@ from django.conf import settings
 from django.test import Client, override_settings
 from django_tasks_db.models import DBTaskResult
 
-from feeds.models import TimingSource
+from feeds.timing.models import TimingSource
 from feeds.timing import ingest
 from tests.test_desk_consumer import next_message, open_desk, session_cookie
 
@@ -63,7 +63,7 @@ async def test_the_desk_hears_when_the_source_turns_unhealthy_and_recovers(publi
 @pytest.mark.django_db
 def test_the_admin_lists_each_sources_health(make_member, live_feed, source):
     ingest.ingest(source=source, payload={"flag": "green", "lap": "x"})
-    page = logged_in(make_member("Editor", "eve")).get("/admin/feeds/timingsource/").content.decode()
+    page = logged_in(make_member("Editor", "eve")).get("/admin/timing/timingsource/").content.decode()
     assert "Unhealthy: malformed data: lap: must be a whole number" in page
 
 
@@ -71,7 +71,7 @@ def test_the_admin_lists_each_sources_health(make_member, live_feed, source):
 def test_an_editor_links_a_feed_in_the_admin_and_polling_starts(make_member, live_feed):
     editor = make_member("Editor", "eve")
     with override_settings(LIVEFEED={**settings.LIVEFEED, "OUTBOUND_ALLOW_PRIVATE": True}):
-        response = logged_in(editor).post("/admin/feeds/timingsource/add/", {
+        response = logged_in(editor).post("/admin/timing/timingsource/add/", {
             "feed": live_feed.pk, "format": "nascar", "url": "http://127.0.0.1:9/live_feed.json", "enabled": "on",
             "author": editor.pk, "interval_seconds": 5, "max_backoff_seconds": 60, "stale_after_seconds": 120,
             "post_flag_changes": "published", "post_lead_changes": "off",
@@ -85,7 +85,7 @@ def test_an_editor_links_a_feed_in_the_admin_and_polling_starts(make_member, liv
 @pytest.mark.django_db
 def test_the_admin_refuses_an_author_who_may_not_publish_what_the_source_posts(make_member, live_feed):
     editor, contributor = make_member("Editor", "eve"), make_member("Contributor", "casey")
-    response = logged_in(editor).post("/admin/feeds/timingsource/add/", {
+    response = logged_in(editor).post("/admin/timing/timingsource/add/", {
         "feed": live_feed.pk, "format": "livefeed", "url": "", "enabled": "on", "author": contributor.pk,
         "interval_seconds": 5, "max_backoff_seconds": 60, "stale_after_seconds": 120,
         "post_flag_changes": "published", "post_lead_changes": "off",

@@ -11,7 +11,8 @@ from django.test import Client
 from django_tasks_db.models import DBTaskResult
 
 from feeds import services
-from feeds.models import Feed, WebSubPing
+from feeds.models import Feed
+from feeds.webhooks.models import WebSubPing
 from feeds.webhooks import websub
 
 pytestmark = pytest.mark.django_db

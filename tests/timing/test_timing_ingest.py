@@ -13,13 +13,14 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from feeds import selectors
-from feeds.models import Entry, Feed, TimingSource
+from feeds.models import Entry, Feed
+from feeds.timing.models import TimingSource
 from feeds.timing import ingest
 from feeds.timing.health import render_health
 
 pytestmark = pytest.mark.django_db
 
-NASCAR = json.loads((Path(__file__).parent / "fixtures" / "timing" / "nascar_caution.json").read_text())
+NASCAR = json.loads((Path(__file__).parent.parent / "fixtures" / "timing" / "nascar_caution.json").read_text())
 
 
 @pytest.fixture

@@ -8,9 +8,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from feeds.models import Entry, TimingSource
+from feeds.models import Entry
+from feeds.timing.models import TimingSource
 from feeds.timing import poller
 from tests.browser.test_desk import open_desk, open_reader
+from tests.fixtures.nascar_weekend import weekend
 from tests.fixtures.timing_server import Response, timing_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -82,3 +84,53 @@ def test_the_status_bar_follows_a_scripted_race(browser, start_daphne, start_wor
         "Checkered flag: Kyle Larson wins",
     ]
     assert reader.evaluate("window.loadedOnce") is True
+
+
+def test_the_status_bar_follows_a_nascar_session_change(browser, start_daphne, start_worker, redis, make_member, live_feed):
+    """Last week's finish served days later, then this week's practice, then the race at a lower
+    lap than last week's finish: each shown as the session it is, none refused as stale."""
+    editor = make_member("Editor", "eve")
+    steps = dict(weekend())
+    answers = [Response(steps[name]) for name in (
+        "00_last_week_finished.json", "01_idle.json", "02_practice.json", "06_race_lap_233.json",
+    )]
+    with timing_server(answers) as timing:
+        source = TimingSource.objects.create(
+            feed=live_feed, author=editor, url=timing.url, format="nascar", interval_seconds=1, max_backoff_seconds=2,
+            post_flag_changes="published",
+        )
+        server = start_daphne(REDIS_URL=redis.url)
+        reader = open_reader(browser, server, live_feed)
+        desk = open_desk(browser, server, editor, live_feed)
+        start_worker(REDIS_URL=redis.url, LIVEFEED_OUTBOUND_ALLOW_PRIVATE="true")
+        poller.start(source=source)
+        status = reader.locator("[data-race-status] .race-status")
+        facts = reader.locator("[data-race-status] .race-facts")
+        stream = reader.locator("[data-stream] .entry-headline")
+        health = desk.locator("[data-timing-health]")
+
+        expect(status).to_have_class(re.compile(r"\bflag-checkered\b"), timeout=20_000)
+        expect(status.locator(".race-flag")).to_have_text("Checkered flag · Lap 367 of 367")
+        expect(facts).to_contain_text("WinnerChase Briscoe")
+        expect(stream.first).to_have_text("Checkered flag: Chase Briscoe wins the Cook Out Southern 500")
+
+        timing.advance()  # between sessions the feed answers with an empty body
+        timing.wait_for_hits(2)
+        expect(health).to_have_attribute("data-healthy", "true", timeout=20_000)
+        expect(status.locator(".race-flag")).to_have_text("Checkered flag · Lap 367 of 367")
+
+        timing.advance()  # this week's practice
+        expect(status).to_have_class(re.compile(r"\bflag-green\b"), timeout=20_000)
+        expect(status.locator(".race-flag")).to_have_text("Green flag · Lap 16")
+        expect(facts).to_contain_text("SessionFinal Practice")
+        expect(facts).not_to_contain_text("Leader")
+        expect(facts).not_to_contain_text("Winner")
+        expect(stream.first).to_have_text("Final Practice: green flag")
+
+        timing.advance()  # the race, at lap 233: lower than last week's 367, a new session
+        expect(status.locator(".race-flag")).to_have_text("Green flag · Lap 233 of 260, 27 to go", timeout=20_000)
+        expect(facts).to_contain_text("SessionAmbetter Health 400 (race)")
+        expect(facts).to_contain_text("Stage3 (ends lap 260), 27 laps left")
+        expect(facts).to_contain_text("LeaderBrad Keselowski")
+        expect(health).to_have_attribute("data-healthy", "true")
+        expect(health).not_to_contain_text("stale")

@@ -8,7 +8,8 @@ import time
 import pytest
 
 from feeds import services
-from feeds.models import Feed, WebhookDelivery, WebhookSubscription, WebSubPing
+from feeds.models import Feed
+from feeds.webhooks.models import WebhookDelivery, WebhookSubscription, WebSubPing
 from feeds.webhooks import subscriptions
 from tests.fixtures.receivers import documented_verify, receiver as start_receiver
 

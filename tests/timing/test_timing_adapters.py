@@ -14,8 +14,8 @@ from feeds.timing import registry
 from feeds.timing.adapters import livefeed, nascar
 from feeds.timing.snapshot import BadTimingData
 
-FIXTURES = Path(__file__).parent / "fixtures" / "timing"
-DOCS = Path(__file__).parent.parent / "docs" / "timing.md"
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "timing"
+DOCS = Path(__file__).parent.parent.parent / "docs" / "timing.md"
 
 
 def fixture(name: str) -> dict:
@@ -107,24 +107,52 @@ def test_nascar_flag_state_codes(code, flag):
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        (lambda d: d.pop("flag_state"), "flag_state"),
-        (lambda d: d.update(flag_state=7), "flag_state"),
-        (lambda d: d.update(flag_state=True), "flag_state"),
         (lambda d: d.pop("lap_number"), "lap_number"),
         (lambda d: d.update(lap_number="57"), "lap_number"),
-        (lambda d: d.update(lap_number=201), "lap_number"),
-        (lambda d: d.update(stage=2), "stage"),
-        (lambda d: d["stage"].update(finish_at_lap="185"), "stage.finish_at_lap"),
-        (lambda d: d.update(vehicles={}), "vehicles"),
-        (lambda d: d["vehicles"][0].pop("running_position"), "vehicles[0].running_position"),
-        (lambda d: d["vehicles"][1]["driver"].pop("full_name"), "vehicles[1].driver.full_name"),
-        (lambda d: d.update(number_of_caution_segments=-2), "number_of_caution_segments"),
+        (lambda d: d.update(lap_number=-1), "lap_number"),
     ],
 )
-def test_nascar_feed_names_the_bad_field(change, field):
+def test_nascar_feed_without_a_readable_lap_is_refused(change, field):
     data = copy.deepcopy(fixture("nascar_caution.json"))
     change(data)
     assert bad(nascar.adapter, data).field == field
+
+
+@pytest.mark.parametrize(
+    ("change", "left_out", "still"),
+    [
+        (lambda d: d.pop("flag_state"), "flag_state: missing", {"flag": None, "lap": 57}),
+        (lambda d: d.update(flag_state=7), "flag_state: unknown code 7", {"flag": None, "lap": 57}),
+        (lambda d: d.update(flag_state=True), "flag_state: unknown code True", {"flag": None, "cautions": 3}),
+        (lambda d: d.update(stage=2), "stage: not an object", {"stage": None, "flag": "yellow"}),
+        (lambda d: d["stage"].update(finish_at_lap="185"), "stage.finish_at_lap", {"stage": None, "cautions": 3}),
+        (lambda d: d.update(vehicles={}), "vehicles: not a list", {"running_order": None, "flag": "yellow"}),
+        (lambda d: d["vehicles"][9].pop("running_position"), "vehicles: car 9 without", {"leader": "Denny Hamlin"}),
+        (lambda d: d["vehicles"][1]["driver"].pop("full_name"), "vehicles: car 1 without", {"leader": "Kyle Larson"}),
+        (lambda d: d.update(number_of_caution_segments=-2), "number_of_caution_segments: -2", {"cautions": None, "lap": 57}),
+        (lambda d: d.update(time_of_day_os="2026-11-28T19:42:07"), "time_of_day_os", {"timestamp": None, "lap": 57}),
+        (lambda d: d.update(run_type=7), "run_type: unknown code 7", {"session": None, "cautions": 3}),
+    ],
+)
+def test_nascar_feed_leaves_out_an_unreadable_field_and_keeps_the_rest(change, left_out, still):
+    data = copy.deepcopy(fixture("nascar_caution.json"))
+    change(data)
+    snapshot = nascar.adapter.parse(data)
+    assert any(note.startswith(left_out) for note in snapshot.dropped), snapshot.dropped
+    assert {name: getattr(snapshot, name) for name in still} == still
+
+
+@pytest.mark.parametrize("code", [0, 6, 10])
+def test_unknown_flag_codes_from_consumers_tables_keep_lap_and_running_order(code):
+    data = fixture("nascar_caution.json")
+    data["flag_state"] = code
+    snapshot = nascar.adapter.parse(data)
+    assert snapshot.flag is None and snapshot.lap == 57 and snapshot.leader == "Kyle Larson"
+    assert snapshot.dropped == (f"flag_state: unknown code {code}, the flag is left as it was",)
+
+
+def test_a_clean_snapshot_leaves_nothing_out():
+    assert nascar.adapter.parse(fixture("nascar_caution.json")).dropped == ()
 
 
 def test_a_partial_nascar_feed_keeps_what_it_has():

@@ -6,11 +6,13 @@ from typing import Any
 
 from django import template
 
-from ..models import Feed, TimingSource
+from feeds.models import Feed
+
+from ..models import TimingSource
 
 register = template.Library()
 
 
-@register.inclusion_tag("desk/_timing_panel.html")
+@register.inclusion_tag("timing/_panel.html")
 def timing_health(feed: Feed) -> dict[str, Any]:
     return {"source": TimingSource.objects.filter(feed=feed).select_related("feed").first()}

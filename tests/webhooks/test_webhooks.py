@@ -15,7 +15,8 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from feeds import broadcast, services
-from feeds.models import Feed, WebhookDelivery, WebhookSubscription
+from feeds.models import Feed
+from feeds.webhooks.models import WebhookDelivery, WebhookSubscription
 from feeds.webhooks import delivery, subscriptions
 from tests.fixtures.receivers import documented_verify
 
@@ -236,12 +237,12 @@ def test_a_subscription_is_disabled_after_a_run_of_failures_and_the_admin_says_w
 
     client = Client()
     client.force_login(publisher)
-    listing = client.get(reverse("admin:feeds_webhooksubscription_changelist")).content.decode()
+    listing = client.get(reverse("admin:webhooks_webhooksubscription_changelist")).content.decode()
     assert "Disabled after 3 failed deliveries in a row" in listing and "HTTP 503" in listing
-    page_url = reverse("admin:feeds_webhooksubscription_change", args=[subscription.pk])
+    page_url = reverse("admin:webhooks_webhooksubscription_change", args=[subscription.pk])
     page = client.get(page_url).content.decode()
     assert "Disabled after 3 failed deliveries in a row" in page and "The receiver answered HTTP 503." in page
-    log = client.get(reverse("admin:feeds_webhookdelivery_changelist") + f"?subscription__id__exact={subscription.pk}")
+    log = client.get(reverse("admin:webhooks_webhookdelivery_changelist") + f"?subscription__id__exact={subscription.pk}")
     assert log.status_code == 200 and "The receiver answered HTTP 503." in log.content.decode()
 
     # Turned back on in the admin, it resumes from the oldest pending delivery.
@@ -260,13 +261,13 @@ def test_a_subscription_is_disabled_after_a_run_of_failures_and_the_admin_says_w
 def test_only_those_who_run_feeds_manage_webhooks(publisher, make_member, live_feed):
     contributor = Client()
     contributor.force_login(make_member("Contributor", "casey"))
-    for name in ["admin:feeds_webhooksubscription_changelist", "admin:feeds_webhooksubscription_add",
-                 "admin:feeds_webhookdelivery_changelist"]:
+    for name in ["admin:webhooks_webhooksubscription_changelist", "admin:webhooks_webhooksubscription_add",
+                 "admin:webhooks_webhookdelivery_changelist"]:
         assert contributor.get(reverse(name)).status_code == 403
     editor = Client()
     editor.force_login(make_member("Editor", "edna"))
-    assert editor.get(reverse("admin:feeds_webhooksubscription_add")).status_code == 200
-    response = editor.post(reverse("admin:feeds_webhooksubscription_add"), {
+    assert editor.get(reverse("admin:webhooks_webhooksubscription_add")).status_code == 200
+    response = editor.post(reverse("admin:webhooks_webhooksubscription_add"), {
         "feed": live_feed.pk, "url": "https://partner.example/hook", "secret": SECRET,
         "events": ["entry.created"], "active": "on",
     })
@@ -278,7 +279,7 @@ def test_the_admin_refuses_a_private_url_and_no_events(webhook_settings, publish
     webhook_settings.LIVEFEED = {**webhook_settings.LIVEFEED, "OUTBOUND_ALLOW_PRIVATE": False}
     client = Client()
     client.force_login(publisher)
-    response = client.post(reverse("admin:feeds_webhooksubscription_add"), {
+    response = client.post(reverse("admin:webhooks_webhooksubscription_add"), {
         "feed": live_feed.pk, "url": "http://127.0.0.1:6379/", "secret": SECRET, "active": "on",
     })
     html = response.content.decode()

@@ -1,0 +1,19 @@
+"""Plain text: a headline, a Markdown body, or both."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from .base import Kind
+
+
+class TextKind(Kind):
+    name = "text"
+    label = "Text"
+
+    def clean(self, details: dict[str, Any], *, body: str, headline: str, has_image: bool) -> dict[str, Any]:
+        if not body.strip() and not headline.strip():
+            raise ValidationError({"body": "Write a headline or a body."})
+        return {}
