@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -24,6 +25,23 @@ ENTRY_FORM_FIELDS = ["kind", "headline", "body", "status", "pinned", "key_event"
 
 def _changes(form: forms.ModelForm, names: list[str]) -> dict[str, Any]:
     return {name: form.cleaned_data[name] for name in form.changed_data if name in names}
+
+
+def labelled(formfield: forms.Field | None, label: str) -> forms.Field | None:
+    """Name the controls that Django's admin shows without a <label> of their own (a tabular
+    inline's cells sit under a column heading; a split date-time shows "Date:" as plain text),
+    so screen readers say what each one is."""
+    if formfield is None:
+        return None
+    widget = formfield.widget
+    while hasattr(widget, "widget"):  # the admin's related-object and read-only wrappers
+        widget = widget.widget
+    if isinstance(widget, forms.SplitDateTimeWidget):
+        widget.widgets[0].attrs["aria-label"] = f"{label}: date"
+        widget.widgets[1].attrs["aria-label"] = f"{label}: time"
+    elif not isinstance(widget, forms.HiddenInput):
+        widget.attrs["aria-label"] = label
+    return formfield
 
 
 class QuickEntryForm(forms.Form):
@@ -45,9 +63,17 @@ class InlineEntryForm(forms.ModelForm):
             self.fields["loaded_version"].initial = self.instance.version
 
 
+class EntryInlineFormSet(forms.BaseInlineFormSet):
+    def add_fields(self, form: forms.Form, index: int | None) -> None:
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            labelled(form.fields["DELETE"], "Delete")
+
+
 class EntryInline(admin.TabularInline):
     model = Entry
     form = InlineEntryForm
+    formset = EntryInlineFormSet
     fields = ["headline", "body", "status", "pinned", "key_event", "published_at", "author", "loaded_version"]
     readonly_fields = ["published_at", "author"]
     extra = 0
@@ -65,7 +91,8 @@ class EntryInline(admin.TabularInline):
     def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "body":
             kwargs["widget"] = forms.Textarea(attrs={"rows": 2, "cols": 50})
-        return super().formfield_for_dbfield(db_field, request, **kwargs)
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        return labelled(formfield, str(getattr(db_field, "verbose_name", db_field.name)).capitalize())
 
 
 @admin.register(Feed)
@@ -79,6 +106,12 @@ class FeedAdmin(admin.ModelAdmin):
     exclude = ["race"]
     inlines = [EntryInline]
     change_form_template = "admin/feeds/feed/change_form.html"
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if isinstance(db_field, models.DateTimeField):
+            return labelled(formfield, str(db_field.verbose_name).capitalize())
+        return formfield
 
     def get_readonly_fields(self, request: HttpRequest, obj: Feed | None = None) -> list[str]:
         fields = list(super().get_readonly_fields(request, obj))

@@ -14,11 +14,11 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
 
 from . import selectors
+from .selectors import ORDERS
 from .caching import cached_feed_view
 from .views import readable_feed
 
 THEMES = ("auto", "light", "dark")
-ORDERS = ("newest", "oldest")
 MAX_ENTRIES = 50
 
 
@@ -43,17 +43,20 @@ def frame_ancestors() -> list[str]:
 def widget(request: HttpRequest, slug: str) -> HttpResponse:
     """The live feed with minimal chrome, for an iframe on any (allowed) site."""
     feed = readable_feed(slug)
-    page = selectors.entries_page(feed=feed, limit=_entries_limit(request))
-    pinned = selectors.pinned_entry(feed=feed)
     order = _choice(request, "order", ORDERS)
+    # Oldest first, the widget tells the story from its first entry and pages forward to the live end.
+    page = selectors.entries_page(feed=feed, order=order, limit=_entries_limit(request))
+    pinned = selectors.pinned_entry(feed=feed)
     stream = [entry for entry in page.entries if pinned is None or entry.pk != pinned.pk]
-    if order == "oldest":
-        stream.reverse()
-    response = render(
-        request,
-        "feeds/embed.html",
-        {"feed": feed, "pinned": pinned, "entries": stream, "theme": _choice(request, "theme", THEMES), "order": order},
-    )
+    context = {
+        "feed": feed,
+        "pinned": pinned,
+        "entries": stream,
+        "next_cursor": page.newer_cursor,
+        "theme": _choice(request, "theme", THEMES),
+        "order": order,
+    }
+    response = render(request, "feeds/embed.html", context)
     # Same policy as every page, except who may frame it.
     response._csp_replace = {"frame-ancestors": frame_ancestors()}
     return response

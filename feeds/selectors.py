@@ -55,19 +55,44 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise InvalidCursor("The cursor is not valid.") from exc
 
 
+ORDERS = ("newest", "oldest")
+
+
 @dataclass(frozen=True)
 class EntryPage:
+    """A page of entries in reading order, with the cursor of the page after it (if any)."""
+
     entries: list[Entry]
-    older_cursor: str | None
+    older_cursor: str | None = None
+    newer_cursor: str | None = None
 
 
-def entries_page(*, feed: Feed, before: str | None = None, limit: int | None = None) -> EntryPage:
-    """A page of a feed's visible entries, newest first, older than the `before` cursor."""
+def _newer_than(published_at: datetime, pk: int) -> Q:
+    return Q(published_at__gt=published_at) | Q(published_at=published_at, id__gt=pk)
+
+
+def _older_than(published_at: datetime, pk: int) -> Q:
+    return Q(published_at__lt=published_at) | Q(published_at=published_at, id__lt=pk)
+
+
+def entries_page(
+    *, feed: Feed, before: str | None = None, after: str | None = None, order: str = "newest", limit: int | None = None
+) -> EntryPage:
+    """A page of a feed's visible entries.
+
+    Newest first, the latest page or the one older than the `before` cursor; oldest first, the
+    first entries of the coverage or the ones newer than the `after` cursor, so a reader who comes
+    late reads the story from its start and pages forward."""
     limit = limit or settings.LIVEFEED["PAGE_SIZE"]
     entries = Entry.objects.visible_to_readers().filter(feed=feed).select_related("author", "feed")
+    if order == "oldest":
+        if after:
+            entries = entries.filter(_newer_than(*decode_cursor(after)))
+        page = list(entries.order_by("published_at", "id")[: limit + 1])
+        newer = encode_cursor(page[limit - 1]) if len(page) > limit else None
+        return EntryPage(entries=page[:limit], newer_cursor=newer)
     if before:
-        published_at, pk = decode_cursor(before)
-        entries = entries.filter(Q(published_at__lt=published_at) | Q(published_at=published_at, id__lt=pk))
+        entries = entries.filter(_older_than(*decode_cursor(before)))
     page = list(entries.newest_first()[: limit + 1])
     older = encode_cursor(page[limit - 1]) if len(page) > limit else None
     return EntryPage(entries=page[:limit], older_cursor=older)
@@ -107,29 +132,46 @@ def entry_for_readers(*, feed: Feed, entry_id: int) -> Entry:
     return Entry.objects.visible_to_readers().select_related("author", "feed").get(feed=feed, pk=entry_id)
 
 
-def key_events(*, feed: Feed, limit: int = 50) -> list[Entry]:
-    """The feed's entries marked as key events, newest first, for the page's summary list."""
+def key_events(*, feed: Feed, order: str = "newest", limit: int = 50) -> list[Entry]:
+    """The feed's entries marked as key events, for the page's summary list: the latest `limit`,
+    in the reader's order."""
     entries = Entry.objects.visible_to_readers().filter(feed=feed, key_event=True).select_related("feed")
-    return list(entries.newest_first()[:limit])
+    latest = list(entries.newest_first()[:limit])
+    return latest[::-1] if order == "oldest" else latest
 
 
 @dataclass(frozen=True)
 class EntryWindow:
+    """A page around one entry: `has_before` says entries precede the window in reading order."""
+
     entries: list[Entry]
     older_cursor: str | None
-    has_newer: bool
+    newer_cursor: str | None
+    has_before: bool
 
 
-def entries_around(*, feed: Feed, entry: Entry, newer: int = 2, limit: int | None = None) -> EntryWindow:
-    """A page of entries holding `entry`, a few newer ones above it, so a permalink opens in context
-    however deep the entry is, without loading everything above it."""
-    limit = limit or settings.LIVEFEED["PAGE_SIZE"]
+def entries_around(
+    *, feed: Feed, entry: Entry, order: str = "newest", context: int = 2, limit: int | None = None
+) -> EntryWindow:
+    """A page of entries holding `entry`, a few entries before it in reading order, so a permalink
+    opens in context however deep the entry is, without loading everything above it."""
     visible = Entry.objects.visible_to_readers().filter(feed=feed).select_related("author", "feed")
-    newer_than = Q(published_at__gt=entry.published_at) | Q(published_at=entry.published_at, id__gt=entry.pk)
-    above = list(visible.filter(newer_than).order_by("published_at", "id")[: newer + 1])
-    has_newer = len(above) > newer
-    above = above[:newer]
-    above.reverse()
-    # Cursors are exclusive: the page "before the entry just above" starts with the entry itself.
-    page = entries_page(feed=feed, before=encode_cursor(above[-1]) if above else None, limit=limit)
-    return EntryWindow(entries=above + page.entries, older_cursor=page.older_cursor, has_newer=has_newer)
+    key = (entry.published_at, entry.pk)
+    if order == "oldest":
+        preceding = list(visible.filter(_older_than(*key)).newest_first()[: context + 1])
+    else:
+        preceding = list(visible.filter(_newer_than(*key)).order_by("published_at", "id")[: context + 1])
+    has_before = len(preceding) > context
+    preceding = preceding[:context][::-1]
+    # Cursors are exclusive: the page after the entry just before it starts with the entry itself.
+    cursor = encode_cursor(preceding[-1]) if preceding else None
+    if order == "oldest":
+        page = entries_page(feed=feed, after=cursor, order="oldest", limit=limit)
+    else:
+        page = entries_page(feed=feed, before=cursor, limit=limit)
+    return EntryWindow(
+        entries=preceding + page.entries,
+        older_cursor=page.older_cursor,
+        newer_cursor=page.newer_cursor,
+        has_before=has_before,
+    )

@@ -157,3 +157,18 @@ def test_openapi_schema_describes_the_write_api():
     response = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200
     assert b"/api/feeds/{slug}/entries/" in response.content
+
+
+def test_feed_entries_page_oldest_first_by_an_after_cursor(publisher, live_feed, settings):
+    settings.LIVEFEED = {**settings.LIVEFEED, "PAGE_SIZE": 2}
+    for lap in range(5):
+        services.create_entry(feed=live_feed, by=publisher, headline=f"Lap {lap}", body="-")
+    client = APIClient()
+    seen, url = [], f"/api/feeds/{live_feed.slug}/?order=oldest"
+    while url:
+        body = client.get(url).json()
+        seen += [entry["headline"] for entry in body["entries"]]
+        url = body["newer"]
+    assert seen == [f"Lap {lap}" for lap in range(5)]
+    assert client.get(f"/api/feeds/{live_feed.slug}/?order=sideways").status_code == 400
+    assert client.get(f"/api/feeds/{live_feed.slug}/?after=%%%").status_code == 400

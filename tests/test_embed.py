@@ -38,8 +38,16 @@ def test_widget_options_limit_entries_and_set_theme_and_order(publisher, live_fe
     for lap in range(5):
         services.create_entry(feed=live_feed, by=publisher, headline=f"Lap {lap}", body="report")
     html = Client().get(f"/feeds/{live_feed.slug}/embed/?entries=2&theme=dark&order=oldest").content.decode()
-    assert re.findall(r'entry-headline">(Lap \d)<', html) == ["Lap 3", "Lap 4"]
+    # Oldest first is the story from its first entry, with the rest a page further on.
+    assert re.findall(r'entry-headline">(Lap \d)<', html) == ["Lap 0", "Lap 1"]
     assert 'data-theme="dark"' in html and 'data-order="oldest"' in html
+    assert re.search(r'href="[^"]+\?order=oldest&amp;after=[^"]+" rel="next"', html)
+
+
+def test_widget_has_a_main_landmark_and_a_heading(live_feed):
+    html = Client().get(f"/feeds/{live_feed.slug}/embed/").content.decode()
+    assert "<main>" in html
+    assert re.search(r"<h1[^>]*><a [^>]*>Night Race</a></h1>", html)
 
 
 def test_widget_ignores_unknown_options(live_feed):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 from django.test import Client
@@ -46,8 +47,8 @@ def test_older_entries_are_behind_a_cursor_link(publisher, live_feed, settings):
     while url:
         html = client.get(url).content.decode()
         seen += re.findall(r'entry-headline">(Lap \d)<', html)
-        older = re.search(r'href="([^"]+\?before=[^"]+)" rel="next"', html)
-        url = older.group(1) if older else None
+        older = re.search(r'href="([^"]+)" rel="next"', html)
+        url = unescape(older.group(1)) if older else None
     assert seen == [f"Lap {lap}" for lap in reversed(range(7))]
 
 
@@ -147,3 +148,63 @@ def test_feed_not_yet_started_shows_when_coverage_starts(publisher):
 def test_ended_feed_says_coverage_has_ended(publisher):
     services.create_feed(by=publisher, title="Done", slug="done", status="ended")
     assert "Coverage has ended." in Client().get("/feeds/done/").content.decode()
+
+
+def test_oldest_first_starts_at_the_first_entry_and_pages_forward(publisher, live_feed, settings):
+    settings.LIVEFEED = {**settings.LIVEFEED, "PAGE_SIZE": 3}
+    for lap in range(8):
+        services.create_entry(feed=live_feed, by=publisher, headline=f"Lap {lap}", body="-")
+    client = Client()
+    pages: list[list[str]] = []
+    url = f"/feeds/{live_feed.slug}/?order=oldest"
+    while url:
+        html = client.get(url).content.decode()
+        pages.append(re.findall(r'entry-headline">(Lap \d)<', html))
+        assert ("Earlier entries: back to the start" in html) == (len(pages) > 1)
+        newer = re.search(r'href="([^"]+)" rel="next"', html)
+        url = unescape(newer.group(1)) if newer else None
+    assert pages == [["Lap 0", "Lap 1", "Lap 2"], ["Lap 3", "Lap 4", "Lap 5"], ["Lap 6", "Lap 7"]]
+
+
+def test_a_cursor_says_the_order_even_against_the_remembered_one(publisher, live_feed, settings):
+    settings.LIVEFEED = {**settings.LIVEFEED, "PAGE_SIZE": 2}
+    for lap in range(5):
+        services.create_entry(feed=live_feed, by=publisher, headline=f"Lap {lap}", body="-")
+    client = Client()
+    first = client.get(f"/feeds/{live_feed.slug}/?order=oldest").content.decode()
+    after = re.search(r"after=([^\"&]+)", first).group(1)
+    client.cookies["livefeed_order"] = "newest"
+    html = client.get(f"/feeds/{live_feed.slug}/?after={after}").content.decode()
+    assert re.findall(r'entry-headline">(Lap \d)<', html) == ["Lap 2", "Lap 3"]
+    assert 'data-order="oldest"' in html
+
+
+def test_pinned_entry_heads_the_first_page_in_either_order(publisher, live_feed):
+    services.create_entry(feed=live_feed, by=publisher, headline="Read this first", body="-", pinned=True)
+    for lap in range(2):
+        services.create_entry(feed=live_feed, by=publisher, headline=f"Lap {lap}", body="-")
+    for order, laps in (("newest", ["Lap 1", "Lap 0"]), ("oldest", ["Lap 0", "Lap 1"])):
+        html = Client().get(f"/feeds/{live_feed.slug}/?order={order}").content.decode()
+        body = html[html.index("data-pinned") :]
+        assert re.findall(r'entry-headline">([^<]+)<', body) == ["Read this first", *laps]
+
+
+def test_key_events_follow_the_readers_order(publisher, live_feed):
+    for name in ("Green flag", "Caution", "Checkered flag"):
+        services.create_entry(feed=live_feed, by=publisher, headline=name, body="-", key_event=True)
+    for order, names in (("newest", ["Checkered flag", "Caution", "Green flag"]), ("oldest", ["Green flag", "Caution", "Checkered flag"])):
+        html = Client().get(f"/feeds/{live_feed.slug}/?order={order}").content.decode()
+        keys = html[html.index("data-key-list") : html.index("</ol>")]
+        assert re.findall(r"</time> ([^<]+)</a>", keys) == names
+
+
+def test_permalink_opens_in_the_readers_order(publisher, live_feed, settings):
+    settings.LIVEFEED = {**settings.LIVEFEED, "PAGE_SIZE": 4}
+    laps = [services.create_entry(feed=live_feed, by=publisher, headline=f"Lap {lap}", body="-") for lap in range(20)]
+    client = Client()
+    client.cookies["livefeed_order"] = "oldest"
+    html = client.get(f"/feeds/{live_feed.slug}/entries/{laps[10].pk}/").content.decode()
+    assert re.findall(r'entry-headline">(Lap \d+)<', html) == ["Lap 8", "Lap 9", "Lap 10", "Lap 11", "Lap 12", "Lap 13"]
+    assert 'data-order="oldest"' in html and "data-detached" not in html and "data-static" not in html
+    assert "Earlier entries: back to the start" in html
+    assert re.search(r'\?order=oldest&amp;after=[^"]+" rel="next"', html)

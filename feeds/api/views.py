@@ -60,30 +60,40 @@ class FeedDetailView(APIView):
     permission_classes = [ReadOrPublish]
 
     @extend_schema(
-        parameters=[OpenApiParameter("before", str, description="Cursor for older entries")],
+        parameters=[
+            OpenApiParameter("before", str, description="Cursor for older entries (newest first)"),
+            OpenApiParameter("after", str, description="Cursor for newer entries (oldest first)"),
+            OpenApiParameter("order", str, enum=list(selectors.ORDERS), description="newest (default) or oldest first"),
+        ],
         responses=OpenApiTypes.OBJECT,
-        summary="A feed and its newest entries",
+        summary="A feed and a page of its entries: the newest, or from the first one on",
     )
     def get(self, request: Request, slug: str) -> Response:
         feed = _readable_feed(slug)
         before = request.query_params.get("before") or None
+        after = request.query_params.get("after") or None
+        order = request.query_params.get("order") or ("oldest" if after else "newest")
+        if order not in selectors.ORDERS:
+            raise ValidationError({"order": "Use newest or oldest."})
+        if (order == "oldest" and before) or (order == "newest" and after):
+            raise ValidationError({"order": "Page newest first with before, oldest first with after."})
         try:
-            page = selectors.entries_page(feed=feed, before=before)
+            page = selectors.entries_page(feed=feed, before=before, after=after, order=order)
         except selectors.InvalidCursor as exc:
-            raise ValidationError({"before": str(exc)})
-        pinned = selectors.pinned_entry(feed=feed) if before is None else None
-        older_url = None
-        if page.older_cursor:
-            older_url = request.build_absolute_uri(
-                reverse("api:feed-detail", kwargs={"slug": slug}) + f"?before={page.older_cursor}"
-            )
+            raise ValidationError({"after" if after else "before": str(exc)})
+        pinned = selectors.pinned_entry(feed=feed) if before is None and after is None else None
+        here = reverse("api:feed-detail", kwargs={"slug": slug})
         return Response(
             {
                 "feed": events.feed_payload(feed),
                 "pinned": events.entry_payload(pinned) if pinned else None,
                 "entries": [events.entry_payload(entry) for entry in page.entries],
                 "older_cursor": page.older_cursor,
-                "older": older_url,
+                "older": request.build_absolute_uri(f"{here}?before={page.older_cursor}") if page.older_cursor else None,
+                "newer_cursor": page.newer_cursor,
+                "newer": request.build_absolute_uri(f"{here}?order=oldest&after={page.newer_cursor}")
+                if page.newer_cursor
+                else None,
             }
         )
 

@@ -1,10 +1,10 @@
-// The "Key events" list: follows the stream through livefeed:message, like any other page part,
-// and jumps to an entry already on the page instead of reloading it.
+// The "Key events" list, in the page's order: follows the stream through livefeed:message, like
+// any other page part, and jumps to an entry already on the page instead of reloading it.
 
 import { newer, permalink, timeElement } from "./entries.js";
 import { refreshTimes } from "./times.js";
 
-export function followKeyEvents(root, slug) {
+export function followKeyEvents(root, slug, order = "newest") {
   const box = root.querySelector("[data-key-events]");
   if (!box) return;
   const list = box.querySelector("[data-key-list]");
@@ -34,7 +34,8 @@ export function followKeyEvents(root, slug) {
       if (old) old.replaceWith(li);
       else {
         const mine = key(li);
-        list.insertBefore(li, [...list.children].find((other) => newer(mine, key(other))) || null);
+        const after = (other) => (order === "newest" ? newer(mine, key(other)) : newer(key(other), mine));
+        list.insertBefore(li, [...list.children].find(after) || null);
       }
       refreshTimes(li);
     }

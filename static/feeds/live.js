@@ -2,6 +2,7 @@
 // FeedConnection brings the changes, EntryStream applies them to the page; each applied change is
 // then announced as a `livefeed:message` event on the root for the page's other parts.
 
+import { announce } from "./announce.js";
 import { FeedConnection } from "./connection.js";
 import { followKeyEvents } from "./keyevents.js";
 import { EntryStream } from "./stream.js";
@@ -22,7 +23,6 @@ export class LiveFeed {
     this.slug = root.dataset.slug;
     this.status = root.dataset.status;
     this.connectionLabel = root.querySelector("[data-connection]");
-    this.announcer = root.querySelector("[data-announcer]");
     this.stream = new EntryStream(root, { slug: this.slug, announce: (text) => this.announce(text) });
     this.connection = new FeedConnection({
       slug: this.slug,
@@ -33,7 +33,7 @@ export class LiveFeed {
     });
     followTimes(root);
     this.clearCoverageNoticeAt(root.querySelector("[data-coverage] time")?.dateTime);
-    followKeyEvents(root, this.slug);
+    followKeyEvents(root, this.slug, this.stream.order);
     this.setUpSharing();
     this.focusPermalink();
   }
@@ -155,7 +155,7 @@ export class LiveFeed {
 
   // Screen readers hear it politely, without losing their place.
   announce(text) {
-    this.announcer.textContent = text;
+    announce(this.root, text);
   }
 
   setUpSharing() {

@@ -1,9 +1,9 @@
-// The entry stream of a [data-livefeed] root: applies changes in place, holds new entries back
-// while the reader is elsewhere, loads older entries by cursor and flips the order.
+// The entry stream of a [data-livefeed] root, in the reader's order: newest first (arrivals at
+// the top, older entries loaded below) or oldest first (the story from its start, newer entries
+// loaded below, arrivals joining at the end). Changes apply in place; arrivals are held back
+// behind the "N new updates" button while the reader is elsewhere.
 
 import { newer, renderEntry, sortKey } from "./entries.js";
-
-const ORDER_COOKIE = "livefeed_order";
 
 export class EntryStream {
   constructor(root, { slug, announce }) {
@@ -16,13 +16,14 @@ export class EntryStream {
     this.pinned = root.querySelector("[data-pinned]");
     this.button = root.querySelector("[data-new-updates]");
     this.pending = new Map();
+    // Oldest first, arrivals past the pages still to load: shown when the last page is in.
+    this.beyond = new Map();
     // Highest seq seen per entry id, deletions included, so a late or repeated message never
     // brings back an older state or a deleted entry.
     this.seen = new Map();
     for (const el of root.querySelectorAll("[data-entry-id]")) this.seen.set(el.dataset.entryId, Number(el.dataset.seq));
     this.button.addEventListener("click", () => this.reveal());
-    this.setUpOlder();
-    this.setUpOrder();
+    this.setUpMore();
   }
 
   find(id) {
@@ -39,10 +40,16 @@ export class EntryStream {
     if ((this.seen.get(id) || 0) >= message.seq) return false;
     this.seen.set(id, message.seq);
     const entry = message.type === "entry.deleted" ? null : message.entry;
-    const above = entry && !this.find(id) && this.isNew(entry);
+    const arriving = entry && !this.find(id) && this.isNew(entry);
+    // Oldest first with newer pages still to load: the reader meets it on the way, in order.
+    if (arriving && this.order === "oldest" && this.cursor) {
+      this.beyond.set(id, entry);
+      return true;
+    }
+    if (!entry) this.beyond.delete(id);
     // A window deep in the feed (a permalink) counts arrivals but shows nothing above itself.
-    if (above && this.detached && message.type !== "entry.created") return true;
-    if (this.pending.has(id) || above) {
+    if (arriving && this.detached && message.type !== "entry.created") return true;
+    if (this.pending.has(id) || arriving) {
       if (entry) this.pending.set(id, entry);
       else this.pending.delete(id);
       if (!this.detached && this.atLiveEdge()) this.reveal({ scroll: false });
@@ -56,6 +63,11 @@ export class EntryStream {
 
   // Show `page` (the feed API's answer) instead of everything shown so far: after a reset.
   replace(page) {
+    // Oldest first starts at the feed's first entry, which the server renders: start again there.
+    if (this.order === "oldest") {
+      window.location.reload();
+      return;
+    }
     this.pending.clear();
     this.showButton();
     this.seen.clear();
@@ -69,16 +81,15 @@ export class EntryStream {
       this.seen.set(String(entry.id), entry.seq);
       if (!entry.pinned) shown.push(renderEntry(entry, this.slug));
     }
-    if (this.order === "oldest") shown.reverse();
     this.list.replaceChildren(...shown);
     this.cursor = page.older_cursor;
   }
 
-  // Newer than everything shown: an arrival, not an entry further down the feed.
+  // Newer than everything shown: an arrival, not an entry further along the feed.
   isNew(entry) {
     if (entry.pinned) return false;
-    const first = this.newestShown();
-    return !first || newer([Date.parse(entry.published_at), entry.id], sortKey(first));
+    const last = this.newestShown();
+    return !last || newer([Date.parse(entry.published_at), entry.id], sortKey(last));
   }
 
   newestShown() {
@@ -86,17 +97,24 @@ export class EntryStream {
     return this.order === "newest" ? entries[0] : entries[entries.length - 1];
   }
 
+  // Where arrivals land is in sight (and, newest first, no keyboard user is inside the stream,
+  // whose place an entry arriving above would move).
   atLiveEdge() {
     if (document.hidden) return false;
     const box = this.list.getBoundingClientRect();
-    return this.order === "newest" ? box.top >= -40 : box.bottom <= innerHeight + 40;
+    if (this.order === "oldest") return box.bottom <= innerHeight + 40;
+    const focused = document.activeElement;
+    if (focused && focused !== this.list && this.list.contains(focused)) return false;
+    return box.top >= -40;
   }
 
   showButton() {
     const count = this.pending.size;
     this.button.hidden = count === 0;
     this.button.textContent = `${count} new update${count === 1 ? "" : "s"}`;
-    if (count) this.announce(this.button.textContent);
+    // Said once per arrival, not again for each edit of an entry already counted.
+    if (count > (this.announced || 0)) this.announce(this.button.textContent);
+    this.announced = count;
   }
 
   reveal({ scroll = true } = {}) {
@@ -111,7 +129,10 @@ export class EntryStream {
     for (const entry of arrived) {
       const el = this.upsert(entry);
       el.classList.add("entry-new");
-      if (el.isConnected && (!first || el.compareDocumentPosition(first) & Node.DOCUMENT_POSITION_FOLLOWING)) first = el;
+      if (!el.isConnected) continue;
+      // The first to read: the newest at the top, or the earliest of those joining the end.
+      const following = first && el.compareDocumentPosition(first) & Node.DOCUMENT_POSITION_FOLLOWING;
+      if (!first || following) first = el;
     }
     const [last] = arrived.slice(-1);
     if (arrived.length > 1) this.announce(`${arrived.length} new updates`);
@@ -128,7 +149,9 @@ export class EntryStream {
     const el = renderEntry(entry, this.slug);
     const old = this.find(entry.id);
     if (old && this.pinned.contains(old) === entry.pinned) {
+      const focus = focusWithin(old);
       old.replaceWith(el);
+      focus?.(el);
       return el;
     }
     old?.remove();
@@ -142,11 +165,13 @@ export class EntryStream {
     return el;
   }
 
-  // Older than the oldest entry shown while more are still to load: "Load older" will bring it.
+  // Further along than the last entry shown while more pages are still to load: loading brings it.
   beyondLoaded(entry) {
     const entries = this.entries();
-    const oldest = this.order === "newest" ? entries[entries.length - 1] : entries[0];
-    return Boolean(this.cursor && oldest && newer(sortKey(oldest), [Date.parse(entry.published_at), entry.id]));
+    const last = entries[entries.length - 1];
+    if (!this.cursor || !last) return false;
+    const key = [Date.parse(entry.published_at), entry.id];
+    return this.order === "newest" ? newer(sortKey(last), key) : newer(key, sortKey(last));
   }
 
   place(el) {
@@ -157,79 +182,68 @@ export class EntryStream {
     this.list.insertBefore(el, before || null);
   }
 
-  setUpOlder() {
-    const link = this.root.querySelector("[data-older]");
-    this.cursor = link?.dataset.older || null;
+  // The server's "Older entries" / "Newer entries" link becomes a button that loads the next page
+  // in place, by hand or (on the reader's page) when the reader scrolls near it.
+  setUpMore() {
+    const link = this.root.querySelector("[data-next-page]");
+    this.cursor = link?.dataset.nextPage || null;
     if (!link) return;
+    this.label = this.order === "newest" ? "Load older" : "Load newer";
     const button = document.createElement("button");
     button.type = "button";
-    button.className = "load-older";
-    button.textContent = "Load older";
+    button.className = "load-more";
+    button.textContent = this.label;
     link.replaceWith(button);
-    this.olderButton = button;
-    button.addEventListener("click", () => this.loadOlder());
-    if ("IntersectionObserver" in window) {
-      this.observer = new IntersectionObserver(
-        (seen) => seen.some((item) => item.isIntersecting) && this.order === "newest" && this.loadOlder(),
-        { rootMargin: "600px 0px" },
-      );
+    this.moreButton = button;
+    button.addEventListener("click", () => this.loadMore());
+    // Not in the widget: its frame grows with the content, so the button would always be in sight.
+    if ("IntersectionObserver" in window && !("embed" in this.root.dataset)) {
+      this.observer = new IntersectionObserver((seen) => seen.some((item) => item.isIntersecting) && this.loadMore(), {
+        rootMargin: "600px 0px",
+      });
       this.observer.observe(button);
     }
   }
 
-  async loadOlder() {
+  async loadMore() {
     if (!this.cursor || this.loading) return;
     this.loading = true;
-    this.olderButton.textContent = "Loading…";
+    this.moreButton.textContent = "Loading…";
     try {
-      const url = `/api/feeds/${encodeURIComponent(this.slug)}/?before=${encodeURIComponent(this.cursor)}`;
-      const response = await fetch(url, { headers: { Accept: "application/json" } });
+      const cursor = encodeURIComponent(this.cursor);
+      const query = this.order === "newest" ? `before=${cursor}` : `order=oldest&after=${cursor}`;
+      const response = await fetch(`/api/feeds/${encodeURIComponent(this.slug)}/?${query}`, {
+        headers: { Accept: "application/json" },
+      });
       if (!response.ok) throw new Error(response.statusText);
       const page = await response.json();
-      const height = document.documentElement.scrollHeight;
-      this.cursor = page.older_cursor;
+      this.cursor = this.order === "newest" ? page.older_cursor : page.newer_cursor;
       for (const entry of page.entries) {
         const id = String(entry.id);
         if (this.find(id) || (this.seen.get(id) || 0) > entry.seq) continue;
         this.seen.set(id, entry.seq);
-        const el = renderEntry(entry, this.slug);
-        if (this.order === "newest") this.list.append(el);
-        else this.list.prepend(el);
+        this.list.append(renderEntry(entry, this.slug));
       }
-      // Oldest first, older entries land above the reader: keep what they were reading in place.
-      if (this.order === "oldest") scrollBy(0, document.documentElement.scrollHeight - height);
-      this.olderButton.textContent = "Load older";
+      this.moreButton.textContent = this.label;
       if (!this.cursor) {
         this.observer?.disconnect();
-        this.olderButton.remove();
+        this.moreButton.remove();
+        for (const entry of this.beyond.values()) if (!this.find(entry.id)) this.upsert(entry);
+        this.beyond.clear();
       }
-      this.root.dispatchEvent(new CustomEvent("livefeed:older", { detail: page }));
+      this.root.dispatchEvent(new CustomEvent("livefeed:more", { detail: page }));
     } catch {
-      this.olderButton.textContent = "Could not load: try again";
+      this.moreButton.textContent = "Could not load: try again";
     } finally {
       this.loading = false;
     }
   }
+}
 
-  setUpOrder() {
-    const toggle = this.root.querySelector("[data-order-toggle]");
-    toggle?.addEventListener("click", (event) => {
-      event.preventDefault();
-      this.setOrder(this.order === "newest" ? "oldest" : "newest");
-      toggle.textContent = this.order === "newest" ? "Show oldest first" : "Show newest first";
-      const url = new URL(toggle.href);
-      url.searchParams.set("order", this.order === "newest" ? "oldest" : "newest");
-      toggle.href = url.href;
-    });
-  }
-
-  setOrder(order) {
-    if (order === this.order) return;
-    this.order = order;
-    this.root.dataset.order = order;
-    document.cookie = `${ORDER_COOKIE}=${order}; path=/; max-age=31536000; samesite=lax`;
-    this.list.append(...this.entries().reverse());
-    const pager = this.root.querySelector("[data-pager]");
-    if (pager) this.list.parentNode.insertBefore(pager, order === "newest" ? this.list.nextSibling : this.list);
-  }
+// If focus is inside `el`, a function that puts it back on the same control of its replacement.
+function focusWithin(el) {
+  const focused = document.activeElement;
+  if (!focused || !el.contains(focused)) return null;
+  const selector = focused === el ? null : ["[data-permalink]", "[data-share]", "time"].find((s) => focused.matches(s));
+  return (replacement) => (selector ? replacement.querySelector(selector) : replacement)?.focus({ preventScroll: true });
 }
