@@ -69,7 +69,11 @@ def text_frames(data: bytes) -> list[str]:
 def test_reader_that_stops_reading_is_disconnected_and_resumes_without_loss(
     start_daphne, redis, publisher, live_feed, tmp_path
 ):
-    server = start_daphne(REDIS_URL=redis.url, LIVEFEED_READER_BUFFER_BYTES=str(512 * 1024), LOG_LEVEL="WARNING")
+    # A page larger than the changes a resume can miss here, so the reader resumes change by change
+    # (further behind, it would be told to reload: tests/test_consumers.py).
+    server = start_daphne(
+        REDIS_URL=redis.url, LIVEFEED_READER_BUFFER_BYTES=str(512 * 1024), LOG_LEVEL="WARNING", LIVEFEED_PAGE_SIZE="200"
+    )
     slug, first = live_feed.slug, live_feed.seq + 1
     slow, already = open_raw_reader(server.port, f"/ws/feeds/{slug}/?after={live_feed.seq}")
     log = tmp_path / "daphne-1.log"
