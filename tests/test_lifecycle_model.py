@@ -465,7 +465,7 @@ class FeedLifeMachine(RuleBasedStateMachine):
             response = self.client.get(f"/feeds/{feed.slug}/", query)
             assert response.status_code == 200, response.content[:300]
             pages.append(response.content.decode())
-            cursor = response.context["older_cursor"]
+            cursor = response.context["next_cursor"]
             if not cursor:
                 break
             query = {"before": cursor}
