@@ -1,8 +1,9 @@
 """Livefeed settings, read once from the environment (12-factor).
 
-Every default serves the embedded mode: a SQLite file and the in-memory channel layer, so a
-newcomer needs no services. Production sets DATABASE_URL, REDIS_URL, SECRET_KEY, DEBUG=false and
-ALLOWED_HOSTS.
+The defaults serve the embedded mode (a SQLite file and the in-memory channel layer, so a
+newcomer needs no services), except DEBUG, which is off unless set: `make run` and the tests set
+DEBUG=true. Production sets DATABASE_URL, REDIS_URL, SECRET_KEY and ALLOWED_HOSTS, and runs
+`manage.py collectstatic`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless asked for: `make run` and the tests turn it on for themselves.
+DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not DEBUG:
@@ -208,8 +210,14 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-# Serve straight from the source folders when nothing was collected (embedded mode and tests).
-WHITENOISE_USE_FINDERS = True
+# `collectstatic` gives every file a name carrying its hash, which WhiteNoise serves with a year-long
+# immutable cache; module imports are rewritten to the hashed names too. With DEBUG on, pages link
+# the plain names, served straight from the source folders, and nothing needs collecting.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "livefeed.static_storage.ModuleManifestStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = DEBUG
 
 # Uploaded images and their renditions. Behind a proxy, serve MEDIA_URL from MEDIA_ROOT there and
 # set LIVEFEED_SERVE_MEDIA=false; the embedded mode serves them itself.
