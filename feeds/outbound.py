@@ -14,7 +14,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+import httpx2
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
@@ -28,11 +28,11 @@ class RefusedURL(ValueError):
     """The URL may not be requested: wrong scheme, no host, or a non-public address."""
 
 
-class ResponseTooLarge(httpx.HTTPError):
+class ResponseTooLarge(httpx2.HTTPError):
     """The answer's body passed the size the caller allows (counted after decompression)."""
 
 
-class TooSlow(httpx.TimeoutException):
+class TooSlow(httpx2.TimeoutException):
     """The whole exchange outlasted its timeout, though each read came in time."""
 
 
@@ -67,17 +67,17 @@ def validate_public_url(url: str) -> None:
 
 def request(
     method: str, url: str, *, timeout: float, max_bytes: int = MAX_RESPONSE_BYTES, **options: Any
-) -> httpx.Response:
+) -> httpx2.Response:
     """Make one request to an editor-supplied URL; redirects are not followed.
 
     `timeout` bounds the whole exchange, so a server that trickles its answer a byte at a time
     cannot hold a worker longer; the body is read up to `max_bytes`. Raises RefusedURL for a URL
-    that may not be reached and httpx.HTTPError (TooSlow, ResponseTooLarge…) when the request fails.
+    that may not be reached and httpx2.HTTPError (TooSlow, ResponseTooLarge…) when the request fails.
     """
     check_url(url)
     headers = {"User-Agent": USER_AGENT, **options.pop("headers", {})}
     deadline = time.monotonic() + timeout
-    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+    with httpx2.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
         with client.stream(method, url, headers=headers, **options) as response:
             body = bytearray()
             for chunk in response.iter_bytes():
@@ -89,4 +89,4 @@ def request(
             if time.monotonic() > deadline:
                 raise TooSlow(f"The answer took longer than {timeout:g} s.")
     kept = [(name, value) for name, value in response.headers.multi_items() if name.lower() not in WIRE_HEADERS]
-    return httpx.Response(response.status_code, headers=kept, content=bytes(body), request=response.request)
+    return httpx2.Response(response.status_code, headers=kept, content=bytes(body), request=response.request)
