@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -269,10 +270,12 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# Admin logins: lock out after repeated failures, per client address and per account alike.
+# Admin logins: lock out after repeated failures by one client address at one account, together.
+# Locking an account from any address would let anyone who knows an editor's username keep them
+# out mid-race by guessing at it; locking a whole address would shut out a shared press-room one.
 AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
-AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
 AXES_LOCKOUT_CALLABLE = "feeds.abuse.login_lockout_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
@@ -300,7 +303,7 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-LIVEFEED = {
+LIVEFEED: dict[str, Any] = {
     "PAGE_SIZE": int(os.environ.get("LIVEFEED_PAGE_SIZE", "20")),
     # Public pages, widget, API reads and syndication feeds: a CDN may serve them this many
     # seconds, then a stale copy while it revalidates.
