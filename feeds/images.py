@@ -46,8 +46,8 @@ def process_upload(upload: UploadedFile) -> tuple[str, dict[str, Any]]:
             if width * height > MAX_PIXELS:
                 raise _refuse(f"The image has too many pixels ({width}×{height}).")
             probe.verify()
-        with Image.open(io.BytesIO(data)) as image:
-            image = ImageOps.exif_transpose(image)
+        with Image.open(io.BytesIO(data)) as opened:
+            image = ImageOps.exif_transpose(opened)
             image.load()
     except ValidationError:
         raise

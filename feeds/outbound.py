@@ -100,7 +100,8 @@ def request(
     """
     address = public_address(url)
     headers = {"User-Agent": USER_AGENT, **options.pop("headers", {})}
-    target, extensions = url, {}
+    target = url
+    extensions: dict[str, Any] = {}
     if address is not None:
         target, host_header, extensions = _pinned(url, address)
         headers.update(host_header)
