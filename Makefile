@@ -9,9 +9,9 @@ READERS ?= 5000
 
 .PHONY: run test test-core test-sqlite test-postgres lint audit lock bench soak screenshots
 
+# pip itself comes from the lock too (pip-audit needs it): no unpinned upgrade first.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # Installed from the locks only: every package, indirect ones included, pinned with its hashes.
 $(VENV)/.runtime: requirements.txt | $(BIN)/python
