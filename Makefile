@@ -7,20 +7,31 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 READERS ?= 5000
 
-.PHONY: run test test-core test-sqlite test-postgres bench soak screenshots
+.PHONY: run test test-core test-sqlite test-postgres lint audit lock bench soak screenshots
 
+# pip itself comes from the lock too (pip-audit needs it): no unpinned upgrade first.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# Installed from the locks only: every package, indirect ones included, pinned with its hashes.
 $(VENV)/.runtime: requirements.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.txt
 	touch $@
 
 $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
+# requirements*.in are the lists people edit; this writes the locks from them, from PyPI alone
+# (versions already locked are kept unless an .in file asks for another).
+UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11.5 --no-config \
+	--index-url https://pypi.org/simple --custom-compile-command "make lock"
+lock: $(VENV)/.dev
+	$(UV_COMPILE) -o requirements.txt requirements.in
+	$(UV_COMPILE) -o requirements-dev.txt requirements-dev.in
+
+# DEBUG is off unless set; a first look on a laptop runs with it on.
+run: export DEBUG ?= true
 run: $(VENV)/.runtime
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py loaddemo
@@ -37,11 +48,25 @@ run: $(VENV)/.runtime
 	$(BIN)/python -m livefeed.serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.dev
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory audit
 	./scripts/install-test-packages.sh
 	npm ci --no-audit --no-fund
 	$(MAKE) --no-print-directory test-core
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
+
+# Quality gates: lint and formatting, types, and migrations that match the models.
+LINTED := feeds livefeed tests bench scripts manage.py
+lint: $(VENV)/.dev
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/mypy
+	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
+
+# Known vulnerabilities in any locked package (PyPI's advisory data).
+audit: $(VENV)/.dev
+	$(BIN)/pip-audit --require-hashes --disable-pip -r requirements-dev.txt
 
 # The core without any plug-in app installed (LIVEFEED_PLUGINS empty): a quick SQLite subset.
 CORE_TESTS := tests/test_import_graph.py tests/test_roles.py tests/test_admin.py tests/test_desk.py \

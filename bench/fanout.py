@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 
 from bench.processes import (
     FEED_SLUG, HOST, cpu_seconds, free_port, port_accepts, prepare_database, raise_file_limit, redis_pongs,
@@ -78,7 +78,7 @@ class Readers:
             self.processes.append(process)
 
     def ask(self, commands: list[tuple[Any, ...]], *, timeout: float) -> list[tuple[Any, ...]]:
-        for conn, command in zip(self.conns, commands):
+        for conn, command in zip(self.conns, commands, strict=True):
             conn.send(command)
         replies = []
         deadline = time.monotonic() + timeout
@@ -118,7 +118,7 @@ class Readers:
         return sum(cpu_seconds(process.pid) for process in self.processes)
 
     def stop(self) -> None:
-        for conn, process in zip(self.conns, self.processes):
+        for conn, process in zip(self.conns, self.processes, strict=True):
             conn.send(("stop",))
             process.join(timeout=10)
 
@@ -265,7 +265,7 @@ class Report:
         widths = [max(len(row[column]) for row in self.rows) for column in range(4)]
         print()
         for row in (("figure", "measured", "target", ""), *self.rows):
-            print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+            print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 # --- The run ----------------------------------------------------------------------------------
@@ -385,7 +385,7 @@ def run(options: argparse.Namespace) -> Report:
             report.add(f"gain over stock at {total} readers (p99 ratio)", f"{ratio:.0f}×", "≥ 20×", ratio >= 20)
         per_entry = (small.redis_commands / 5, delivery.redis_commands / entries)
         report.add(
-            "Redis commands per entry at 100 / %d readers" % total, f"{per_entry[0]:.1f} / {per_entry[1]:.1f}",
+            f"Redis commands per entry at 100 / {total} readers", f"{per_entry[0]:.1f} / {per_entry[1]:.1f}",
             "independent of readers", per_entry[1] <= per_entry[0] + 0.5,
         )
 

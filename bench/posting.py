@@ -22,7 +22,7 @@ import uuid
 from contextlib import ExitStack
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx
 
 from bench.fanout import BODY, percentile
 from bench.processes import FEED_SLUG, HOST, REPO, free_port, port_accepts, prepare_database, start, wait_until

@@ -8,3 +8,9 @@ from django.apps import AppConfig
 class FeedsConfig(AppConfig):
     name = "feeds"
     verbose_name = "Live feeds"
+
+    def ready(self) -> None:
+        # Warn at start-up, not at the first reader, if the fast path to readers' sockets is off.
+        from .broadcast.writers import fast_path_problem
+
+        fast_path_problem()

@@ -1,4 +1,10 @@
-"""Uploaded entry images: checked with Pillow, resized once into renditions served with `srcset`."""
+"""Uploaded entry images: checked with Pillow, resized once into renditions served with `srcset`.
+
+Only the renditions are kept. They are encoded afresh from the pixels, turned the way the camera's
+orientation tag says, with no EXIF or XMP: a phone's photo carries where it was taken and the
+camera's serial number, and everything in the media folder is public. The upload itself is not
+stored.
+"""
 
 from __future__ import annotations
 
@@ -24,8 +30,8 @@ def _refuse(message: str) -> ValidationError:
 
 
 def process_upload(upload: UploadedFile) -> tuple[str, dict[str, Any]]:
-    """Check an upload and write the original and its renditions; return the original's storage
-    name and the details readers need (`src`, `width`, `height`, `renditions`)."""
+    """Check an upload and write its renditions; return the largest one's storage name (the
+    entry's image) and the details readers need (`src`, `width`, `height`, `renditions`)."""
     if upload.size is not None and upload.size > settings.MAX_IMAGE_BYTES:
         raise _refuse(f"The image is larger than {settings.MAX_IMAGE_BYTES // (1024 * 1024)} MB.")
     data = upload.read()
@@ -40,8 +46,8 @@ def process_upload(upload: UploadedFile) -> tuple[str, dict[str, Any]]:
             if width * height > MAX_PIXELS:
                 raise _refuse(f"The image has too many pixels ({width}×{height}).")
             probe.verify()
-        with Image.open(io.BytesIO(data)) as image:
-            image = ImageOps.exif_transpose(image)
+        with Image.open(io.BytesIO(data)) as opened:
+            image = ImageOps.exif_transpose(opened)
             image.load()
     except ValidationError:
         raise
@@ -51,18 +57,20 @@ def process_upload(upload: UploadedFile) -> tuple[str, dict[str, Any]]:
         raise _refuse("The file is not a JPEG, PNG or WebP image.")
 
     folder = f"entries/{uuid.uuid4().hex}"
-    original = default_storage.save(f"{folder}/original.{ALLOWED_FORMATS[image_format]}", ContentFile(data))
+    # The colour profile stays (colours would shift without it); every other kind of metadata goes.
+    icc_profile = image.info.get("icc_profile") or b""
     width, height = image.size
     if image.mode not in ("RGB", "RGBA"):
         image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
-    renditions = []
+    renditions: list[dict[str, Any]] = []
+    name = ""
     for target in RENDITION_WIDTHS:
         if target >= width and renditions:
             break
-        scaled = image if target >= width else image.resize((target, round(height * target / width)), Image.LANCZOS)
+        scaled = image if target >= width else image.resize((target, round(height * target / width)), Image.Resampling.LANCZOS)
         buffer = io.BytesIO()
-        scaled.save(buffer, "WEBP", quality=82, method=4)
+        scaled.save(buffer, "WEBP", quality=82, method=4, exif=b"", xmp=b"", icc_profile=icc_profile)
         name = default_storage.save(f"{folder}/w{scaled.width}.webp", ContentFile(buffer.getvalue()))
         renditions.append({"width": scaled.width, "url": default_storage.url(name)})
     details = {"src": renditions[-1]["url"], "width": width, "height": height, "renditions": renditions}
-    return original, details
+    return name, details

@@ -100,7 +100,7 @@ async def _publish() -> None:
     async with client.pipeline(transaction=True) as pipe:
         pipe.delete(key)
         if _readers:
-            pipe.hset(key, mapping={slug: count for slug, count in _readers.items()})
+            pipe.hset(key, mapping=dict(_readers))
             pipe.expire(key, EXPIRY_SECONDS)
         pipe.sadd(_processes_key(), _process_id)
         await pipe.execute()
@@ -121,7 +121,7 @@ async def reader_count(*, feed_slug: str) -> int:
         answers = await pipe.execute()
     total = 0
     gone = []
-    for process_id, alive, count in zip(processes, answers[::2], answers[1::2]):
+    for process_id, alive, count in zip(processes, answers[::2], answers[1::2], strict=True):
         if alive:
             total += int(count or 0)
         elif process_id != _process_id:

@@ -1,8 +1,9 @@
 """Livefeed settings, read once from the environment (12-factor).
 
-Every default serves the embedded mode: a SQLite file and the in-memory channel layer, so a
-newcomer needs no services. Production sets DATABASE_URL, REDIS_URL, SECRET_KEY, DEBUG=false and
-ALLOWED_HOSTS.
+The defaults serve the embedded mode (a SQLite file and the in-memory channel layer, so a
+newcomer needs no services), except DEBUG, which is off unless set: `make run` and the tests set
+DEBUG=true. Production sets DATABASE_URL, REDIS_URL, SECRET_KEY and ALLOWED_HOSTS, and runs
+`manage.py collectstatic`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -34,7 +36,8 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless asked for: `make run` and the tests turn it on for themselves.
+DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not DEBUG:
@@ -208,8 +211,14 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-# Serve straight from the source folders when nothing was collected (embedded mode and tests).
-WHITENOISE_USE_FINDERS = True
+# `collectstatic` gives every file a name carrying its hash, which WhiteNoise serves with a year-long
+# immutable cache; module imports are rewritten to the hashed names too. With DEBUG on, pages link
+# the plain names, served straight from the source folders, and nothing needs collecting.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "livefeed.static_storage.ModuleManifestStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = DEBUG
 
 # Uploaded images and their renditions. Behind a proxy, serve MEDIA_URL from MEDIA_ROOT there and
 # set LIVEFEED_SERVE_MEDIA=false; the embedded mode serves them itself.
@@ -261,10 +270,12 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# Admin logins: lock out after repeated failures, per client address and per account alike.
+# Admin logins: lock out after repeated failures by one client address at one account, together.
+# Locking an account from any address would let anyone who knows an editor's username keep them
+# out mid-race by guessing at it; locking a whole address would shut out a shared press-room one.
 AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
-AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
 AXES_LOCKOUT_CALLABLE = "feeds.abuse.login_lockout_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
@@ -292,7 +303,7 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-LIVEFEED = {
+LIVEFEED: dict[str, Any] = {
     "PAGE_SIZE": int(os.environ.get("LIVEFEED_PAGE_SIZE", "20")),
     # Public pages, widget, API reads and syndication feeds: a CDN may serve them this many
     # seconds, then a stale copy while it revalidates.

@@ -107,3 +107,88 @@ def test_a_compressed_answer_arrives_decoded_with_its_status(answers: str) -> No
     response = outbound.request("GET", f"{answers}/gzip", timeout=10)
     assert response.status_code == 201 and response.is_success
     assert response.json() == {"flag": "green"}
+
+
+class Rebinding:
+    """A resolver for `rebind.example` that answers a public address first and 127.0.0.1 after,
+    and a network that records every connection and lets none leave this machine."""
+
+    PUBLIC = "8.8.8.8"
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *, public_reaches: int | None = None) -> None:
+        import socket
+
+        self.lookups = 0
+        self.connections: list[tuple[str, int]] = []
+        real_getaddrinfo, real_connect = socket.getaddrinfo, socket.create_connection
+
+        def getaddrinfo(host, port, *args, **kwargs):
+            if host != "rebind.example":
+                return real_getaddrinfo(host, port, *args, **kwargs)
+            self.lookups += 1
+            address = self.PUBLIC if self.lookups == 1 else "127.0.0.1"
+            return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))]
+
+        def create_connection(address, *args, **kwargs):
+            host, port = address[0], address[1]
+            self.connections.append((host, port))
+            if host == self.PUBLIC and public_reaches is not None:
+                # Stands in for the public server: the local one plays it, reached by address.
+                return real_connect(("127.0.0.1", public_reaches), *args, **kwargs)
+            if host not in {"127.0.0.1", "localhost"}:
+                raise ConnectionRefusedError(f"no traffic leaves this machine ({host})")
+            return real_connect(address, *args, **kwargs)
+
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+        monkeypatch.setattr(socket, "create_connection", create_connection)
+
+
+@pytest.fixture
+def private_server() -> Iterator[tuple[ThreadingHTTPServer, list[dict[str, str]]]]:
+    """A server on 127.0.0.1 standing for something private; records the headers of each request."""
+    seen: list[dict[str, str]] = []
+
+    class Private(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            seen.append(dict(self.headers))
+            self.send_response(200)
+            self.send_header("Content-Length", "7")
+            self.end_headers()
+            self.wfile.write(b"secrets")
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Private)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server, seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_name_that_rebinds_to_a_private_address_after_the_check_is_not_reached(monkeypatch, private_server):
+    server, seen = private_server
+    port = server.server_address[1]
+    network = Rebinding(monkeypatch)
+    with refusing_private(), pytest.raises(outbound.httpx2.ConnectError):
+        outbound.request("GET", f"http://rebind.example:{port}/timing.json", timeout=5)
+    assert seen == []
+    assert network.connections == [(Rebinding.PUBLIC, port)]
+
+
+def test_the_checked_address_is_reached_with_the_host_name_in_the_host_header(monkeypatch, private_server):
+    server, seen = private_server
+    port = server.server_address[1]
+    network = Rebinding(monkeypatch, public_reaches=port)
+    with refusing_private():
+        response = outbound.request("GET", f"http://rebind.example:{port}/timing.json", timeout=5)
+    assert response.content == b"secrets" and str(response.url) == f"http://rebind.example:{port}/timing.json"
+    assert network.lookups == 1 and network.connections == [(Rebinding.PUBLIC, port)]
+    [headers] = seen
+    assert headers["Host"] == f"rebind.example:{port}"
+
+
+def test_https_to_the_checked_address_keeps_the_host_name_for_sni_and_the_certificate() -> None:
+    target, headers, extensions = outbound._pinned("https://live.example.org/hook?x=1", "2001:db8::1")
+    assert target == "https://[2001:db8::1]/hook?x=1"
+    assert headers == {"Host": "live.example.org"} and extensions == {"sni_hostname": "live.example.org"}

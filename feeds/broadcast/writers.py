@@ -39,8 +39,10 @@ def reader_buffer_bytes() -> int:
 
 
 def reset() -> None:
-    """Forget the cached `READER_BUFFER_BYTES`, so a changed setting is read again (tests)."""
+    """Forget the cached `READER_BUFFER_BYTES` and fast-path check, so they are made again (tests)."""
     reader_buffer_bytes.cache_clear()
+    fast_path_problem.cache_clear()
+    _warn_instance_fallback.cache_clear()
 
 
 class Change:
@@ -82,6 +84,46 @@ class Writer(Protocol):
     def close(self, code: int) -> None: ...
 
 
+# What the fast path reads and calls on Twisted's TCP connection and on Daphne's autobahn-based
+# WebSocket protocol, private attributes included. Twisted and autobahn are pinned in the lock; the
+# class attributes are checked at start-up (`FeedsConfig.ready`), those set per instance on each
+# connection, and the ASGI path is used, with a warning, wherever one is missing.
+CONNECTION_CLASS_ATTRIBUTES = ("dataBuffer", "offset", "disconnecting", "disconnected", "abortConnection", "write")
+CONNECTION_ATTRIBUTES = (*CONNECTION_CLASS_ATTRIBUTES, "_tempDataLen", "socket")
+PROTOCOL_CLASS_ATTRIBUTES = ("STATE_OPEN", "sendMessage", "sendClose")
+PROTOCOL_ATTRIBUTES = (*PROTOCOL_CLASS_ATTRIBUTES, "state", "_perMessageCompress", "last_ping")
+
+
+@functools.cache
+def fast_path_problem() -> str | None:
+    """Why the installed Twisted, autobahn and Daphne cannot take the fast path; None when they can.
+
+    Logs a warning the first time it finds a problem: readers are then served through ASGI `send`.
+    """
+    try:
+        from daphne.server import Server
+        from daphne.ws_protocol import WebSocketProtocol
+        from twisted.internet.tcp import Connection
+    except ImportError as error:
+        problem: str | None = f"{error.name} cannot be imported"
+    else:
+        missing = [f"Connection.{name}" for name in CONNECTION_CLASS_ATTRIBUTES if not hasattr(Connection, name)]
+        missing += [f"WebSocketProtocol.{name}" for name in PROTOCOL_CLASS_ATTRIBUTES if not hasattr(WebSocketProtocol, name)]
+        missing += [] if hasattr(Server, "handle_reply") else ["Server.handle_reply"]
+        problem = f"missing {', '.join(missing)}" if missing else None
+    if problem:
+        _warn_fallback(problem)
+    return problem
+
+
+def _warn_fallback(problem: str) -> None:
+    logger.warning(
+        "Readers get changes through the ASGI send, not straight from the socket: the installed "
+        "Twisted, autobahn or Daphne differ from the locked versions (%s).",
+        problem,
+    )
+
+
 def writer_for(send: Callable[[dict[str, Any]], Awaitable[None]]) -> Writer:
     """The fast writer when `send` is Daphne's for a plain-TCP WebSocket, else the ASGI one."""
     protocol = _daphne_protocol(send)
@@ -95,18 +137,29 @@ def _daphne_protocol(send: Any) -> Any:
     when frames can go straight to its TCP socket; None otherwise."""
     if not isinstance(send, functools.partial) or getattr(send.func, "__name__", "") != "handle_reply":
         return None
-    try:
-        from daphne.ws_protocol import WebSocketProtocol
-        from twisted.internet.tcp import Connection
-    except ImportError:
+    if fast_path_problem() is not None:
         return None
+    from daphne.ws_protocol import WebSocketProtocol
+    from twisted.internet.tcp import Connection
+
     protocol = send.args[0] if send.args else None
     if not isinstance(protocol, WebSocketProtocol):
         return None
+    transport = getattr(protocol, "transport", None)
     # A TLS transport wraps the TCP one; its bytes must go through the TLS layer.
-    if not isinstance(getattr(protocol, "transport", None), Connection):
+    if not isinstance(transport, Connection):
+        return None
+    missing = [f"WebSocketProtocol.{name}" for name in PROTOCOL_ATTRIBUTES if not hasattr(protocol, name)]
+    missing += [f"Connection.{name}" for name in CONNECTION_ATTRIBUTES if not hasattr(transport, name)]
+    if missing:
+        _warn_instance_fallback(", ".join(missing))
         return None
     return protocol
+
+
+@functools.cache
+def _warn_instance_fallback(missing: str) -> None:
+    _warn_fallback(f"missing {missing}")
 
 
 class TransportWriter:

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+import httpx2
 
 from .config import setting
 
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+TIMEOUT = httpx2.Timeout(10.0, connect=5.0)
 
 
 class BotApiError(Exception):
@@ -28,9 +28,9 @@ class TelegramClient:
     def call(self, method: str, **params: Any) -> Any:
         """Call a Bot API method and return its `result`; raise BotApiError unless `ok`."""
         try:
-            response = httpx.post(f"{self.base_url}/bot{self.token}/{method}", json=params, timeout=TIMEOUT)
+            response = httpx2.post(f"{self.base_url}/bot{self.token}/{method}", json=params, timeout=TIMEOUT)
             data = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
+        except (httpx2.HTTPError, ValueError) as exc:
             raise BotApiError(f"Telegram {method} failed: {exc.__class__.__name__}") from exc
         if not isinstance(data, dict) or not data.get("ok"):
             description = data.get("description") if isinstance(data, dict) else None
@@ -55,7 +55,7 @@ class TelegramClient:
             raise FileTooLarge(info["file_size"])
         url = f"{self.base_url}/file/bot{self.token}/{info['file_path']}"
         try:
-            with httpx.stream("GET", url, timeout=TIMEOUT) as response:
+            with httpx2.stream("GET", url, timeout=TIMEOUT) as response:
                 if response.status_code != 200:
                     raise BotApiError(f"Telegram file download answered {response.status_code}.")
                 chunks, size = [], 0
@@ -64,7 +64,7 @@ class TelegramClient:
                     if size > max_bytes:
                         raise FileTooLarge(size)
                     chunks.append(chunk)
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise BotApiError(f"Telegram file download failed: {exc.__class__.__name__}") from exc
         return info["file_path"], b"".join(chunks)
 
@@ -86,14 +86,14 @@ class SlackClient:
 
     def call(self, method: str, **params: Any) -> dict[str, Any]:
         try:
-            response = httpx.post(
+            response = httpx2.post(
                 f"{self.base_url}/{method}",
                 json=params,
                 headers={"Authorization": f"Bearer {self.token}"},
                 timeout=TIMEOUT,
             )
             data = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
+        except (httpx2.HTTPError, ValueError) as exc:
             raise BotApiError(f"Slack {method} failed: {exc.__class__.__name__}") from exc
         if not isinstance(data, dict) or not data.get("ok"):
             error = data.get("error") if isinstance(data, dict) else None

@@ -87,6 +87,9 @@ class MessagingDelivery(models.Model):
             models.UniqueConstraint(fields=["platform", "delivery_id"], name="messaging_delivery_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()} delivery {self.delivery_id}"
+
 
 class MessagingEntry(models.Model):
     """The entry a chat message became, so its edits and deletions find it."""
@@ -104,3 +107,6 @@ class MessagingEntry(models.Model):
                 fields=["platform", "conversation_id", "message_id"], name="messaging_entry_unique"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()} message {self.message_id} → entry {self.entry_id}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-import httpx
+import httpx2
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -61,7 +61,7 @@ def poll_once(*, source: TimingSource) -> ingest.Outcome:
         return ingest.record_failure(source=source, kind="unreachable", reason=f"refused URL: {error}")
     except outbound.ResponseTooLarge:
         return ingest.record_failure(source=source, kind="bad", reason=f"response larger than {outbound.MAX_RESPONSE_BYTES} bytes")
-    except httpx.HTTPError as error:
+    except httpx2.HTTPError as error:
         return ingest.record_failure(source=source, kind="unreachable", reason=f"request failed: {type(error).__name__}: {error}")
     if response.status_code != 200:
         return ingest.record_failure(source=source, kind="unreachable", reason=f"the source answered HTTP {response.status_code}")

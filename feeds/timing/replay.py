@@ -81,7 +81,7 @@ def replay(
 ) -> list[ingest.Outcome]:
     """Apply each recording to the source's feed in turn, as if the source had just answered it."""
     outcomes = []
-    for recording, wait in zip(recordings, delays(recordings, speed=speed, interval=interval, max_wait=max_wait)):
+    for recording, wait in zip(recordings, delays(recordings, speed=speed, interval=interval, max_wait=max_wait), strict=True):
         if wait > 0:
             sleep(wait)
         outcome = ingest.ingest(source=source, payload=recording.body)

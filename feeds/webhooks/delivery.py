@@ -14,7 +14,7 @@ import random
 import uuid
 from datetime import datetime, timedelta
 
-import httpx
+import httpx2
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
@@ -135,9 +135,9 @@ def _attempt(subscription: WebhookSubscription, delivery: WebhookDelivery) -> bo
         error = "" if response.is_success else f"The receiver answered HTTP {status}."
     except outbound.RefusedURL as refused:
         error = f"Refused: {refused}"
-    except httpx.TimeoutException:
+    except httpx2.TimeoutException:
         error = f"No answer within {option('WEBHOOK_TIMEOUT'):g} s."
-    except httpx.HTTPError as failure:
+    except httpx2.HTTPError as failure:
         error = f"The request failed: {failure.__class__.__name__}: {failure}"
     if error:
         _record_failure(subscription, delivery, status=status, error=error[:ERROR_LENGTH])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-import httpx
+import httpx2
 from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
@@ -73,7 +73,7 @@ def ping(*, feed_id: int) -> bool:
                 )
                 if not response.is_success:
                     error = f"The hub answered HTTP {response.status_code} for {topic}."
-            except (outbound.RefusedURL, httpx.HTTPError) as failure:
+            except (outbound.RefusedURL, httpx2.HTTPError) as failure:
                 error = f"The hub could not be reached: {failure}"
             if error:
                 break

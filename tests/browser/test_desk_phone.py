@@ -224,7 +224,7 @@ def test_a_photo_from_the_camera_uploads_with_progress(browser, server, make_mem
     expect(desk.locator("[data-composer-message]")).to_have_text("Published.")
     expect(desk.locator("[data-upload-progress]")).to_be_hidden()
     assert desk.evaluate("window.progressSeen.includes(100)")
-    assert Entry.objects.get().image.name.endswith(".jpg")
+    assert Entry.objects.get().image.name.endswith(".webp")
 
 
 def test_a_photo_post_waiting_for_the_network_survives_a_reload(browser, server, make_member, live_feed):
@@ -250,5 +250,5 @@ def test_a_photo_post_waiting_for_the_network_survives_a_reload(browser, server,
     desk.unroute("**/desk/entries/", drop_posts)
     expect(desk.locator("[data-pending]")).to_have_count(0, timeout=15_000)
     entry = Entry.objects.get()
-    assert entry.kind == "image" and entry.image.name.endswith(".jpg")
+    assert entry.kind == "image" and entry.image.name.endswith(".webp")
     assert entry.details["alt"] == "The grid forming up"

@@ -4,7 +4,7 @@ the sanitizer alone must hold."""
 
 from __future__ import annotations
 
-import httpx
+import httpx2 as httpx
 import pytest
 from playwright.sync_api import expect
 

@@ -8,7 +8,7 @@ import http.server
 import threading
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx
 import pytest
 from playwright.sync_api import expect
 

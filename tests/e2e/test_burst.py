@@ -6,7 +6,7 @@ import asyncio
 import json
 import resource
 
-import httpx
+import httpx2 as httpx
 import pytest
 from websockets.asyncio.client import connect
 

@@ -8,7 +8,7 @@ import time
 from contextlib import ExitStack
 from datetime import timedelta
 
-import httpx
+import httpx2 as httpx
 import pytest
 from django.test import Client
 from django.utils import timezone

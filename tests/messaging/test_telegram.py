@@ -220,7 +220,7 @@ def test_a_photo_becomes_an_image_entry_with_its_caption(messaging_on, publisher
     entry = Entry.objects.get()
     assert entry.kind == Entry.Kind.IMAGE and entry.author == publisher
     assert entry.body == "**Pit stop** for No. 24" and entry.details["alt"] == "Pit stop for No. 24"
-    assert entry.details["width"] == 800 and entry.image.name.endswith(".jpg")
+    assert entry.details["width"] == 800 and entry.image.name.endswith(".webp")
     assert '<img src="/media/entries/' in entry.html and "<strong>Pit stop</strong>" in entry.html
     [get_file] = messaging_on.calls("/getFile")
     assert get_file.body == {"file_id": "pit-800"}, "the largest size is fetched"

@@ -11,7 +11,7 @@ import signal
 import time
 from collections import Counter
 
-import httpx
+import httpx2 as httpx
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake

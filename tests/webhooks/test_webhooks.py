@@ -214,7 +214,7 @@ def test_a_failed_delivery_is_retried_later_with_backoff(publisher, live_feed, r
 def test_the_backoff_doubles_up_to_its_cap(webhook_settings):
     webhook_settings.LIVEFEED = {**webhook_settings.LIVEFEED, "WEBHOOK_RETRY_SECONDS": 10.0, "WEBHOOK_RETRY_MAX_SECONDS": 60.0}
     delays = [delivery.retry_delay(attempts) for attempts in range(1, 6)]
-    for delay, expected in zip(delays, [10, 20, 40, 60, 60]):
+    for delay, expected in zip(delays, [10, 20, 40, 60, 60], strict=True):
         assert expected * 0.9 <= delay <= expected * 1.1
 
 
