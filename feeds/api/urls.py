@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from ..caching import cached_feed_view, public_cache
@@ -15,4 +15,6 @@ urlpatterns = [
     path("feeds/<slug:slug>/entries/", views.EntryListView.as_view(), name="entry-list"),
     path("feeds/<slug:slug>/entries/<int:entry_id>/", views.EntryDetailView.as_view(), name="entry-detail"),
     path("feeds/<slug:slug>/timing/", TimingPushView.as_view(), name="feed-timing"),
+    # Anything else under /api/ (a slug or id that cannot be one) is the API's JSON 404, not a page.
+    re_path(r"^", views.no_such_endpoint),
 ]

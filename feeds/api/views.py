@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,8 +18,27 @@ from rest_framework.views import APIView
 from .. import events, selectors, services
 from ..idempotency import idempotent_api
 from ..models import Entry, Feed
+from . import schema
+from .errors import Conflict
 from .permissions import ReadOrPublish
 from .serializers import EntryWriteSerializer, FeedCreateSerializer, FeedUpdateSerializer
+
+SLUG = OpenApiParameter(
+    "slug", str, OpenApiParameter.PATH, pattern=schema.SLUG_PATTERN, description="The feed's slug."
+)
+ENTRY_ID = OpenApiParameter(
+    "entry_id", {"type": "integer", "format": "int64", "minimum": 0, "maximum": schema.MAX_INT64},
+    OpenApiParameter.PATH, description="The entry's id.",
+)
+ENTRY_CONFLICT = OpenApiResponse(
+    response=schema.ConflictSchema,
+    description="The entry was saved by someone else since `version`; `current` is the saved entry.",
+)
+
+
+def no_such_endpoint(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
+    """The JSON 404 for an address under /api/ that names no feed, entry or endpoint."""
+    return JsonResponse({"detail": "No such feed, entry or endpoint."}, status=404)
 
 
 def _readable_feed(slug: str) -> Feed:
@@ -37,31 +58,52 @@ def _int_param(request: Request, name: str, default: int) -> int:
         raise ValidationError({name: "Must be a whole number."})
     if value < 0:
         raise ValidationError({name: "Must not be negative."})
+    if value > schema.MAX_INT64:
+        raise ValidationError({name: f"Must be at most {schema.MAX_INT64}."})
     return value
 
 
 class FeedListView(APIView):
     permission_classes = [ReadOrPublish]
+    parser_classes = [JSONParser]
 
-    @extend_schema(operation_id="feeds_list", responses=OpenApiTypes.OBJECT, summary="Published feeds, live ones first")
+    @extend_schema(
+        operation_id="feeds_list",
+        responses=schema.read_responses(schema.FeedListSchema, not_found=False),
+        summary="Published feeds, live ones first",
+    )
     def get(self, request: Request) -> Response:
         return Response({"feeds": [events.feed_payload(feed) for feed in selectors.feeds_for_readers()]})
 
-    @extend_schema(request=FeedCreateSerializer, responses={201: OpenApiTypes.OBJECT}, summary="Create a feed")
+    @extend_schema(
+        request=FeedCreateSerializer,
+        responses=schema.write_responses(
+            {201: schema.FeedSchema}, not_found=False,
+            conflict=OpenApiResponse(schema.ErrorSchema, description="Another feed has this slug."),
+        ),
+        summary="Create a feed",
+    )
     @idempotent_api
     def post(self, request: Request) -> Response:
         serializer = FeedCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        slug = serializer.validated_data.get("slug")
+        if slug and Feed.objects.filter(slug=slug).exists():
+            raise Conflict(f"A feed with the slug {slug!r} already exists; choose another or leave it out.")
         feed = services.create_feed(by=request.user, **serializer.validated_data)
         return Response(events.feed_payload(feed), status=status.HTTP_201_CREATED)
 
 
 class FeedDetailView(APIView):
     permission_classes = [ReadOrPublish]
+    parser_classes = [JSONParser]
 
     @extend_schema(
-        parameters=[OpenApiParameter("before", str, description="Cursor for older entries")],
-        responses=OpenApiTypes.OBJECT,
+        parameters=[
+            SLUG,
+            OpenApiParameter("before", str, description="Cursor for older entries, from `older_cursor`."),
+        ],
+        responses=schema.read_responses(schema.FeedPageSchema),
         summary="A feed and its newest entries",
     )
     def get(self, request: Request, slug: str) -> Response:
@@ -70,7 +112,8 @@ class FeedDetailView(APIView):
         try:
             page = selectors.entries_page(feed=feed, before=before)
         except selectors.InvalidCursor as exc:
-            raise ValidationError({"before": str(exc)})
+            # Like Django's paginator with a page number it cannot read: no such page.
+            raise NotFound(f"No such page: {exc} Follow `older` from the feed's first page.")
         pinned = selectors.pinned_entry(feed=feed) if before is None else None
         older_url = None
         if page.older_cursor:
@@ -87,7 +130,12 @@ class FeedDetailView(APIView):
             }
         )
 
-    @extend_schema(request=FeedUpdateSerializer, responses=OpenApiTypes.OBJECT, summary="Change a feed")
+    @extend_schema(
+        parameters=[SLUG],
+        request=FeedUpdateSerializer,
+        responses=schema.write_responses({200: schema.FeedSchema}),
+        summary="Change a feed",
+    )
     @idempotent_api
     def patch(self, request: Request, slug: str) -> Response:
         feed = get_object_or_404(Feed, slug=slug)
@@ -107,8 +155,14 @@ class FeedEventsView(APIView):
     permission_classes = [ReadOrPublish]
 
     @extend_schema(
-        parameters=[OpenApiParameter("after", int, description="Last seq the client applied")],
-        responses=OpenApiTypes.OBJECT,
+        parameters=[
+            SLUG,
+            OpenApiParameter(
+                "after", {"type": "integer", "format": "int64", "minimum": 0, "maximum": schema.MAX_INT64},
+                description="Last seq the client applied (0, the default, for all).",
+            ),
+        ],
+        responses=schema.read_responses(schema.EventsPageSchema, invalid=True),
         summary="The changes after a seq, as the WebSocket sends them",
     )
     def get(self, request: Request, slug: str) -> Response:
@@ -119,8 +173,14 @@ class FeedEventsView(APIView):
 
 class EntryListView(APIView):
     permission_classes = [ReadOrPublish]
+    parser_classes = [JSONParser, MultiPartParser]
 
-    @extend_schema(request=EntryWriteSerializer, responses={201: OpenApiTypes.OBJECT}, summary="Post an entry")
+    @extend_schema(
+        parameters=[SLUG],
+        request=EntryWriteSerializer,
+        responses=schema.write_responses({201: schema.DeskEntrySchema}),
+        summary="Post an entry",
+    )
     @idempotent_api
     def post(self, request: Request, slug: str) -> Response:
         feed = get_object_or_404(Feed, slug=slug)
@@ -134,20 +194,28 @@ class EntryListView(APIView):
 
 class EntryDetailView(APIView):
     permission_classes = [ReadOrPublish]
+    parser_classes = [JSONParser, MultiPartParser]
 
     def _writable_entry(self, slug: str, entry_id: int) -> Entry:
         return get_object_or_404(
             Entry.objects.select_related("feed", "author"), feed__slug=slug, pk=entry_id, deleted_at__isnull=True
         )
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="One published entry")
+    @extend_schema(
+        parameters=[SLUG, ENTRY_ID], responses=schema.read_responses(schema.EntrySchema), summary="One published entry"
+    )
     def get(self, request: Request, slug: str, entry_id: int) -> Response:
         entry = get_object_or_404(
             Entry.objects.visible_to_readers().select_related("author"), feed__slug=slug, pk=entry_id
         )
         return Response(events.entry_payload(entry))
 
-    @extend_schema(request=EntryWriteSerializer, responses=OpenApiTypes.OBJECT, summary="Edit an entry")
+    @extend_schema(
+        parameters=[SLUG, ENTRY_ID],
+        request=EntryWriteSerializer,
+        responses=schema.write_responses({200: schema.DeskEntrySchema}, conflict=ENTRY_CONFLICT),
+        summary="Edit an entry",
+    )
     @idempotent_api
     def patch(self, request: Request, slug: str, entry_id: int) -> Response:
         entry = self._writable_entry(slug, entry_id)
@@ -159,7 +227,11 @@ class EntryDetailView(APIView):
         )
         return Response(events.desk_entry_payload(entry))
 
-    @extend_schema(responses={204: None}, summary="Delete an entry")
+    @extend_schema(
+        parameters=[SLUG, ENTRY_ID],
+        responses=schema.write_responses({204: OpenApiResponse(description="Deleted.")}),
+        summary="Delete an entry",
+    )
     @idempotent_api
     def delete(self, request: Request, slug: str, entry_id: int) -> Response:
         entry = self._writable_entry(slug, entry_id)
