@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "simple_history",
     "django_tasks",
@@ -281,6 +282,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Read live feeds and their changes; post entries with a bearer token.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The reference page's script is served from this site (whitenoise), not a CDN, for the CSP.
+    "REDOC_DIST": "SIDECAR",
     "AUTHENTICATION_WHITELIST": ["feeds.api.authentication.BearerTokenAuthentication"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

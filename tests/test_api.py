@@ -204,3 +204,16 @@ def test_openapi_answers_are_typed_and_every_refusal_is_declared():
     assert {"Feed", "Entry", "WrittenEntry", "Event", "EventsPage", "FeedPage", "Error"} <= set(
         schema["components"]["schemas"]
     )
+
+
+def test_api_reference_page_loads_redoc_from_this_site_under_the_csp():
+    from django.contrib.staticfiles import finders
+
+    response = APIClient().get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'spec-url="/api/schema/"' in html and "<script>" not in html and "googleapis" not in html
+    script = html.split('<script src="')[1].split('"')[0]
+    assert script.startswith("/static/") and finders.find(script.removeprefix("/static/"))
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]

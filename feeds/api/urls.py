@@ -1,5 +1,6 @@
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView
+from csp.decorators import csp_update
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from ..caching import cached_feed_view, public_cache
 from ..timing.api import TimingPushView
@@ -9,6 +10,14 @@ app_name = "api"
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    # Redoc runs its search in a worker it starts from a blob: URL.
+    path(
+        "docs/",
+        csp_update({"worker-src": ["'self'", "blob:"]})(
+            SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html")
+        ),
+        name="docs",
+    ),
     path("feeds/", public_cache(views.FeedListView.as_view()), name="feed-list"),
     path("feeds/<slug:slug>/", cached_feed_view(views.FeedDetailView.as_view()), name="feed-detail"),
     path("feeds/<slug:slug>/events/", cached_feed_view(views.FeedEventsView.as_view()), name="feed-events"),
