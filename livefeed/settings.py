@@ -287,7 +287,7 @@ SPECTACULAR_SETTINGS = {
     "AUTHENTICATION_WHITELIST": ["feeds.api.authentication.BearerTokenAuthentication"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "feeds.api.schema.add_response_headers",
+        "feeds.api.schema.complete_operations",
     ],
     "ENUM_NAME_OVERRIDES": {
         "FeedStatusEnum": "feeds.models.Feed.Status",

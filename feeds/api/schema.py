@@ -17,9 +17,8 @@ from ..models import Entry, Feed
 
 SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"
 MAX_INT64 = 2**63 - 1
-# Text the API keeps as sent: never a NUL character (refused), never only blanks when required.
-TEXT_PATTERN = r"^[^\x00]*$"
-NONBLANK_TEXT_PATTERN = r"^[^\x00]*[^\x00\s][^\x00]*$"
+# Required text needs one character that is neither blank nor NUL.
+NONBLANK_TEXT_PATTERN = r"[^\s\x00]"
 
 
 class LivefeedAutoSchema(AutoSchema):
@@ -151,19 +150,6 @@ class TimingResultSchema(serializers.Serializer):
         ref_name = "TimingResult"
 
 
-class LivefeedTimingSchema(serializers.Serializer):
-    """Livefeed's own timing format (docs/timing.md); a source set to another format sends that one."""
-
-    flag = serializers.ChoiceField(choices=list(race.FLAGS))
-    lap = serializers.IntegerField(min_value=0, max_value=100_000)
-    laps_total = serializers.IntegerField(min_value=0, max_value=100_000, required=False)
-    session = serializers.ChoiceField(choices=list(race.SESSIONS), required=False)
-    updated_at = serializers.DateTimeField(required=False)
-
-    class Meta:
-        ref_name = "LivefeedTiming"
-
-
 # --- Errors ------------------------------------------------------------------------------------
 
 
@@ -238,10 +224,13 @@ def write_responses(ok: dict[int, Any], *, conflict: Any = None, not_found: bool
     return responses
 
 
-def add_response_headers(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
-    """Postprocessing hook: every 429 carries Retry-After, every write may echo a replayed answer."""
+def complete_operations(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """Postprocessing hook: every 429 carries Retry-After, every write may echo a replayed answer,
+    and a POST's body is required (a PATCH without one changes nothing)."""
     for path in result.get("paths", {}).values():
         for method, operation in path.items():
+            if method == "post" and "requestBody" in operation:
+                operation["requestBody"]["required"] = True
             for status, response in operation.get("responses", {}).items():
                 if status == "429":
                     response.setdefault("headers", {})["Retry-After"] = {

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from django.http import QueryDict
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .. import kinds, race
 from ..models import Entry, Feed
-from .schema import NONBLANK_TEXT_PATTERN, SLUG_PATTERN, TEXT_PATTERN
+from .schema import NONBLANK_TEXT_PATTERN, SLUG_PATTERN
 
 MAX_BODY_LENGTH = 100_000
+# "Contains a NUL character": text the API refuses (details and race fields drop NULs instead).
+NUL = {"pattern": "\\x00"}
 
-_TEXT = {"type": "string", "maxLength": race.MAX_TEXT, "pattern": TEXT_PATTERN}
+_TEXT = {"type": "string", "maxLength": race.MAX_TEXT}
 _NUMBER = {"type": "integer", "minimum": 0, "maximum": 100_000}
 RACE_FIELDS_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -30,12 +34,12 @@ RACE_FIELDS_SCHEMA: dict[str, Any] = {
             "type": "array",
             "nullable": True,
             "maxItems": race.RUNNING_ORDER_LENGTH,
-            "items": {**_TEXT, "pattern": NONBLANK_TEXT_PATTERN},
+            "items": {"type": "string"},
             "description": "Up to ten names, leader first.",
         },
     },
 }
-_DETAIL_TEXT = {"type": "string", "maxLength": kinds.MAX_FIELD, "pattern": TEXT_PATTERN}
+_DETAIL_TEXT = {"type": "string", "maxLength": kinds.MAX_FIELD}
 _REQUIRED_DETAIL_TEXT = {**_DETAIL_TEXT, "pattern": NONBLANK_TEXT_PATTERN}
 SOCIAL_URL_PATTERN = (
     r"^https://([a-z0-9-]+\.)*(" + "|".join(host.replace(".", r"\.") for host in kinds.SOCIAL_NETWORKS)
@@ -59,6 +63,23 @@ DETAILS_SCHEMA: dict[str, Any] = {
         **RACE_FIELDS_SCHEMA["properties"],
     },
 }
+
+
+class TextField(serializers.CharField):
+    """Text without NUL characters (refused, as everywhere in Livefeed); the schema says so."""
+
+    def __init__(self, *, nonblank: bool = False, **kwargs: Any) -> None:
+        if nonblank:
+            kwargs["validators"] = [RegexValidator(NONBLANK_TEXT_PATTERN, "Write something that is not blank.")]
+        super().__init__(**kwargs)
+
+
+class TextFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = TextField
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        return {**schema, "not": NUL}
 
 
 class StrictBooleanField(serializers.BooleanField):
@@ -95,18 +116,171 @@ class RaceChangesField(serializers.JSONField):
 @extend_schema_field(DETAILS_SCHEMA)
 class DetailsField(serializers.JSONField):
     def to_internal_value(self, data: Any) -> Any:
-        if not isinstance(data, dict):
+        value = super().to_internal_value(data)  # a form sends the object as JSON text
+        if not isinstance(value, dict):
             raise serializers.ValidationError("Send the kind's fields as an object.")
-        return super().to_internal_value(data)
+        return value
+
+
+# --- The request bodies as the schema states them ------------------------------------------------
+# The entry serializer checks the common fields; each kind's own rules live in `kinds`. The schema
+# spells out both per kind, so a generated client (and a fuzzer) knows which bodies are valid.
+
+_HEADLINE = {"type": "string", "maxLength": 200, "not": NUL}
+_BODY = {"type": "string", "maxLength": MAX_BODY_LENGTH, "not": NUL, "description": "Markdown."}
+_COMMON_ENTRY_FIELDS: dict[str, Any] = {
+    "headline": _HEADLINE,
+    "status": {"type": "string", "enum": [value for value, _ in Entry.Status.choices]},
+    "pinned": {"type": "boolean"},
+    "key_event": {"type": "boolean"},
+    "publish_at": {
+        "type": "string", "format": "date-time", "nullable": True,
+        "description": "A time in the future: the entry stays a draft until then.",
+    },
+}
+
+
+def _kind_schema(kind: str, *, required: list[str], properties: dict[str, Any], title: str) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "type": "object",
+        "title": title,
+        "properties": {"kind": {"type": "string", "enum": [kind]}, **_COMMON_ENTRY_FIELDS, **properties},
+    }
+    needed = ["kind", *required] if kind != "text" else required
+    if needed:
+        schema["required"] = needed
+    return schema
+
+
+def _details(required: list[str], names: list[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": required,
+        "properties": {name: DETAILS_SCHEMA["properties"][name] for name in names},
+    }
+
+
+_RACE_DETAILS = _details(["flag"], list(RACE_FIELDS_SCHEMA["properties"]))
+_RACE_DETAILS["properties"]["flag"] = {"type": "string", "enum": list(race.FLAGS)}
+_NONBLANK_BODY = {**_BODY, "pattern": NONBLANK_TEXT_PATTERN}
+_NONBLANK_HEADLINE = {**_HEADLINE, "pattern": NONBLANK_TEXT_PATTERN}
+
+NEW_ENTRY_JSON_SCHEMA: dict[str, Any] = {
+    "description": "A new entry; `kind` (text when left out) decides which fields it needs.",
+    "oneOf": [
+        {
+            **_kind_schema("text", required=[], properties={"body": _BODY}, title="TextEntry"),
+            "description": "Needs a headline or a body that is not blank.",
+            "anyOf": [
+                {"required": ["headline"], "properties": {"headline": _NONBLANK_HEADLINE}},
+                {"required": ["body"], "properties": {"body": _NONBLANK_BODY}},
+            ],
+        },
+        _kind_schema(
+            "quote", required=["body", "details"], title="QuoteEntry",
+            properties={"body": _NONBLANK_BODY, "details": _details(["speaker"], ["speaker", "role"])},
+        ),
+        _kind_schema(
+            "social", required=["details"], title="SocialEntry",
+            properties={"body": _BODY, "details": _details(["url"], ["url", "author"])},
+        ),
+        _kind_schema(
+            "race_status", required=["details"], title="RaceStatusEntry",
+            properties={"body": _BODY, "details": _RACE_DETAILS},
+        ),
+    ],
+}
+NEW_IMAGE_ENTRY_FORM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "ImageEntry",
+    "description": "An image entry, sent as multipart/form-data; `details` is sent as JSON text.",
+    "required": ["kind", "image", "details"],
+    "properties": {
+        "kind": {"type": "string", "enum": ["image"]},
+        "image": {"type": "string", "format": "binary", "description": "JPEG, PNG or WebP."},
+        "details": _details(["alt"], ["alt", "caption", "credit"]),
+        "headline": _HEADLINE,
+        "body": _BODY,
+    },
+}
+
+ENTRY_EDIT_JSON_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "EntryEdit",
+    "description": (
+        "The fields to change. The entry afterwards must still meet its kind's needs (see a new "
+        "entry); an image is changed with multipart/form-data."
+    ),
+    "properties": {
+        "kind": {"type": "string", "enum": [value for value, _ in Entry.Kind.choices if value != "image"]},
+        **_COMMON_ENTRY_FIELDS,
+        "body": _BODY,
+        "details": DETAILS_SCHEMA,
+        "version": {
+            "type": "integer", "minimum": 1, "maximum": 2**31 - 1,
+            "description": "The version you edited; a newer one on the server answers 409 with the current entry.",
+        },
+    },
+}
+
+ENTRY_EDIT_FORM_SCHEMA: dict[str, Any] = {
+    **ENTRY_EDIT_JSON_SCHEMA,
+    "title": "EntryEditForm",
+    "description": "The fields to change, with a new image; `details` is sent as JSON text.",
+    "properties": {
+        **ENTRY_EDIT_JSON_SCHEMA["properties"],
+        "kind": {"type": "string", "enum": [value for value, _ in Entry.Kind.choices]},
+        "image": {"type": "string", "format": "binary", "description": "JPEG, PNG or WebP."},
+    },
+}
+
+_LIVEFEED_TIMING_TEXT = {"type": "string", "nullable": True}
+LIVEFEED_TIMING_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "LivefeedTiming",
+    "description": (
+        "Livefeed's own timing format (docs/timing.md); a source set to another format sends that "
+        "format instead. The lap cannot be past laps_total, nor behind the last lap applied (409)."
+    ),
+    "required": ["flag", "lap"],
+    "properties": {
+        "flag": {"type": "string", "enum": list(race.FLAGS)},
+        "lap": {"type": "integer", "minimum": 0, "maximum": 100_000},
+        "laps_total": {**_NUMBER, "nullable": True},
+        "cautions": {**_NUMBER, "nullable": True},
+        "session": {"type": "string", "enum": list(race.SESSIONS), "nullable": True},
+        "stage": {"oneOf": [{"type": "integer"}, {"type": "string"}], "nullable": True},
+        "series": _LIVEFEED_TIMING_TEXT,
+        "track": _LIVEFEED_TIMING_TEXT,
+        "leader": _LIVEFEED_TIMING_TEXT,
+        "flag_reason": _LIVEFEED_TIMING_TEXT,
+        "updated_at": {"type": "string", "format": "date-time", "nullable": True},
+        "running_order": {
+            "type": "array",
+            "nullable": True,
+            "description": "Leader first: names, or objects with driver and number; the first ten are kept.",
+            "items": {
+                "oneOf": [
+                    {"type": "string", "pattern": r"\S"},
+                    {
+                        "type": "object",
+                        "required": ["driver"],
+                        "properties": {"driver": {"type": "string", "pattern": r"\S"}, "number": {}},
+                    },
+                ]
+            },
+        },
+    },
+}
 
 
 class FeedCreateSerializer(serializers.ModelSerializer):
-    title = serializers.RegexField(NONBLANK_TEXT_PATTERN, max_length=200)
+    title = TextField(nonblank=True, max_length=200)
     slug = serializers.RegexField(
         SLUG_PATTERN, max_length=100, required=False, validators=[],
         help_text="The feed's address; derived from the title when left out. A slug in use answers 409.",
     )
-    summary = serializers.RegexField(TEXT_PATTERN, required=False, allow_blank=True, trim_whitespace=False)
+    summary = TextField(required=False, allow_blank=True, trim_whitespace=False)
 
     class Meta:
         model = Feed
@@ -117,8 +291,8 @@ class FeedCreateSerializer(serializers.ModelSerializer):
 
 
 class FeedUpdateSerializer(serializers.ModelSerializer):
-    title = serializers.RegexField(NONBLANK_TEXT_PATTERN, max_length=200, required=False)
-    summary = serializers.RegexField(TEXT_PATTERN, required=False, allow_blank=True, trim_whitespace=False)
+    title = TextField(nonblank=True, max_length=200, required=False)
+    summary = TextField(required=False, allow_blank=True, trim_whitespace=False)
     race = RaceChangesField(required=False, help_text=RACE_FIELDS_SCHEMA["description"])
     announce = StrictBooleanField(
         required=False, default=False, help_text="Also post a race status entry when the flag changes."
@@ -133,9 +307,9 @@ class FeedUpdateSerializer(serializers.ModelSerializer):
 
 
 class EntryWriteSerializer(serializers.ModelSerializer):
-    headline = serializers.RegexField(TEXT_PATTERN, required=False, allow_blank=True, max_length=200)
-    body = serializers.RegexField(
-        TEXT_PATTERN, allow_blank=True, required=False, max_length=MAX_BODY_LENGTH, trim_whitespace=False,
+    headline = TextField(required=False, allow_blank=True, max_length=200)
+    body = TextField(
+        allow_blank=True, required=False, max_length=MAX_BODY_LENGTH, trim_whitespace=False,
         help_text="Markdown. A text entry needs a headline or a body; a quote needs a body.",
     )
     details = DetailsField(required=False)

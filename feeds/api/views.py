@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
+from django.views.decorators.csrf import csrf_exempt
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -21,7 +22,15 @@ from ..models import Entry, Feed
 from . import schema
 from .errors import Conflict
 from .permissions import ReadOrPublish
-from .serializers import EntryWriteSerializer, FeedCreateSerializer, FeedUpdateSerializer
+from .serializers import (
+    ENTRY_EDIT_FORM_SCHEMA,
+    ENTRY_EDIT_JSON_SCHEMA,
+    NEW_ENTRY_JSON_SCHEMA,
+    NEW_IMAGE_ENTRY_FORM_SCHEMA,
+    EntryWriteSerializer,
+    FeedCreateSerializer,
+    FeedUpdateSerializer,
+)
 
 SLUG = OpenApiParameter(
     "slug", str, OpenApiParameter.PATH, pattern=schema.SLUG_PATTERN, description="The feed's slug."
@@ -36,6 +45,7 @@ ENTRY_CONFLICT = OpenApiResponse(
 )
 
 
+@csrf_exempt  # nothing is written; a write to a wrong address gets this 404, not a CSRF page
 def no_such_endpoint(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
     """The JSON 404 for an address under /api/ that names no feed, entry or endpoint."""
     return JsonResponse({"detail": "No such feed, entry or endpoint."}, status=404)
@@ -50,7 +60,7 @@ def _readable_feed(slug: str) -> Feed:
 
 def _int_param(request: Request, name: str, default: int) -> int:
     raw = request.query_params.get(name)
-    if raw in (None, ""):
+    if raw is None:
         return default
     try:
         value = int(raw)
@@ -177,7 +187,7 @@ class EntryListView(APIView):
 
     @extend_schema(
         parameters=[SLUG],
-        request=EntryWriteSerializer,
+        request={"application/json": NEW_ENTRY_JSON_SCHEMA, "multipart/form-data": NEW_IMAGE_ENTRY_FORM_SCHEMA},
         responses=schema.write_responses({201: schema.DeskEntrySchema}),
         summary="Post an entry",
     )
@@ -212,7 +222,7 @@ class EntryDetailView(APIView):
 
     @extend_schema(
         parameters=[SLUG, ENTRY_ID],
-        request=EntryWriteSerializer,
+        request={"application/json": ENTRY_EDIT_JSON_SCHEMA, "multipart/form-data": ENTRY_EDIT_FORM_SCHEMA},
         responses=schema.write_responses({200: schema.DeskEntrySchema}, conflict=ENTRY_CONFLICT),
         summary="Edit an entry",
     )

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from .. import roles
 from ..api import schema
+from ..api.serializers import LIVEFEED_TIMING_SCHEMA
 from ..idempotency import idempotent_api
 from ..models import Feed
 from . import ingest, registry
@@ -35,7 +36,7 @@ class TimingPushView(APIView):
     parser_classes = [RawBody]
 
     @extend_schema(
-        request={"application/json": schema.LivefeedTimingSchema},
+        request={"application/json": LIVEFEED_TIMING_SCHEMA},
         responses=schema.write_responses(
             {200: schema.TimingResultSchema},
             conflict=OpenApiResponse(schema.TimingResultSchema, description="Older than the data already applied."),
