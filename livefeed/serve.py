@@ -6,6 +6,9 @@ readers arriving at once (a start, a restart, a push notification):
 - a WebSocket handshake may take 30 s instead of 5 s before Daphne drops it: on two cores, 2,000
   simultaneous handshakes take about 7 s, and with 5 s a third of them were dropped;
 - the open-file limit is raised to its hard limit, one descriptor per reader.
+And one for uploads: Twisted no longer parses form bodies that Django parses anyway, which held a
+second copy of each upload and answered a malformed multipart body with a bare 400 (no JSON
+saying what was wrong) before the application saw it.
 Any further arguments are passed to Daphne unchanged.
 """
 
@@ -15,6 +18,7 @@ import argparse
 import resource
 import sys
 
+from daphne import http_protocol
 from daphne.cli import CommandLineInterface
 
 APPLICATION = "livefeed.asgi:application"
@@ -26,6 +30,13 @@ def raise_open_file_limit() -> int:
     if hard == resource.RLIM_INFINITY or soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+class RequestLeavingFormsToDjango(http_protocol.WebRequest):
+    """Daphne's request, without Twisted's own parse of POST form bodies."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, parsePOSTFormSubmission=False, **kwargs)
 
 
 def daphne_arguments(
@@ -49,6 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--application", default=APPLICATION, help="ASGI application (module:attribute)")
     options, extra = parser.parse_known_args(argv)
     raise_open_file_limit()
+    http_protocol.WebRequest = RequestLeavingFormsToDjango  # what Daphne's HTTPFactory builds
     CommandLineInterface().run(
         daphne_arguments(
             host=options.host,

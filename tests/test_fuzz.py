@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, example, given, seed, settings
@@ -236,3 +237,14 @@ def test_the_api_keeps_its_schema_under_fuzzing(api_server, publisher, live_feed
         assert any(200 <= status < 300 for status in seen), (method, path, seen)
         if method != "DELETE":
             assert seen[400], (method, path, seen)
+
+
+def test_a_malformed_multipart_body_gets_the_apis_json_400_through_daphne(start_daphne, publisher, live_feed):
+    server = start_daphne()
+    response = httpx.post(
+        f"{server.url}/api/feeds/{live_feed.slug}/entries/",
+        content=b"--abc--\r\n",
+        headers={"Authorization": f"Bearer {publisher.token}", "Content-Type": "multipart/form-data; boundary=abc"},
+    )
+    assert response.status_code == 400 and response.headers["Content-Type"] == "application/json"
+    assert response.json()
