@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
 from django.http import QueryDict
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
@@ -39,12 +40,14 @@ RACE_FIELDS_SCHEMA: dict[str, Any] = {
         },
     },
 }
-_DETAIL_TEXT = {"type": "string", "maxLength": kinds.MAX_FIELD}
-_REQUIRED_DETAIL_TEXT = {**_DETAIL_TEXT, "pattern": NONBLANK_TEXT_PATTERN}
+_DETAIL_TEXT = {"type": "string", "maxLength": kinds.MAX_FIELD, "nullable": True}
+_REQUIRED_DETAIL_TEXT = {"type": "string", "maxLength": kinds.MAX_FIELD, "pattern": NONBLANK_TEXT_PATTERN}
+TEXT_DETAILS = ("speaker", "role", "author", "alt", "caption", "credit")
 SOCIAL_URL_PATTERN = (
     r"^https://([a-z0-9-]+\.)*(" + "|".join(host.replace(".", r"\.") for host in kinds.SOCIAL_NETWORKS)
     + r")/[A-Za-z0-9_~.-][A-Za-z0-9_~.%/?=&#-]*$"
 )
+_SOCIAL_URL = {"type": "string", "maxLength": 500, "pattern": SOCIAL_URL_PATTERN}
 DETAILS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": (
@@ -53,16 +56,56 @@ DETAILS_SCHEMA: dict[str, Any] = {
         "(required) and the race status fields; text: none."
     ),
     "properties": {
-        "speaker": _REQUIRED_DETAIL_TEXT,
-        "role": _DETAIL_TEXT,
-        "url": {"type": "string", "maxLength": 500, "pattern": SOCIAL_URL_PATTERN},
-        "author": _DETAIL_TEXT,
-        "alt": _REQUIRED_DETAIL_TEXT,
-        "caption": _DETAIL_TEXT,
-        "credit": _DETAIL_TEXT,
+        **{name: _DETAIL_TEXT for name in TEXT_DETAILS},
+        "url": {**_SOCIAL_URL, "nullable": True},
         **RACE_FIELDS_SCHEMA["properties"],
     },
 }
+_REQUIRED_DETAILS = {"speaker": _REQUIRED_DETAIL_TEXT, "alt": _REQUIRED_DETAIL_TEXT, "url": _SOCIAL_URL}
+
+
+def details_errors(details: dict[str, Any]) -> dict[str, str]:
+    """What the schema says of each known field, checked whatever the kind (a text entry keeps no
+    details, but one sent must still be well formed); the kind's own needs are checked in `kinds`."""
+    errors: dict[str, str] = {}
+    for name, value in details.items():
+        if value is None:
+            continue
+        if name in TEXT_DETAILS:
+            if not isinstance(value, str):
+                errors[name] = "Must be text."
+            elif len(value) > kinds.MAX_FIELD:
+                errors[name] = f"At most {kinds.MAX_FIELD} characters."
+        elif name == "url":
+            try:
+                kinds.social_network(value)
+            except ValueError as exc:
+                errors[name] = str(exc)
+        elif name in race.FIELDS:
+            errors.update(race_errors({name: value}))
+    return errors
+
+
+def race_errors(changes: dict[str, Any]) -> dict[str, str]:
+    """Race status fields as the schema states them: JSON integers, text by its sent length."""
+    errors: dict[str, str] = {}
+    for name, value in changes.items():
+        if value is None:
+            continue
+        if value == "" and name not in race.TEXT_FIELDS:
+            errors[name] = "Send null to clear a field."
+        elif name in race.NUMBER_FIELDS and (isinstance(value, bool) or not isinstance(value, int)):
+            errors[name] = "Must be a whole number."
+        elif name in race.TEXT_FIELDS and isinstance(value, str) and len(value) > race.MAX_TEXT:
+            errors[name] = f"At most {race.MAX_TEXT} characters."
+        elif name == "running_order" and isinstance(value, list) and len(value) > race.RUNNING_ORDER_LENGTH:
+            errors[name] = f"At most {race.RUNNING_ORDER_LENGTH} names."
+        else:
+            try:
+                race.clean_race({}, {name: value})
+            except DjangoValidationError as exc:
+                errors.update({field: " ".join(messages) for field, messages in exc.message_dict.items()})
+    return errors
 
 
 class TextField(serializers.CharField):
@@ -153,11 +196,9 @@ def _kind_schema(kind: str, *, required: list[str], properties: dict[str, Any], 
 
 
 def _details(required: list[str], names: list[str]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": required,
-        "properties": {name: DETAILS_SCHEMA["properties"][name] for name in names},
-    }
+    properties = {name: DETAILS_SCHEMA["properties"][name] for name in names}
+    properties.update({name: _REQUIRED_DETAILS[name] for name in required if name in _REQUIRED_DETAILS})
+    return {"type": "object", "required": required, "properties": properties}
 
 
 _RACE_DETAILS = _details(["flag"], list(RACE_FIELDS_SCHEMA["properties"]))
@@ -190,19 +231,27 @@ NEW_ENTRY_JSON_SCHEMA: dict[str, Any] = {
         ),
     ],
 }
-NEW_IMAGE_ENTRY_FORM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "title": "ImageEntry",
-    "description": "An image entry, sent as multipart/form-data; `details` is sent as JSON text.",
-    "required": ["kind", "image", "details"],
-    "properties": {
-        "kind": {"type": "string", "enum": ["image"]},
-        "image": {"type": "string", "format": "binary", "description": "JPEG, PNG or WebP."},
-        "details": _details(["alt"], ["alt", "caption", "credit"]),
-        "headline": _HEADLINE,
-        "body": _BODY,
-    },
+NEW_ENTRY_FORM_SCHEMA: dict[str, Any] = {
+    "description": (
+        "A new entry as multipart/form-data, the way to send an image; `details` is sent as JSON text."
+    ),
+    "oneOf": [
+        *NEW_ENTRY_JSON_SCHEMA["oneOf"],
+        {
+            "type": "object",
+            "title": "ImageEntry",
+            "required": ["kind", "image", "details"],
+            "properties": {
+                "kind": {"type": "string", "enum": ["image"]},
+                **_COMMON_ENTRY_FIELDS,
+                "image": {"type": "string", "format": "binary", "description": "JPEG, PNG or WebP."},
+                "details": _details(["alt"], ["alt", "caption", "credit"]),
+                "body": _BODY,
+            },
+        },
+    ],
 }
+
 
 ENTRY_EDIT_JSON_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -290,6 +339,12 @@ class FeedCreateSerializer(serializers.ModelSerializer):
         }
 
 
+def _refuse(errors: dict[str, str]) -> None:
+    """Refuse with each field named at the top level, as the services' own refusals are."""
+    if errors:
+        raise serializers.ValidationError({name: [message] for name, message in errors.items()})
+
+
 class FeedUpdateSerializer(serializers.ModelSerializer):
     title = TextField(nonblank=True, max_length=200, required=False)
     summary = TextField(required=False, allow_blank=True, trim_whitespace=False)
@@ -304,6 +359,10 @@ class FeedUpdateSerializer(serializers.ModelSerializer):
         extra_kwargs = {
             "coverage_end": {"help_text": "Not before coverage_start."},
         }
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        _refuse(race_errors(attrs.get("race") or {}))
+        return attrs
 
 
 class EntryWriteSerializer(serializers.ModelSerializer):
@@ -325,3 +384,7 @@ class EntryWriteSerializer(serializers.ModelSerializer):
         model = Entry
         fields = ["kind", "headline", "body", "details", "image", "status", "pinned", "key_event", "publish_at", "version"]
         extra_kwargs = {"publish_at": {"help_text": "A time in the future: the entry stays a draft until then."}}
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        _refuse(details_errors(attrs.get("details") or {}))
+        return attrs

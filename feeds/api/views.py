@@ -26,7 +26,7 @@ from .serializers import (
     ENTRY_EDIT_FORM_SCHEMA,
     ENTRY_EDIT_JSON_SCHEMA,
     NEW_ENTRY_JSON_SCHEMA,
-    NEW_IMAGE_ENTRY_FORM_SCHEMA,
+    NEW_ENTRY_FORM_SCHEMA,
     EntryWriteSerializer,
     FeedCreateSerializer,
     FeedUpdateSerializer,
@@ -187,7 +187,7 @@ class EntryListView(APIView):
 
     @extend_schema(
         parameters=[SLUG],
-        request={"application/json": NEW_ENTRY_JSON_SCHEMA, "multipart/form-data": NEW_IMAGE_ENTRY_FORM_SCHEMA},
+        request={"application/json": NEW_ENTRY_JSON_SCHEMA, "multipart/form-data": NEW_ENTRY_FORM_SCHEMA},
         responses=schema.write_responses({201: schema.DeskEntrySchema}),
         summary="Post an entry",
     )
