@@ -231,19 +231,29 @@ NEW_ENTRY_JSON_SCHEMA: dict[str, Any] = {
         ),
     ],
 }
+def _as_form(schema: dict[str, Any]) -> dict[str, Any]:
+    """The same body as form fields, which are text and cannot be null: leave a field out instead."""
+    properties = dict(schema["properties"])
+    properties["publish_at"] = {**properties["publish_at"], "nullable": False}
+    return {**schema, "properties": properties}
+
+
 NEW_ENTRY_FORM_SCHEMA: dict[str, Any] = {
     "description": (
         "A new entry as multipart/form-data, the way to send an image; `details` is sent as JSON text."
     ),
+    # Stated at the top too, so clients (and tools) see the file part whichever kind is sent.
+    "type": "object",
+    "properties": {"image": {"type": "string", "format": "binary", "description": "JPEG, PNG or WebP."}},
     "oneOf": [
-        *NEW_ENTRY_JSON_SCHEMA["oneOf"],
+        *[_as_form(branch) for branch in NEW_ENTRY_JSON_SCHEMA["oneOf"]],
         {
             "type": "object",
             "title": "ImageEntry",
             "required": ["kind", "image", "details"],
             "properties": {
                 "kind": {"type": "string", "enum": ["image"]},
-                **_COMMON_ENTRY_FIELDS,
+                **_as_form({"properties": _COMMON_ENTRY_FIELDS})["properties"],
                 "image": {"type": "string", "format": "binary", "description": "JPEG, PNG or WebP."},
                 "details": _details(["alt"], ["alt", "caption", "credit"]),
                 "body": _BODY,
@@ -273,11 +283,11 @@ ENTRY_EDIT_JSON_SCHEMA: dict[str, Any] = {
 }
 
 ENTRY_EDIT_FORM_SCHEMA: dict[str, Any] = {
-    **ENTRY_EDIT_JSON_SCHEMA,
+    **_as_form(ENTRY_EDIT_JSON_SCHEMA),
     "title": "EntryEditForm",
     "description": "The fields to change, with a new image; `details` is sent as JSON text.",
     "properties": {
-        **ENTRY_EDIT_JSON_SCHEMA["properties"],
+        **_as_form(ENTRY_EDIT_JSON_SCHEMA)["properties"],
         "kind": {"type": "string", "enum": [value for value, _ in Entry.Kind.choices]},
         "image": {"type": "string", "format": "binary", "description": "JPEG, PNG or WebP."},
     },
