@@ -170,8 +170,9 @@ def assert_database_is_consistent() -> None:
             seqs.append(feed.changed_seq)
         assert len(seqs) == len(set(seqs)) and all(0 < seq <= feed.seq for seq in seqs)
     for entry in Entry.objects.filter(deleted_at__isnull=True):
-        assert entry.html == render_markdown(entry.body) or entry.kind != "text"
+        assert entry.kind != "text" or entry.html == render_markdown(entry.body)
         assert active_content(entry.html) == []
+        assert entry.status != Entry.Status.PUBLISHED or entry.seq is not None or entry.feed.status == "draft"
 
 
 @pytest.fixture

@@ -109,12 +109,27 @@ def race_errors(changes: dict[str, Any]) -> dict[str, str]:
 
 
 class TextField(serializers.CharField):
-    """Text without NUL characters (refused, as everywhere in Livefeed); the schema says so."""
+    """Text without NUL characters (refused, as everywhere in Livefeed); the schema says so.
+    A JSON number is not text: DRF would take 12 as "12", the schema says a string."""
 
     def __init__(self, *, nonblank: bool = False, **kwargs: Any) -> None:
         if nonblank:
             kwargs["validators"] = [RegexValidator(NONBLANK_TEXT_PATTERN, "Write something that is not blank.")]
         super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class SlugTextField(serializers.RegexField):
+    """A slug, sent as a JSON string."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class TextFieldSchema(OpenApiSerializerFieldExtension):
@@ -335,7 +350,7 @@ LIVEFEED_TIMING_SCHEMA: dict[str, Any] = {
 
 class FeedCreateSerializer(serializers.ModelSerializer):
     title = TextField(nonblank=True, max_length=200)
-    slug = serializers.RegexField(
+    slug = SlugTextField(
         SLUG_PATTERN, max_length=100, required=False, validators=[],
         help_text="The feed's address; derived from the title when left out. A slug in use answers 409.",
     )
