@@ -132,9 +132,19 @@ def update_feed(*, feed: Feed, by: AbstractBaseUser, **changes: Any) -> Feed:
         locked.save()
         if was_visible or locked.is_visible_to_readers:
             _record_feed_change(locked, by=by)
+        if locked.is_visible_to_readers and not was_visible:
+            _announce_entries(locked)
         broadcast_to_desk(feed_slug=locked.slug, message=events.desk_feed_message(locked))
     _copy_state(locked, into=feed)
     return feed
+
+
+def _announce_entries(feed: Feed) -> None:
+    """A feed readers could not see becomes visible: each published entry takes a seq, as new, so
+    a reader catching up from a seq (events API, WebSocket, webhooks) gets it too."""
+    for entry in Entry.objects.visible_to_readers().filter(feed=feed).select_related("author").order_by("id"):
+        entry.feed = feed
+        _record_entry_change(entry, became_visible=True)
 
 
 def update_race_status(
