@@ -217,3 +217,12 @@ def test_api_reference_page_loads_redoc_from_this_site_under_the_csp():
     assert script.startswith("/static/") and finders.find(script.removeprefix("/static/"))
     policy = response["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+
+
+def test_an_edit_sent_as_a_form_with_no_field_is_refused(api, live_feed, publisher):
+    entry = services.create_entry(feed=live_feed, by=publisher, body="v1")
+    url = f"/api/feeds/{live_feed.slug}/entries/{entry.pk}/"
+    response = api.generic("PATCH", url, b"--b--\r\n", content_type="multipart/form-data; boundary=b")
+    assert response.status_code == 400 and "no fields" in response.json()["detail"]
+    assert api.patch(url, {}, format="json").status_code == 200
+    assert Entry.objects.get(pk=entry.pk).version == entry.version

@@ -300,6 +300,7 @@ ENTRY_EDIT_JSON_SCHEMA: dict[str, Any] = {
 ENTRY_EDIT_FORM_SCHEMA: dict[str, Any] = {
     **_as_form(ENTRY_EDIT_JSON_SCHEMA),
     "title": "EntryEditForm",
+    "minProperties": 1,
     "description": "The fields to change, with a new image; `details` is sent as JSON text.",
     "properties": {
         **_as_form(ENTRY_EDIT_JSON_SCHEMA)["properties"],

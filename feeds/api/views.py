@@ -229,6 +229,9 @@ class EntryDetailView(APIView):
     @idempotent_api
     def patch(self, request: Request, slug: str, entry_id: int) -> Response:
         entry = self._writable_entry(slug, entry_id)
+        if request.content_type.startswith("multipart/") and not request.data:
+            # JSON's {} is "change nothing"; a form with no part at all is a broken upload.
+            raise ValidationError({"detail": "The form has no fields: send the fields to change."})
         serializer = EntryWriteSerializer(entry, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         changes = dict(serializer.validated_data)
