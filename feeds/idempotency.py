@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 
@@ -32,7 +32,7 @@ UNREPLAYABLE_STATUSES = frozenset({408, 429})
 
 SCHEMA_PARAMETER = OpenApiParameter(
     name=HEADER,
-    type=str,
+    type={"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": r"^[!-~]([ -~]*[!-~])?$"},
     location=OpenApiParameter.HEADER,
     required=False,
     description=(
@@ -96,9 +96,14 @@ def _fields(query_dict: Any) -> dict[str, list[str]]:
 
 
 def _request_fingerprint(request: Any, *, body: Callable[[], Any]) -> str:
-    """The fingerprint of a Django or DRF request; `body` reads a non-form body its own way."""
-    if _is_form(request.content_type or ""):
-        data: Any = _fields(request.POST)
+    """The fingerprint of a Django or DRF request; `body` reads a non-form body its own way.
+
+    A view whose parser keeps the body as bytes (timing pushes) leaves DRF's `request.POST` as
+    those bytes even for a form content type: such a body is fingerprinted as it came.
+    """
+    posted = request.POST if _is_form(request.content_type or "") else None
+    if isinstance(posted, QueryDict):
+        data: Any = _fields(posted)
         files = request.FILES
     else:
         data, files = body(), None

@@ -17,6 +17,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.text import slugify
 from django_tasks import task
 
 from . import events, images, kinds, race, roles
@@ -69,17 +70,21 @@ def create_feed(
     *,
     by: AbstractBaseUser,
     title: str,
-    slug: str,
+    slug: str = "",
     summary: str = "",
     status: str = Feed.Status.DRAFT,
     coverage_start: datetime | None = None,
     coverage_end: datetime | None = None,
 ) -> Feed:
-    """Create a feed; a feed created live or ended counts as its first visible change."""
+    """Create a feed; a feed created live or ended counts as its first visible change.
+
+    Without a slug, one is derived from the title as the admin does, made unique with a suffix.
+    """
     _require(by, "feeds.add_feed", "You may not create feeds.")
+    title = _clean_text(title)
     feed = Feed(
-        title=_clean_text(title),
-        slug=slug,
+        title=title,
+        slug=slug or slug_from_title(title),
         summary=_clean_text(summary),
         status=status,
         coverage_start=coverage_start,
@@ -92,6 +97,17 @@ def create_feed(
         if feed.is_visible_to_readers:
             _record_feed_change(feed, by=by)
     return feed
+
+
+def slug_from_title(title: str) -> str:
+    """A free slug for a new feed: the title's slug, then `-2`, `-3`… if another feed has it."""
+    limit = Feed._meta.get_field("slug").max_length
+    base = slugify(title)[: limit - 4].strip("-") or "feed"
+    candidate, number = base, 1
+    while Feed.objects.filter(slug=candidate).exists():
+        number += 1
+        candidate = f"{base}-{number}"
+    return candidate
 
 
 def update_feed(*, feed: Feed, by: AbstractBaseUser, **changes: Any) -> Feed:

@@ -9,6 +9,9 @@ readers arriving at once (a start, a restart, a push notification):
 It also owns the process's garbage-collector policy (`GarbageSettling`), installed on the hub of
 readers once Daphne has loaded the application: the policy suits a long-lived server holding
 thousands of connections, not a test run or another ASGI server importing the same code.
+And one for uploads: Twisted no longer parses form bodies that Django parses anyway, which held a
+second copy of each upload and answered a malformed multipart body with a bare 400 (no JSON
+saying what was wrong) before the application saw it.
 Any further arguments are passed to Daphne unchanged.
 """
 
@@ -20,6 +23,7 @@ import gc
 import resource
 import sys
 
+from daphne import http_protocol
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
 
@@ -35,6 +39,13 @@ def raise_open_file_limit() -> int:
     if hard == resource.RLIM_INFINITY or soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+class RequestLeavingFormsToDjango(http_protocol.WebRequest):
+    """Daphne's request, without Twisted's own parse of POST form bodies."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, parsePOSTFormSubmission=False, **kwargs)
 
 
 def daphne_arguments(
@@ -117,6 +128,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--application", default=APPLICATION, help="ASGI application (module:attribute)")
     options, extra = parser.parse_known_args(argv)
     raise_open_file_limit()
+    http_protocol.WebRequest = RequestLeavingFormsToDjango  # what Daphne's HTTPFactory builds
     LivefeedCommandLine().run(
         daphne_arguments(
             host=options.host,

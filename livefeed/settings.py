@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "simple_history",
     "django_tasks",
@@ -287,7 +288,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "feeds.api.schema.LivefeedAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "feeds.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["feeds.abuse.WriteRateThrottle"],
@@ -297,6 +298,14 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Livefeed API",
     "DESCRIPTION": "Read live feeds and their changes; post entries with a bearer token.",
     "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The reference page's script is served from this site (whitenoise), not a CDN, for the CSP.
+    "REDOC_DIST": "SIDECAR",
+    "AUTHENTICATION_WHITELIST": ["feeds.api.authentication.BearerTokenAuthentication"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "feeds.api.schema.complete_operations",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "FeedStatusEnum": "feeds.models.Feed.Status",
         "EntryStatusEnum": "feeds.models.Entry.Status",

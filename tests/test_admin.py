@@ -162,3 +162,8 @@ def test_editing_an_images_alt_text_keeps_its_renditions(editor_client, publishe
     assert entry.details["alt"] == "Pit stop, No. 12" and entry.details["caption"] == "Stop 3"
     assert [r["width"] for r in entry.details["renditions"]] == [480, 960, 1600]
     assert 'alt="Pit stop, No. 12"' in entry.html
+
+
+def test_admin_links_to_the_api_reference(admin_client):
+    response = admin_client.get("/admin/")
+    assert response.status_code == 200 and b'href="/api/docs/"' in response.content

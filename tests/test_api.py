@@ -42,9 +42,9 @@ def test_feed_detail_pages_newest_first_with_a_cursor(publisher, live_feed, sett
     assert seen == [entry.pk for entry in reversed(entries)]
 
 
-def test_feed_detail_refuses_a_forged_cursor(live_feed):
+def test_feed_detail_answers_a_forged_cursor_as_no_such_page(live_feed):
     response = APIClient().get(f"/api/feeds/{live_feed.slug}/?before=not-a-cursor")
-    assert response.status_code == 400 and "before" in response.json()
+    assert response.status_code == 404 and "No such page" in response.json()["detail"]
 
 
 def test_draft_feed_is_the_same_404_as_nothing(publisher):
@@ -91,7 +91,21 @@ def test_create_feed(api):
     response = api.post("/api/feeds/", {"title": "Practice", "slug": "practice", "status": "live"}, format="json")
     assert response.status_code == 201 and response.json()["status"] == "live"
     duplicate = api.post("/api/feeds/", {"title": "Again", "slug": "practice"}, format="json")
-    assert duplicate.status_code == 400 and "slug" in duplicate.json()
+    assert duplicate.status_code == 409 and "practice" in duplicate.json()["detail"]
+    assert Feed.objects.filter(slug="practice").count() == 1
+
+
+def test_create_feed_derives_a_free_slug_from_the_title(api):
+    first = api.post("/api/feeds/", {"title": "Harbor City 200: Qualifying!"}, format="json")
+    second = api.post("/api/feeds/", {"title": "Harbor City 200 – Qualifying"}, format="json")
+    assert first.status_code == second.status_code == 201
+    assert first.json()["slug"] == "harbor-city-200-qualifying"
+    assert second.json()["slug"] == "harbor-city-200-qualifying-2"
+
+
+def test_unknown_api_addresses_answer_json_404():
+    response = APIClient().get("/api/feeds/not a slug/entries/-1/")
+    assert response.status_code == 404 and response.json()["detail"]
 
 
 def test_change_feed_status(api, live_feed):
@@ -153,10 +167,65 @@ def test_users_who_may_not_publish_cannot_write(django_user_model, live_feed):
     assert response.status_code == 403 and not Entry.objects.exists()
 
 
-def test_openapi_schema_describes_the_write_api():
-    response = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+def openapi() -> dict:
+    response = APIClient().get("/api/schema/?format=json")
     assert response.status_code == 200
-    assert b"/api/feeds/{slug}/entries/" in response.content
+    return response.json()
+
+
+def test_openapi_schema_describes_the_write_api():
+    assert "/api/feeds/{slug}/entries/" in openapi()["paths"]
+
+
+def test_openapi_reads_are_public_and_writes_need_the_bearer_token():
+    for path, operations in openapi()["paths"].items():
+        for method, operation in operations.items():
+            if method == "get":
+                assert not operation.get("security"), (method, path)
+            else:
+                assert operation["security"] == [{"bearerAuth": []}], (method, path)
+
+
+def test_openapi_answers_are_typed_and_every_refusal_is_declared():
+    schema = openapi()
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            if method == "get":
+                assert {"200", "404"} <= set(responses) or path == "/api/feeds/", (method, path)
+            else:
+                assert {"400", "401", "403", "413", "422", "429"} <= set(responses), (method, path)
+                assert responses["429"]["headers"]["Retry-After"]["required"]
+            for status, response in responses.items():
+                for body in response.get("content", {}).values():
+                    assert body["schema"] != {"type": "object"}, (method, path, status)
+    conflict = schema["paths"]["/api/feeds/{slug}/entries/{entry_id}/"]["patch"]["responses"]["409"]
+    assert conflict["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/Conflict"
+    assert {"Feed", "Entry", "WrittenEntry", "Event", "EventsPage", "FeedPage", "Error"} <= set(
+        schema["components"]["schemas"]
+    )
+
+
+def test_api_reference_page_loads_redoc_from_this_site_under_the_csp():
+    from django.contrib.staticfiles import finders
+
+    response = APIClient().get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'spec-url="/api/schema/"' in html and "<script>" not in html and "googleapis" not in html
+    script = html.split('<script src="')[1].split('"')[0]
+    assert script.startswith("/static/") and finders.find(script.removeprefix("/static/"))
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+
+
+def test_an_edit_sent_as_a_form_with_no_field_is_refused(api, live_feed, publisher):
+    entry = services.create_entry(feed=live_feed, by=publisher, body="v1")
+    url = f"/api/feeds/{live_feed.slug}/entries/{entry.pk}/"
+    response = api.generic("PATCH", url, b"--b--\r\n", content_type="multipart/form-data; boundary=b")
+    assert response.status_code == 400 and "no fields" in response.json()["detail"]
+    assert api.patch(url, {}, format="json").status_code == 200
+    assert Entry.objects.get(pk=entry.pk).version == entry.version
 
 
 def test_feed_entries_page_oldest_first_by_an_after_cursor(publisher, live_feed, settings):
@@ -171,4 +240,4 @@ def test_feed_entries_page_oldest_first_by_an_after_cursor(publisher, live_feed,
         url = body["newer"]
     assert seen == [f"Lap {lap}" for lap in range(5)]
     assert client.get(f"/api/feeds/{live_feed.slug}/?order=sideways").status_code == 400
-    assert client.get(f"/api/feeds/{live_feed.slug}/?after=%%%").status_code == 400
+    assert client.get(f"/api/feeds/{live_feed.slug}/?after=%%%").status_code == 404

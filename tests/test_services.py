@@ -162,3 +162,12 @@ def test_committed_change_is_broadcast_once_with_its_seq(publisher, live_feed, l
         entry = services.create_entry(feed=live_feed, by=publisher, body="hello")
     [change] = listener.changes
     assert change.seq == entry.seq and '"entry.created"' in change.text
+
+
+def test_entries_posted_while_a_feed_is_a_draft_reach_readers_catching_up_when_it_goes_live(publisher):
+    feed = services.create_feed(by=publisher, title="Prepared", slug="prepared")
+    entry = services.create_entry(feed=feed, by=publisher, body="Written before the start")
+    assert entry.seq is None
+    services.update_feed(feed=feed, by=publisher, status="live")
+    changes = selectors.changes_after(feed=Feed.objects.get(pk=feed.pk), after=0)
+    assert [(change["type"], change.get("entry", {}).get("id")) for change in changes][-1] == ("entry.created", entry.pk)

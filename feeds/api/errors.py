@@ -17,7 +17,16 @@ from ..services import StaleEdit
 logger = logging.getLogger(__name__)
 
 
+class Conflict(exceptions.APIException):
+    """The request is well formed but clashes with what is stored (a slug in use)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This change conflicts with what is stored."
+    default_code = "conflict"
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's answers, plus 409 for stale edits and constraint clashes, 400 for model validation."""
     if isinstance(exc, StaleEdit):
         current = events.desk_entry_payload(exc.current)
         return Response({"detail": str(exc), "current": current}, status=status.HTTP_409_CONFLICT)

@@ -1,37 +1,403 @@
-"""Input for the write API. Output uses the same payloads as the WebSocket (feeds.events)."""
+"""Input for the write API, with the limits the schema states. Output uses the same payloads as
+the WebSocket (feeds.events), described in `schema`."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator
+from django.http import QueryDict
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .. import kinds
+from .. import kinds, race
+from ..kinds.base import MAX_FIELD
+from ..kinds.social import SOCIAL_NETWORKS, social_network
 from ..models import Entry, Feed
+from .schema import NONBLANK_TEXT_PATTERN, SLUG_PATTERN
 
 MAX_BODY_LENGTH = 100_000
+# "Contains a NUL character": text the API refuses (details and race fields drop NULs instead).
+NUL = {"pattern": "\\x00"}
+
+_TEXT = {"type": "string", "maxLength": race.MAX_TEXT}
+_NUMBER = {"type": "integer", "minimum": 0, "maximum": 100_000}
+RACE_FIELDS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "Race status fields to change; null clears one. The lap cannot be past laps_total.",
+    "additionalProperties": False,
+    "properties": {
+        **{name: {**_TEXT, "nullable": True} for name in race.TEXT_FIELDS},
+        **{name: {**_NUMBER, "nullable": True} for name in race.NUMBER_FIELDS},
+        "session": {"type": "string", "enum": list(race.SESSIONS), "nullable": True},
+        "flag": {"type": "string", "enum": list(race.FLAGS), "nullable": True},
+        "running_order": {
+            "type": "array",
+            "nullable": True,
+            "maxItems": race.RUNNING_ORDER_LENGTH,
+            "items": {"type": "string"},
+            "description": "Up to ten names, leader first.",
+        },
+    },
+}
+_DETAIL_TEXT = {"type": "string", "maxLength": MAX_FIELD, "nullable": True}
+_REQUIRED_DETAIL_TEXT = {"type": "string", "maxLength": MAX_FIELD, "pattern": NONBLANK_TEXT_PATTERN}
+TEXT_DETAILS = ("speaker", "role", "author", "alt", "caption", "credit")
+SOCIAL_URL_PATTERN = (
+    r"^https://([a-z0-9-]+\.)*(" + "|".join(host.replace(".", r"\.") for host in SOCIAL_NETWORKS)
+    + r")/[A-Za-z0-9_~.-][A-Za-z0-9_~.%/?=&#-]*$"
+)
+_SOCIAL_URL = {"type": "string", "maxLength": 500, "pattern": SOCIAL_URL_PATTERN}
+DETAILS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": (
+        "The kind's own fields. quote: speaker (required), role; social: url (required, a post on a "
+        "supported network), author; image: alt (required), caption, credit; race_status: flag "
+        "(required) and the race status fields; text: none."
+    ),
+    "properties": {
+        **{name: _DETAIL_TEXT for name in TEXT_DETAILS},
+        "url": {**_SOCIAL_URL, "nullable": True},
+        **RACE_FIELDS_SCHEMA["properties"],
+    },
+}
+_REQUIRED_DETAILS = {"speaker": _REQUIRED_DETAIL_TEXT, "alt": _REQUIRED_DETAIL_TEXT, "url": _SOCIAL_URL}
+
+
+def details_errors(details: dict[str, Any]) -> dict[str, str]:
+    """What the schema says of each known field, checked whatever the kind (a text entry keeps no
+    details, but one sent must still be well formed); the kind's own needs are checked in `kinds`."""
+    errors: dict[str, str] = {}
+    for name, value in details.items():
+        if value is None:
+            continue
+        if name in TEXT_DETAILS:
+            if not isinstance(value, str):
+                errors[name] = "Must be text."
+            elif len(value) > MAX_FIELD:
+                errors[name] = f"At most {MAX_FIELD} characters."
+        elif name == "url":
+            try:
+                social_network(value)
+            except ValueError as exc:
+                errors[name] = str(exc)
+        elif name in race.FIELDS:
+            errors.update(race_errors({name: value}))
+    return errors
+
+
+def race_errors(changes: dict[str, Any]) -> dict[str, str]:
+    """Race status fields as the schema states them: JSON integers, text by its sent length."""
+    errors: dict[str, str] = {}
+    for name, value in changes.items():
+        if value is None:
+            continue
+        if value == "" and name not in race.TEXT_FIELDS:
+            errors[name] = "Send null to clear a field."
+        elif name in race.NUMBER_FIELDS and (isinstance(value, bool) or not isinstance(value, int)):
+            errors[name] = "Must be a whole number."
+        elif name in race.TEXT_FIELDS and isinstance(value, str) and len(value) > race.MAX_TEXT:
+            errors[name] = f"At most {race.MAX_TEXT} characters."
+        elif name == "running_order" and isinstance(value, list) and len(value) > race.RUNNING_ORDER_LENGTH:
+            errors[name] = f"At most {race.RUNNING_ORDER_LENGTH} names."
+        else:
+            try:
+                race.clean_race({}, {name: value})
+            except DjangoValidationError as exc:
+                errors.update({field: " ".join(messages) for field, messages in exc.message_dict.items()})
+    return errors
+
+
+class TextField(serializers.CharField):
+    """Text without NUL characters (refused, as everywhere in Livefeed); the schema says so.
+    A JSON number is not text: DRF would take 12 as "12", the schema says a string."""
+
+    def __init__(self, *, nonblank: bool = False, **kwargs: Any) -> None:
+        if nonblank:
+            kwargs["validators"] = [RegexValidator(NONBLANK_TEXT_PATTERN, "Write something that is not blank.")]
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class SlugTextField(serializers.RegexField):
+    """A slug, sent as a JSON string."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class TextFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = TextField
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        return {**schema, "not": NUL}
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true or false only: a JSON client that sends "0" or "yes" made a mistake."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if isinstance(data, bool) or _from_form(self):
+            return super().to_internal_value(data)
+        self.fail("invalid", input=data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON number with no fraction; form fields (multipart) arrive as text and are parsed."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or (not isinstance(data, int) and not _from_form(self)):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def _from_form(field: serializers.Field) -> bool:
+    """True when the request came as a form, whose fields are all text."""
+    return isinstance(getattr(field.root, "initial_data", None), QueryDict)
+
+
+@extend_schema_field(RACE_FIELDS_SCHEMA)
+class RaceChangesField(serializers.JSONField):
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Send the race status as an object.")
+        return super().to_internal_value(data)
+
+
+@extend_schema_field(DETAILS_SCHEMA)
+class DetailsField(serializers.JSONField):
+    def to_internal_value(self, data: Any) -> Any:
+        value = super().to_internal_value(data)  # a form sends the object as JSON text
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Send the kind's fields as an object.")
+        return value
+
+
+# --- The request bodies as the schema states them ------------------------------------------------
+# The entry serializer checks the common fields; each kind's own rules live in `kinds`. The schema
+# spells out both per kind, so a generated client (and a fuzzer) knows which bodies are valid.
+
+_HEADLINE = {"type": "string", "maxLength": 200, "not": NUL}
+_BODY = {"type": "string", "maxLength": MAX_BODY_LENGTH, "not": NUL, "description": "Markdown."}
+_COMMON_ENTRY_FIELDS: dict[str, Any] = {
+    "headline": _HEADLINE,
+    "status": {"type": "string", "enum": [value for value, _ in Entry.Status.choices]},
+    "pinned": {"type": "boolean"},
+    "key_event": {"type": "boolean"},
+    "publish_at": {
+        "type": "string", "format": "date-time", "nullable": True,
+        "description": "A time in the future: the entry stays a draft until then.",
+    },
+}
+
+
+def _kind_schema(kind: str, *, required: list[str], properties: dict[str, Any], title: str) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "type": "object",
+        "title": title,
+        "properties": {"kind": {"type": "string", "enum": [kind]}, **_COMMON_ENTRY_FIELDS, **properties},
+    }
+    needed = ["kind", *required] if kind != "text" else required
+    if needed:
+        schema["required"] = needed
+    return schema
+
+
+def _details(required: list[str], names: list[str]) -> dict[str, Any]:
+    properties = {name: DETAILS_SCHEMA["properties"][name] for name in names}
+    properties.update({name: _REQUIRED_DETAILS[name] for name in required if name in _REQUIRED_DETAILS})
+    return {"type": "object", "required": required, "properties": properties}
+
+
+_RACE_DETAILS = _details(["flag"], list(RACE_FIELDS_SCHEMA["properties"]))
+_RACE_DETAILS["properties"]["flag"] = {"type": "string", "enum": list(race.FLAGS)}
+_NONBLANK_BODY = {**_BODY, "pattern": NONBLANK_TEXT_PATTERN}
+_NONBLANK_HEADLINE = {**_HEADLINE, "pattern": NONBLANK_TEXT_PATTERN}
+
+NEW_ENTRY_JSON_SCHEMA: dict[str, Any] = {
+    "description": "A new entry; `kind` (text when left out) decides which fields it needs.",
+    "oneOf": [
+        {
+            **_kind_schema("text", required=[], properties={"body": _BODY}, title="TextEntry"),
+            "description": "Needs a headline or a body that is not blank.",
+            "anyOf": [
+                {"required": ["headline"], "properties": {"headline": _NONBLANK_HEADLINE}},
+                {"required": ["body"], "properties": {"body": _NONBLANK_BODY}},
+            ],
+        },
+        _kind_schema(
+            "quote", required=["body", "details"], title="QuoteEntry",
+            properties={"body": _NONBLANK_BODY, "details": _details(["speaker"], ["speaker", "role"])},
+        ),
+        _kind_schema(
+            "social", required=["details"], title="SocialEntry",
+            properties={"body": _BODY, "details": _details(["url"], ["url", "author"])},
+        ),
+        _kind_schema(
+            "race_status", required=["details"], title="RaceStatusEntry",
+            properties={"body": _BODY, "details": _RACE_DETAILS},
+        ),
+    ],
+}
+def _as_form(schema: dict[str, Any]) -> dict[str, Any]:
+    """The same body as form fields, which are text and cannot be null: leave a field out instead."""
+    properties = dict(schema["properties"])
+    # A form field cannot be null: an empty one means no publication time, as in an HTML form.
+    properties["publish_at"] = {
+        "description": properties["publish_at"]["description"] + " Empty for none.",
+        "anyOf": [
+            {"type": "string", "format": "date-time"},
+            {"type": "string", "maxLength": 0},
+        ],
+    }
+    return {**schema, "properties": properties}
+
+
+NEW_ENTRY_FORM_SCHEMA: dict[str, Any] = {
+    "description": (
+        "A new entry as multipart/form-data, the way to send an image; `details` is sent as JSON text."
+    ),
+    # Stated at the top too, so clients (and tools) see the file part whichever kind is sent.
+    "type": "object",
+    "properties": {"image": {"type": "string", "format": "binary", "description": "JPEG, PNG or WebP."}},
+    "oneOf": [
+        *[_as_form(branch) for branch in NEW_ENTRY_JSON_SCHEMA["oneOf"]],
+        {
+            "type": "object",
+            "title": "ImageEntry",
+            "required": ["kind", "image", "details"],
+            "properties": {
+                "kind": {"type": "string", "enum": ["image"]},
+                **_as_form({"properties": _COMMON_ENTRY_FIELDS})["properties"],
+                "image": {"type": "string", "format": "binary", "description": "JPEG, PNG or WebP."},
+                "details": _details(["alt"], ["alt", "caption", "credit"]),
+                "body": _BODY,
+            },
+        },
+    ],
+}
+
+
+ENTRY_EDIT_JSON_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "EntryEdit",
+    "description": (
+        "The fields to change. The entry afterwards must still meet its kind's needs (see a new "
+        "entry); an image is changed with multipart/form-data."
+    ),
+    "properties": {
+        "kind": {"type": "string", "enum": [value for value, _ in Entry.Kind.choices if value != "image"]},
+        **_COMMON_ENTRY_FIELDS,
+        "body": _BODY,
+        "details": DETAILS_SCHEMA,
+        "version": {
+            "type": "integer", "minimum": 1, "maximum": 2**31 - 1,
+            "description": "The version you edited; a newer one on the server answers 409 with the current entry.",
+        },
+    },
+}
+
+ENTRY_EDIT_FORM_SCHEMA: dict[str, Any] = {
+    **_as_form(ENTRY_EDIT_JSON_SCHEMA),
+    "title": "EntryEditForm",
+    "minProperties": 1,
+    "description": "The fields to change, with a new image; `details` is sent as JSON text.",
+    "properties": {
+        **_as_form(ENTRY_EDIT_JSON_SCHEMA)["properties"],
+        "kind": {"type": "string", "enum": [value for value, _ in Entry.Kind.choices]},
+        "image": {"type": "string", "format": "binary", "description": "JPEG, PNG or WebP."},
+    },
+}
+
+_LIVEFEED_TIMING_TEXT = {"type": "string", "nullable": True}
+LIVEFEED_TIMING_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "LivefeedTiming",
+    "description": (
+        "Livefeed's own timing format (docs/timing.md); a source set to another format sends that "
+        "format instead. The lap cannot be past laps_total, nor behind the last lap applied (409)."
+    ),
+    "required": ["flag", "lap"],
+    "properties": {
+        "flag": {"type": "string", "enum": list(race.FLAGS)},
+        "lap": {"type": "integer", "minimum": 0, "maximum": 100_000},
+        "laps_total": {**_NUMBER, "nullable": True},
+        "cautions": {**_NUMBER, "nullable": True},
+        "session": {"type": "string", "enum": list(race.SESSIONS), "nullable": True},
+        "stage": {"oneOf": [{"type": "integer"}, {"type": "string"}], "nullable": True},
+        "series": _LIVEFEED_TIMING_TEXT,
+        "track": _LIVEFEED_TIMING_TEXT,
+        "leader": _LIVEFEED_TIMING_TEXT,
+        "flag_reason": _LIVEFEED_TIMING_TEXT,
+        "updated_at": {"type": "string", "format": "date-time", "nullable": True},
+        "running_order": {
+            "type": "array",
+            "nullable": True,
+            "description": "Leader first: names, or objects with driver and number; the first ten are kept.",
+            "items": {
+                "oneOf": [
+                    {"type": "string", "pattern": r"\S"},
+                    {
+                        "type": "object",
+                        "required": ["driver"],
+                        "properties": {"driver": {"type": "string", "pattern": r"\S"}, "number": {}},
+                    },
+                ]
+            },
+        },
+    },
+}
 
 
 class FeedCreateSerializer(serializers.ModelSerializer):
+    title = TextField(nonblank=True, max_length=200)
+    slug = SlugTextField(
+        SLUG_PATTERN, max_length=100, required=False, validators=[],
+        help_text="The feed's address; derived from the title when left out. A slug in use answers 409.",
+    )
+    summary = TextField(required=False, allow_blank=True, trim_whitespace=False)
+
     class Meta:
         model = Feed
         fields = ["title", "slug", "summary", "status", "coverage_start", "coverage_end"]
+        extra_kwargs = {
+            "coverage_end": {"help_text": "Not before coverage_start."},
+        }
+
+
+def _refuse(errors: dict[str, str]) -> None:
+    """Refuse with each field named at the top level, as the services' own refusals are."""
+    if errors:
+        raise serializers.ValidationError({name: [message] for name, message in errors.items()})
 
 
 class FeedUpdateSerializer(serializers.ModelSerializer):
-    race = serializers.JSONField(
-        required=False, help_text="Race status fields to change (flag, lap, laps_total, leader…); null clears one."
-    )
-    announce = serializers.BooleanField(
+    title = TextField(nonblank=True, max_length=200, required=False)
+    summary = TextField(required=False, allow_blank=True, trim_whitespace=False)
+    race = RaceChangesField(required=False, help_text=RACE_FIELDS_SCHEMA["description"])
+    announce = StrictBooleanField(
         required=False, default=False, help_text="Also post a race status entry when the flag changes."
     )
 
     class Meta:
         model = Feed
         fields = ["title", "summary", "status", "coverage_start", "coverage_end", "race", "announce"]
+        extra_kwargs = {
+            "coverage_end": {"help_text": "Not before coverage_start."},
+        }
 
-    def validate_race(self, value: object) -> object:
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Send the race status as an object.")
-        return value
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        _refuse(race_errors(attrs.get("race") or {}))
+        return attrs
 
 
 def details_help() -> str:
@@ -42,16 +408,24 @@ def details_help() -> str:
 
 class EntryWriteSerializer(serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=kinds.choices(), required=False, help_text="The entry's kind; text when left out.")
-    body = serializers.CharField(allow_blank=True, required=False, max_length=MAX_BODY_LENGTH)
-    details = serializers.JSONField(required=False, help_text=details_help())
+    headline = TextField(required=False, allow_blank=True, max_length=200)
+    body = TextField(
+        allow_blank=True, required=False, max_length=MAX_BODY_LENGTH, trim_whitespace=False,
+        help_text="Markdown. A text entry needs a headline or a body; a quote needs a body.",
+    )
+    details = DetailsField(required=False, help_text=details_help())
     image = serializers.FileField(required=False, help_text="JPEG, PNG or WebP, for kind image (multipart).")
-    version = serializers.IntegerField(
-        required=False, min_value=1, help_text="The version you edited; a newer one on the server answers 409."
+    pinned = StrictBooleanField(required=False)
+    key_event = StrictBooleanField(required=False)
+    version = StrictIntegerField(
+        required=False, min_value=1, max_value=2**31 - 1,
+        help_text="The version you edited; a newer one on the server answers 409.",
     )
 
     class Meta:
         model = Entry
         fields = ["kind", "headline", "body", "details", "image", "status", "pinned", "key_event", "publish_at", "version"]
+        extra_kwargs = {"publish_at": {"help_text": "A time in the future: the entry stays a draft until then."}}
 
     def get_fields(self) -> dict[str, serializers.Field]:
         # Kinds registered after this class was defined are accepted too.
@@ -59,7 +433,10 @@ class EntryWriteSerializer(serializers.ModelSerializer):
         fields["kind"].choices = kinds.choices()
         return fields
 
-    def validate_details(self, value: object) -> object:
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Send the kind's fields as an object.")
-        return value
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        kind = attrs.get("kind") or (self.instance.kind if self.instance else Entry.Kind.TEXT)
+        if kind in Entry.Kind.values:
+            # The built-in kinds' details as the schema states them; a kind a plug-in registers
+            # states and checks its own (`kinds`).
+            _refuse(details_errors(attrs.get("details") or {}))
+        return attrs

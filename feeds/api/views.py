@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
+from django.views.decorators.csrf import csrf_exempt
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,8 +19,36 @@ from rest_framework.views import APIView
 from .. import events, selectors, services
 from ..idempotency import idempotent_api
 from ..models import Entry, Feed
+from . import schema
+from .errors import Conflict
 from .permissions import ReadOrPublish
-from .serializers import EntryWriteSerializer, FeedCreateSerializer, FeedUpdateSerializer
+from .serializers import (
+    ENTRY_EDIT_FORM_SCHEMA,
+    ENTRY_EDIT_JSON_SCHEMA,
+    NEW_ENTRY_JSON_SCHEMA,
+    NEW_ENTRY_FORM_SCHEMA,
+    EntryWriteSerializer,
+    FeedCreateSerializer,
+    FeedUpdateSerializer,
+)
+
+SLUG = OpenApiParameter(
+    "slug", str, OpenApiParameter.PATH, pattern=schema.SLUG_PATTERN, description="The feed's slug."
+)
+ENTRY_ID = OpenApiParameter(
+    "entry_id", {"type": "integer", "format": "int64", "minimum": 0, "maximum": schema.MAX_INT64},
+    OpenApiParameter.PATH, description="The entry's id.",
+)
+ENTRY_CONFLICT = OpenApiResponse(
+    response=schema.ConflictSchema,
+    description="The entry was saved by someone else since `version`; `current` is the saved entry.",
+)
+
+
+@csrf_exempt  # nothing is written; a write to a wrong address gets this 404, not a CSRF page
+def no_such_endpoint(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
+    """The JSON 404 for an address under /api/ that names no feed, entry or endpoint."""
+    return JsonResponse({"detail": "No such feed, entry or endpoint."}, status=404)
 
 
 def _readable_feed(slug: str) -> Feed:
@@ -29,7 +60,7 @@ def _readable_feed(slug: str) -> Feed:
 
 def _int_param(request: Request, name: str, default: int) -> int:
     raw = request.query_params.get(name)
-    if raw in (None, ""):
+    if raw is None:
         return default
     try:
         value = int(raw)
@@ -37,50 +68,78 @@ def _int_param(request: Request, name: str, default: int) -> int:
         raise ValidationError({name: "Must be a whole number."})
     if value < 0:
         raise ValidationError({name: "Must not be negative."})
+    if value > schema.MAX_INT64:
+        raise ValidationError({name: f"Must be at most {schema.MAX_INT64}."})
     return value
 
 
 class FeedListView(APIView):
     permission_classes = [ReadOrPublish]
+    parser_classes = [JSONParser]
 
-    @extend_schema(operation_id="feeds_list", responses=OpenApiTypes.OBJECT, summary="Published feeds, live ones first")
+    @extend_schema(
+        operation_id="feeds_list",
+        responses=schema.read_responses(schema.FeedListSchema, not_found=False),
+        summary="Published feeds, live ones first",
+    )
     def get(self, request: Request) -> Response:
         return Response({"feeds": [events.feed_payload(feed) for feed in selectors.feeds_for_readers()]})
 
-    @extend_schema(request=FeedCreateSerializer, responses={201: OpenApiTypes.OBJECT}, summary="Create a feed")
+    @extend_schema(
+        request=FeedCreateSerializer,
+        responses=schema.write_responses(
+            {201: schema.FeedSchema}, not_found=False,
+            conflict=OpenApiResponse(schema.ErrorSchema, description="Another feed has this slug."),
+        ),
+        summary="Create a feed",
+    )
     @idempotent_api
     def post(self, request: Request) -> Response:
         serializer = FeedCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        slug = serializer.validated_data.get("slug")
+        if slug and Feed.objects.filter(slug=slug).exists():
+            raise Conflict(f"A feed with the slug {slug!r} already exists; choose another or leave it out.")
         feed = services.create_feed(by=request.user, **serializer.validated_data)
         return Response(events.feed_payload(feed), status=status.HTTP_201_CREATED)
 
 
 class FeedDetailView(APIView):
     permission_classes = [ReadOrPublish]
+    parser_classes = [JSONParser]
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("before", str, description="Cursor for older entries (newest first)"),
-            OpenApiParameter("after", str, description="Cursor for newer entries (oldest first)"),
-            OpenApiParameter("order", str, enum=list(selectors.ORDERS), description="newest (default) or oldest first"),
+            SLUG,
+            OpenApiParameter(
+                "before", str, description="Cursor for older entries (newest first), from `older_cursor`."
+            ),
+            OpenApiParameter("after", str, description="Cursor for newer entries (oldest first), from `newer_cursor`."),
+            OpenApiParameter(
+                "order",
+                str,
+                enum=list(selectors.ORDERS),
+                description="`newest` (the default) or `oldest` first; `before` goes with newest, `after` with oldest.",
+            ),
         ],
-        responses=OpenApiTypes.OBJECT,
+        responses=schema.read_responses(schema.FeedPageSchema, invalid=True),
         summary="A feed and a page of its entries: the newest, or from the first one on",
     )
     def get(self, request: Request, slug: str) -> Response:
         feed = _readable_feed(slug)
         before = request.query_params.get("before") or None
         after = request.query_params.get("after") or None
-        order = request.query_params.get("order") or ("oldest" if after else "newest")
+        order = request.query_params.get("order", "oldest" if after else "newest")
         if order not in selectors.ORDERS:
             raise ValidationError({"order": "Use newest or oldest."})
         if (order == "oldest" and before) or (order == "newest" and after):
-            raise ValidationError({"order": "Page newest first with before, oldest first with after."})
+            # The schema cannot tie a cursor to its order; like an unreadable cursor, no such page.
+            raise NotFound("No such page: page newest first with `before`, oldest first with `after`.")
         try:
             page = selectors.entries_page(feed=feed, before=before, after=after, order=order)
         except selectors.InvalidCursor as exc:
-            raise ValidationError({"after" if after else "before": str(exc)})
+            # Like Django's paginator with a page number it cannot read: no such page.
+            raise NotFound(f"No such page: {exc} Follow `older` or `newer` from the feed's first page.")
         pinned = selectors.pinned_entry(feed=feed) if before is None and after is None else None
         here = reverse("api:feed-detail", kwargs={"slug": slug})
         return Response(
@@ -97,7 +156,12 @@ class FeedDetailView(APIView):
             }
         )
 
-    @extend_schema(request=FeedUpdateSerializer, responses=OpenApiTypes.OBJECT, summary="Change a feed")
+    @extend_schema(
+        parameters=[SLUG],
+        request=FeedUpdateSerializer,
+        responses=schema.write_responses({200: schema.FeedSchema}),
+        summary="Change a feed",
+    )
     @idempotent_api
     def patch(self, request: Request, slug: str) -> Response:
         feed = get_object_or_404(Feed, slug=slug)
@@ -117,8 +181,14 @@ class FeedEventsView(APIView):
     permission_classes = [ReadOrPublish]
 
     @extend_schema(
-        parameters=[OpenApiParameter("after", int, description="Last seq the client applied")],
-        responses=OpenApiTypes.OBJECT,
+        parameters=[
+            SLUG,
+            OpenApiParameter(
+                "after", {"type": "integer", "format": "int64", "minimum": 0, "maximum": schema.MAX_INT64},
+                description="Last seq the client applied (0, the default, for all).",
+            ),
+        ],
+        responses=schema.read_responses(schema.EventsPageSchema, invalid=True),
         summary="The changes after a seq, as the WebSocket sends them",
     )
     def get(self, request: Request, slug: str) -> Response:
@@ -129,8 +199,14 @@ class FeedEventsView(APIView):
 
 class EntryListView(APIView):
     permission_classes = [ReadOrPublish]
+    parser_classes = [JSONParser, MultiPartParser]
 
-    @extend_schema(request=EntryWriteSerializer, responses={201: OpenApiTypes.OBJECT}, summary="Post an entry")
+    @extend_schema(
+        parameters=[SLUG],
+        request={"application/json": NEW_ENTRY_JSON_SCHEMA, "multipart/form-data": NEW_ENTRY_FORM_SCHEMA},
+        responses=schema.write_responses({201: schema.DeskEntrySchema}),
+        summary="Post an entry",
+    )
     @idempotent_api
     def post(self, request: Request, slug: str) -> Response:
         feed = get_object_or_404(Feed, slug=slug)
@@ -144,23 +220,34 @@ class EntryListView(APIView):
 
 class EntryDetailView(APIView):
     permission_classes = [ReadOrPublish]
+    parser_classes = [JSONParser, MultiPartParser]
 
     def _writable_entry(self, slug: str, entry_id: int) -> Entry:
         return get_object_or_404(
             Entry.objects.select_related("feed", "author"), feed__slug=slug, pk=entry_id, deleted_at__isnull=True
         )
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="One published entry")
+    @extend_schema(
+        parameters=[SLUG, ENTRY_ID], responses=schema.read_responses(schema.EntrySchema), summary="One published entry"
+    )
     def get(self, request: Request, slug: str, entry_id: int) -> Response:
         entry = get_object_or_404(
             Entry.objects.visible_to_readers().select_related("author"), feed__slug=slug, pk=entry_id
         )
         return Response(events.entry_payload(entry))
 
-    @extend_schema(request=EntryWriteSerializer, responses=OpenApiTypes.OBJECT, summary="Edit an entry")
+    @extend_schema(
+        parameters=[SLUG, ENTRY_ID],
+        request={"application/json": ENTRY_EDIT_JSON_SCHEMA, "multipart/form-data": ENTRY_EDIT_FORM_SCHEMA},
+        responses=schema.write_responses({200: schema.DeskEntrySchema}, conflict=ENTRY_CONFLICT),
+        summary="Edit an entry",
+    )
     @idempotent_api
     def patch(self, request: Request, slug: str, entry_id: int) -> Response:
         entry = self._writable_entry(slug, entry_id)
+        if request.content_type.startswith("multipart/") and not request.data:
+            # JSON's {} is "change nothing"; a form with no part at all is a broken upload.
+            raise ValidationError({"detail": "The form has no fields: send the fields to change."})
         serializer = EntryWriteSerializer(entry, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         changes = dict(serializer.validated_data)
@@ -169,7 +256,11 @@ class EntryDetailView(APIView):
         )
         return Response(events.desk_entry_payload(entry))
 
-    @extend_schema(responses={204: None}, summary="Delete an entry")
+    @extend_schema(
+        parameters=[SLUG, ENTRY_ID],
+        responses=schema.write_responses({204: OpenApiResponse(description="Deleted.")}),
+        summary="Delete an entry",
+    )
     @idempotent_api
     def delete(self, request: Request, slug: str, entry_id: int) -> Response:
         entry = self._writable_entry(slug, entry_id)

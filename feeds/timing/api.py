@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import BaseParser
@@ -14,6 +13,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import roles
+from ..api import schema
+from ..api.serializers import LIVEFEED_TIMING_SCHEMA
 from ..idempotency import idempotent_api
 from ..models import Feed
 from . import ingest, registry
@@ -34,7 +35,15 @@ class TimingPushView(APIView):
     permission_classes = [IsAuthenticated]
     parser_classes = [RawBody]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT, summary="Push timing data")
+    @extend_schema(
+        request={"application/json": LIVEFEED_TIMING_SCHEMA},
+        responses=schema.write_responses(
+            {200: schema.TimingResultSchema},
+            conflict=OpenApiResponse(schema.TimingResultSchema, description="Older than the data already applied."),
+        ),
+        summary="Push timing data",
+        description="The body is in the format of the feed's timing source (docs/timing.md); Editors only.",
+    )
     @idempotent_api
     def post(self, request: Request, slug: str) -> Response:
         feed = get_object_or_404(Feed, slug=slug)

@@ -55,7 +55,7 @@ class WebhookSubscriptionAdmin(FeedRunnersOnly, admin.ModelAdmin):
     list_filter = ["feed", "active"]
     search_fields = ["url", "feed__title", "feed__slug"]
     readonly_fields = ["state", "consecutive_failures", "log_link", "recent_deliveries"]
-    actions = ["turn_on"]
+    actions = ["turn_on", "rotate"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[WebhookSubscription]:
         return (
@@ -116,6 +116,15 @@ class WebhookSubscriptionAdmin(FeedRunnersOnly, admin.ModelAdmin):
         for subscription in queryset.filter(active=False):
             subscriptions.enable_subscription(subscription=subscription, by=request.user)
         messages.success(request, "The subscriptions are on again.")
+
+    @admin.action(description="Rotate the secret (the old one keeps signing for 24 hours)")
+    def rotate(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:
+        for subscription in queryset:
+            subscriptions.rotate_secret(subscription=subscription, by=request.user)
+        messages.success(
+            request, "New secrets set. Deliveries carry a signature under the old secret too for 24 hours: "
+            "give each partner its new secret within that time.",
+        )
 
 
 @admin.register(WebhookDelivery)

@@ -124,7 +124,8 @@ def _attempt(subscription: WebhookSubscription, delivery: WebhookDelivery) -> bo
     """POST one delivery and record the outcome; True when the receiver acknowledged it (2xx)."""
     body = delivery.body.encode()
     headers = signing.headers(
-        secret=subscription.secret, body=body, event=delivery.event, delivery_id=str(delivery.delivery_id)
+        secrets=signing_secrets(subscription), body=body, event=delivery.event,
+        delivery_id=str(delivery.delivery_id),
     )
     status: int | None = None
     try:
@@ -144,6 +145,16 @@ def _attempt(subscription: WebhookSubscription, delivery: WebhookDelivery) -> bo
         return False
     _record_success(subscription, delivery, status=status)
     return True
+
+
+def signing_secrets(subscription: WebhookSubscription) -> list[str]:
+    """The current secret, then those a rotation replaced whose overlap has not ended."""
+    now = timezone.now()
+    retiring = [
+        item["secret"] for item in subscription.retiring_secrets
+        if datetime.fromisoformat(item["until"]) > now
+    ]
+    return [subscription.secret, *retiring]
 
 
 def _record_success(subscription: WebhookSubscription, delivery: WebhookDelivery, *, status: int | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 import uuid
 
@@ -23,8 +24,8 @@ EVENT_TYPES = [value for value, _ in EVENT_CHOICES]
 
 
 def new_secret() -> str:
-    """A fresh signing secret for a new subscription."""
-    return secrets.token_urlsafe(32)
+    """A Standard Webhooks secret: `whsec_` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def every_event() -> list[str]:
@@ -40,6 +41,10 @@ class WebhookSubscription(models.Model):
     secret = models.CharField(
         max_length=200, default=new_secret,
         help_text="Shared with the receiver, which checks each request's signature with it.",
+    )
+    retiring_secrets = models.JSONField(
+        default=list, blank=True, editable=False,
+        help_text="Secrets replaced by a rotation, still signed with until their end: [{secret, until}].",
     )
     events = models.JSONField(default=every_event, help_text="The kinds of change this URL receives.")
     active = models.BooleanField(

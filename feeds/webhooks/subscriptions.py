@@ -5,11 +5,16 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from datetime import datetime, timedelta
+
 from django.utils import timezone
 
 from .. import roles
 from . import delivery
-from .models import WebhookDelivery, WebhookSubscription
+from .models import WebhookDelivery, WebhookSubscription, new_secret
+
+# How long deliveries stay signed with a replaced secret too: time for the partner to switch.
+ROTATION_OVERLAP = timedelta(hours=24)
 
 EDITABLE_FIELDS = ["feed", "url", "secret", "events", "active", "updated_at"]
 
@@ -54,3 +59,23 @@ def _resume(subscription: WebhookSubscription) -> None:
         subscription=subscription, status=WebhookDelivery.Status.PENDING
     ).update(next_attempt_at=timezone.now())
     delivery.schedule(subscription_id=subscription.pk)
+
+
+def rotate_secret(
+    *, subscription: WebhookSubscription, by: AbstractBaseUser, overlap: timedelta = ROTATION_OVERLAP
+) -> WebhookSubscription:
+    """Give the subscription a new secret; for `overlap`, deliveries carry a signature under the
+    old one too, so the partner can switch without a refused delivery."""
+    if not roles.can_run_feed(by):
+        raise PermissionDenied("You may not manage webhooks.")
+    now = timezone.now()
+    with transaction.atomic():
+        locked = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+        still_retiring = [
+            item for item in locked.retiring_secrets if datetime.fromisoformat(item["until"]) > now
+        ]
+        locked.retiring_secrets = [{"secret": locked.secret, "until": (now + overlap).isoformat()}, *still_retiring]
+        locked.secret = new_secret()
+        locked.save(update_fields=["secret", "retiring_secrets", "updated_at"])
+    subscription.secret, subscription.retiring_secrets = locked.secret, locked.retiring_secrets
+    return subscription

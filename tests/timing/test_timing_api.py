@@ -121,3 +121,16 @@ def test_a_malformed_push_with_an_idempotency_key_still_marks_the_source_unhealt
     )
     assert response.status_code == 400
     assert not TimingSource.objects.get(pk=source.pk).healthy
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "multipart/form-data; boundary=x"])
+def test_a_keyed_push_sent_as_a_form_is_answered_and_replayed(publisher, live_feed, source, content_type):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {publisher.token}")
+    url = f"/api/feeds/{live_feed.slug}/timing/"
+    answers = [
+        client.post(url, data=NASCAR, content_type=content_type, HTTP_IDEMPOTENCY_KEY="form-push") for _ in range(2)
+    ]
+    assert [a.status_code for a in answers] == [200, 200] and answers[0].json() == answers[1].json()
+    assert answers[1]["Idempotent-Replayed"] == "true"
+    assert Entry.objects.filter(feed=live_feed).count() == 1

@@ -16,9 +16,9 @@ from django_tasks_db.models import DBTaskResult
 
 from feeds import broadcast, services
 from feeds.models import Feed
-from feeds.webhooks.models import WebhookDelivery, WebhookSubscription
-from feeds.webhooks import delivery, subscriptions
-from tests.fixtures.receivers import documented_verify
+from feeds.webhooks import delivery, signing, subscriptions
+from feeds.webhooks.models import WebhookDelivery, WebhookSubscription, new_secret
+from tests.fixtures.receivers import Request, documented_verify
 
 pytestmark = pytest.mark.django_db
 
@@ -329,3 +329,69 @@ def test_a_hanging_receiver_does_not_hold_up_posting_or_other_workers(publisher,
     requests = receiver.wait_for(2)
     assert [body["entry"]["html"] for body in bodies(requests)] == ["<p>Lap 1</p>", "<p>Lap 2</p>"]
     assert WebhookDelivery.objects.filter(status="delivered").count() == 2
+
+
+def standard_verifier(secret: str):
+    """A partner's check with the published Standard Webhooks library; True when it verifies."""
+    from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+    def verify(request) -> bool:
+        try:
+            Webhook(secret).verify(request.body, request.headers)
+        except WebhookVerificationError:
+            return False
+        return True
+
+    return verify
+
+
+def test_deliveries_verify_with_the_standard_webhooks_library(publisher, live_feed, receiver):
+    subscription = subscribe(live_feed, publisher, receiver.url + "/hook")
+    subscription.secret = new_secret()
+    subscription.save()
+    receiver.verify = standard_verifier(subscription.secret)
+    entry = post(live_feed, publisher, "Green flag")
+    deliver_all(subscription)
+    (request,) = receiver.wait_acknowledged(1)
+    assert request.headers["webhook-id"] == str(WebhookDelivery.objects.get().delivery_id)
+    assert json.loads(request.body)["entry"]["id"] == entry.pk
+    assert not standard_verifier(new_secret())(request)
+    tampered = Request(request.method, request.path, request.headers, request.body.replace(b"Green", b"Red"))
+    assert not standard_verifier(subscription.secret)(tampered)
+
+
+def test_a_secret_without_the_whsec_prefix_verifies_in_its_standard_form(publisher, live_feed, receiver):
+    subscription = subscribe(live_feed, publisher, receiver.url + "/hook")
+    receiver.verify = standard_verifier(signing.standard_secret(SECRET))
+    post(live_feed, publisher, "Green flag")
+    deliver_all(subscription)
+    assert len(receiver.wait_acknowledged(1)) == 1
+
+
+def test_rotating_a_secret_never_fails_a_delivery(publisher, live_feed, receiver):
+    subscription = subscribe(live_feed, publisher, receiver.url + "/hook")
+    old_secret = subscription.secret = new_secret()
+    subscription.save()
+    receiver.verify = standard_verifier(old_secret)
+    post(live_feed, publisher, "Before the rotation")
+    deliver_all(subscription)
+
+    subscriptions.rotate_secret(subscription=subscription, by=publisher)
+    new = WebhookSubscription.objects.get(pk=subscription.pk).secret
+    assert new != old_secret and new.startswith("whsec_")
+    post(live_feed, publisher, "The partner still checks with the old secret")
+    deliver_all(subscription)
+    receiver.verify = standard_verifier(new)  # the partner switches when it is ready
+    post(live_feed, publisher, "Now with the new one")
+    deliver_all(subscription)
+
+    assert [request.answered for request in receiver.requests] == [204, 204, 204]
+    assert not WebhookDelivery.objects.filter(status="pending").exists()
+    # After the overlap, the old secret no longer signs.
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(
+        retiring_secrets=[{"secret": old_secret, "until": (timezone.now() - timedelta(seconds=1)).isoformat()}]
+    )
+    receiver.verify = standard_verifier(old_secret)
+    post(live_feed, publisher, "Old secret retired")
+    delivery.deliver_pending(subscription_id=subscription.pk)
+    assert receiver.wait_for(4)[-1].answered == 401
