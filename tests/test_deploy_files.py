@@ -16,7 +16,12 @@ ROOT = Path(__file__).resolve().parents[1]
 NGINX = ROOT / "deploy" / "nginx"
 SYSTEMD = ROOT / "deploy" / "systemd"
 CONTAINERS = ROOT / "deploy" / "containers"
-SERVICE_UNITS = ["livefeed@.service", "livefeed-worker.service", "livefeed-housekeeping.service", "livefeed-migrate.service"]
+SERVICE_UNITS = [
+    "livefeed@.service",
+    "livefeed-worker.service",
+    "livefeed-housekeeping.service",
+    "livefeed-migrate.service",
+]
 
 
 def nginx_directives(text: str) -> list[tuple[list[str], list[str]]]:
@@ -43,7 +48,11 @@ def nginx_directives(text: str) -> list[tuple[list[str], list[str]]]:
 def directive(name: str, *, block: str = "", text: str | None = None) -> str:
     """The value of the one `name` directive in the locations snippet, inside `block` if given."""
     text = text if text is not None else (NGINX / "livefeed-locations.conf").read_text()
-    values = [words[1:] for blocks, words in nginx_directives(text) if words[0] == name and (not block or block in blocks)]
+    values = [
+        words[1:]
+        for blocks, words in nginx_directives(text)
+        if words[0] == name and (not block or block in blocks)
+    ]
     assert len(values) == 1, f"expected one {name} in {block or 'the snippet'}, found {values}"
     return " ".join(values[0])
 
@@ -71,7 +80,10 @@ def nginx_test(tmp_path: Path, site: str) -> subprocess.CompletedProcess:
         f"http {{\n include /etc/nginx/mime.types;\n access_log off;\n include {prefix}/site.conf;\n}}\n"
     )
     return subprocess.run(
-        ["nginx", "-t", "-p", f"{prefix}/", "-c", f"{prefix}/nginx.conf"], capture_output=True, text=True
+        ["nginx", "-t", "-p", f"{prefix}/", "-c", f"{prefix}/nginx.conf"],
+        check=False,
+        capture_output=True,
+        text=True,
     )
 
 
@@ -81,15 +93,34 @@ def certificate(tmp_path: Path) -> Path:
     folder = tmp_path / "certs"
     folder.mkdir()
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=live.example.com",
-         "-keyout", folder / "privkey.pem", "-out", folder / "fullchain.pem"],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=live.example.com",
+            "-keyout",
+            folder / "privkey.pem",
+            "-out",
+            folder / "fullchain.pem",
+        ],
+        check=True,
+        capture_output=True,
     )
     return folder
 
 
 def test_nginx_site_passes_nginx_t(tmp_path, certificate):
-    site = (NGINX / "livefeed.conf").read_text().replace("/etc/letsencrypt/live/live.example.com", str(certificate))
+    site = (
+        (NGINX / "livefeed.conf")
+        .read_text()
+        .replace("/etc/letsencrypt/live/live.example.com", str(certificate))
+    )
     result = nginx_test(tmp_path, site)
     assert result.returncode == 0, result.stderr
     assert "test is successful" in result.stderr
@@ -103,7 +134,9 @@ def test_container_front_door_site_passes_nginx_t(tmp_path):
 def test_nginx_t_refuses_a_broken_snippet(tmp_path):
     # The check above can fail: the same run on a snippet with an unknown directive does.
     site = (CONTAINERS / "nginx-site.conf").read_text()
-    result = nginx_test(tmp_path, site.replace("include snippets/livefeed-locations.conf;", "proxy_pass_nowhere on;"))
+    result = nginx_test(
+        tmp_path, site.replace("include snippets/livefeed-locations.conf;", "proxy_pass_nowhere on;")
+    )
     assert result.returncode != 0
 
 
@@ -120,13 +153,16 @@ def test_nginx_websocket_timeouts_outlast_daphne_keepalive_pings():
     for name in ("proxy_read_timeout", "proxy_send_timeout"):
         # Daphne pings an idle reader every ping_interval and drops it after ping_timeout without
         # a pong: nginx must not cut a quiet but healthy connection before Daphne would.
-        assert nginx_seconds(directive(name, block="location /ws/")) > daphne.ping_interval + daphne.ping_timeout
+        assert (
+            nginx_seconds(directive(name, block="location /ws/")) > daphne.ping_interval + daphne.ping_timeout
+        )
     assert directive("proxy_buffering", block="location /ws/") == "off"
 
 
 def test_nginx_serves_static_and_media_from_the_roots_in_env_example():
     env = dict(
-        line.split("=", 1) for line in (ROOT / "deploy" / "env.example").read_text().splitlines()
+        line.split("=", 1)
+        for line in (ROOT / "deploy" / "env.example").read_text().splitlines()
         if line and not line.startswith("#")
     )
     root = directive("root")
@@ -138,7 +174,9 @@ def test_nginx_serves_static_and_media_from_the_roots_in_env_example():
 
 def test_nginx_caches_only_hashed_static_names_for_a_year():
     text = (NGINX / "livefeed-locations.conf").read_text()
-    hashed_block = next(blocks[-1] for blocks, _ in nginx_directives(text) if blocks and blocks[-1].startswith("location ~"))
+    hashed_block = next(
+        blocks[-1] for blocks, _ in nginx_directives(text) if blocks and blocks[-1].startswith("location ~")
+    )
     pattern = hashed_block.split(maxsplit=2)[2]
     # The names ManifestStaticFilesStorage writes (12 hex digits of MD5) match; the originals do not.
     assert re.search(pattern, "/static/feeds/reader.3f2a9c0d1b7e.js")
@@ -151,17 +189,26 @@ def systemd_verify(tmp_path: Path, *names: str) -> subprocess.CompletedProcess:
     """`systemd-analyze verify` on copies of the units, pointed at this checkout's Python."""
     for unit in SYSTEMD.iterdir():
         text = unit.read_text().replace("/srv/livefeed/app/.venv/bin/python", sys.executable)
-        (tmp_path / unit.name).write_text(text.replace("WorkingDirectory=/srv/livefeed/app", f"WorkingDirectory={ROOT}"))
+        (tmp_path / unit.name).write_text(
+            text.replace("WorkingDirectory=/srv/livefeed/app", f"WorkingDirectory={ROOT}")
+        )
     # A template is verified through an instance of it.
     shutil.copy(tmp_path / "livefeed@.service", tmp_path / "livefeed@8001.service")
     return subprocess.run(
-        ["systemd-analyze", "verify", *(str(tmp_path / name) for name in names)], capture_output=True, text=True
+        ["systemd-analyze", "verify", *(str(tmp_path / name) for name in names)],
+        check=False,
+        capture_output=True,
+        text=True,
     )
 
 
 UNITS_TO_VERIFY = [
-    "livefeed@8001.service", "livefeed-worker.service", "livefeed-housekeeping.service",
-    "livefeed-housekeeping.timer", "livefeed-migrate.service", "livefeed.target",
+    "livefeed@8001.service",
+    "livefeed-worker.service",
+    "livefeed-housekeeping.service",
+    "livefeed-housekeeping.timer",
+    "livefeed-migrate.service",
+    "livefeed.target",
 ]
 
 
@@ -176,7 +223,10 @@ def test_systemd_analyze_verify_reports_an_unknown_key(tmp_path):
     with (tmp_path / "livefeed-worker.service").open("a") as unit:
         unit.write("[Service]\nProtectSystemm=strict\n")
     result = subprocess.run(
-        ["systemd-analyze", "verify", str(tmp_path / "livefeed-worker.service")], capture_output=True, text=True
+        ["systemd-analyze", "verify", str(tmp_path / "livefeed-worker.service")],
+        check=False,
+        capture_output=True,
+        text=True,
     )
     assert "ProtectSystemm" in result.stderr
 
@@ -200,7 +250,8 @@ def test_every_service_runs_hardened_as_the_livefeed_user(name):
 @pytest.mark.parametrize("name", SERVICE_UNITS)
 def test_every_service_may_write_where_the_app_keeps_uploads_and_state(name):
     env = dict(
-        line.split("=", 1) for line in (ROOT / "deploy" / "env.example").read_text().splitlines()
+        line.split("=", 1)
+        for line in (ROOT / "deploy" / "env.example").read_text().splitlines()
         if line and not line.startswith("#")
     )
     writable = unit_settings(name)["ReadWritePaths"].split()

@@ -49,15 +49,30 @@ class Stack:
     def compose(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
         return subprocess.run(
             ["podman-compose", "-p", self.project, "-f", str(ROOT / "compose.yaml"), *args],
-            cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout,
+            cwd=ROOT,
+            env=self.env,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
 
     def container(self, service: str) -> str:
         names = subprocess.run(
-            ["podman", "ps", "-a", "--format", "{{.Names}}",
-             "--filter", f"label=com.docker.compose.project={self.project}",
-             "--filter", f"label=com.docker.compose.service={service}"],
-            capture_output=True, text=True, check=True,
+            [
+                "podman",
+                "ps",
+                "-a",
+                "--format",
+                "{{.Names}}",
+                "--filter",
+                f"label=com.docker.compose.project={self.project}",
+                "--filter",
+                f"label=com.docker.compose.service={service}",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.split()
         assert len(names) == 1, f"one {service} container expected, found {names}"
         return names[0]
@@ -66,7 +81,11 @@ class Stack:
         """Run a management command in a running service's container; its last line of output."""
         result = self.compose("exec", "-T", service, "python", "manage.py", *args)
         assert result.returncode == 0, result.stdout + result.stderr
-        lines = [line for line in result.stdout.splitlines() if line.strip() and not line.startswith(("podman ", "exit code"))]
+        lines = [
+            line
+            for line in result.stdout.splitlines()
+            if line.strip() and not line.startswith(("podman ", "exit code"))
+        ]
         return lines[-1].strip()
 
     def wait_until(self, what: str, ready, timeout: float = 240) -> None:
@@ -126,9 +145,13 @@ def next_entry(reader: ClientConnection, timeout: float = 30) -> dict:
 @pytest.fixture(scope="module")
 def editor_token(stack: Stack) -> str:
     with api(stack) as client:
-        stack.wait_until("the front door serves the migrated app", lambda: client.get("/api/feeds/").status_code == 200)
+        stack.wait_until(
+            "the front door serves the migrated app", lambda: client.get("/api/feeds/").status_code == 200
+        )
     # An unusable password: this account only ever authenticates with its token.
-    stack.manage("web1", "createsuperuser", "--noinput", "--username", "editor", "--email", "editor@example.com")
+    stack.manage(
+        "web1", "createsuperuser", "--noinput", "--username", "editor", "--email", "editor@example.com"
+    )
     token = stack.manage("web1", "createtoken", "editor", "--name", "containers test")
     step("createtoken through podman-compose exec", stack.started)
     return token
@@ -136,15 +159,24 @@ def editor_token(stack: Stack) -> str:
 
 def test_web_container_runs_as_an_unprivileged_user_under_an_init(stack):
     container = stack.container("web1")
-    user = subprocess.run(["podman", "exec", container, "id", "-u"], capture_output=True, text=True, check=True)
+    user = subprocess.run(
+        ["podman", "exec", container, "id", "-u"], capture_output=True, text=True, check=True
+    )
     assert user.stdout.strip() != "0"
-    init = subprocess.run(["podman", "exec", container, "cat", "/proc/1/comm"], capture_output=True, text=True, check=True)
+    init = subprocess.run(
+        ["podman", "exec", container, "cat", "/proc/1/comm"], capture_output=True, text=True, check=True
+    )
     assert init.stdout.strip() == "tini"
 
 
 def test_image_health_check_calls_healthz(stack, editor_token):
     for service in ("web1", "web2"):
-        result = subprocess.run(["podman", "healthcheck", "run", stack.container(service)], capture_output=True, text=True)
+        result = subprocess.run(
+            ["podman", "healthcheck", "run", stack.container(service)],
+            check=False,
+            capture_output=True,
+            text=True,
+        )
         assert result.returncode == 0, result.stdout + result.stderr
     with api(stack) as client:
         health = client.get("/healthz")
@@ -158,9 +190,13 @@ def test_front_door_serves_collected_static_files_from_disk(stack, editor_token)
     assert response.headers["cache-control"] == "max-age=3600"
 
 
-def test_photo_larger_than_the_old_proxy_limit_is_accepted_and_served_from_the_media_volume(stack, editor_token):
+def test_photo_larger_than_the_old_proxy_limit_is_accepted_and_served_from_the_media_volume(
+    stack, editor_token
+):
     with api(stack, editor_token) as client:
-        client.post("/api/feeds/", json={"title": "Photo desk", "slug": "photo-desk", "status": "live"}).raise_for_status()
+        client.post(
+            "/api/feeds/", json={"title": "Photo desk", "slug": "photo-desk", "status": "live"}
+        ).raise_for_status()
         noise = Image.frombytes("RGB", (1100, 1000), os.urandom(1100 * 1000 * 3))
         upload = io.BytesIO()
         noise.save(upload, format="PNG")
@@ -180,10 +216,14 @@ def test_photo_larger_than_the_old_proxy_limit_is_accepted_and_served_from_the_m
 
 def test_reader_on_the_front_door_resumes_after_the_web_containers_restart(stack, editor_token):
     with api(stack, editor_token) as client:
-        client.post("/api/feeds/", json={"title": "Harbor 200", "slug": "harbor-200", "status": "live"}).raise_for_status()
+        client.post(
+            "/api/feeds/", json={"title": "Harbor 200", "slug": "harbor-200", "status": "live"}
+        ).raise_for_status()
         ws_url = f"ws://{stack.url}/ws/feeds/harbor-200/"
         with connect(f"{ws_url}?after=0", open_timeout=10) as reader:
-            client.post("/api/feeds/harbor-200/entries/", json={"headline": "Green flag", "body": "Away they go."}).raise_for_status()
+            client.post(
+                "/api/feeds/harbor-200/entries/", json={"headline": "Green flag", "body": "Away they go."}
+            ).raise_for_status()
             first = next_entry(reader)
             assert first["entry"]["headline"] == "Green flag"
             step(f"live entry read over the WebSocket through nginx (seq {first['seq']})", stack.started)
@@ -196,13 +236,18 @@ def test_reader_on_the_front_door_resumes_after_the_web_containers_restart(stack
             for service in ("web1", "web2"):
                 exit_code = subprocess.run(
                     ["podman", "inspect", "--format", "{{.State.ExitCode}}", stack.container(service)],
-                    capture_output=True, text=True, check=True,
+                    capture_output=True,
+                    text=True,
+                    check=True,
                 ).stdout.strip()
                 assert exit_code != "137", f"{service} had to be killed"
             with pytest.raises(ConnectionClosed):
                 while True:
                     reader.recv(timeout=30)
-            step(f"web containers stopped in {time.monotonic() - stopped_at:.1f} s; the reader was disconnected", stack.started)
+            step(
+                f"web containers stopped in {time.monotonic() - stopped_at:.1f} s; the reader was disconnected",
+                stack.started,
+            )
 
         start = stack.compose("start", "web1", "web2")
         assert start.returncode == 0, start.stdout + start.stderr
@@ -211,7 +256,9 @@ def test_reader_on_the_front_door_resumes_after_the_web_containers_restart(stack
             lambda: client.get("/api/feeds/harbor-200/").status_code == 200,
         )
         # Posted while the reader is away: it must come with the catch-up, not live.
-        client.post("/api/feeds/harbor-200/entries/", json={"headline": "Yellow flag", "body": "Debris."}).raise_for_status()
+        client.post(
+            "/api/feeds/harbor-200/entries/", json={"headline": "Yellow flag", "body": "Debris."}
+        ).raise_for_status()
 
         with connect(f"{ws_url}?after={first['seq']}", open_timeout=10) as reader:
             missed = next_entry(reader)
