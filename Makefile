@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 READERS ?= 5000
 
-.PHONY: run test test-core test-sqlite test-postgres lint audit lock bench soak screenshots
+.PHONY: run test test-core test-sqlite test-postgres test-containers lint audit lock bench soak screenshots
 
 # pip itself comes from the lock too (pip-audit needs it): no unpinned upgrade first.
 $(BIN)/python:
@@ -82,6 +82,16 @@ test-sqlite: $(VENV)/.dev
 
 test-postgres: $(VENV)/.dev
 	$(BIN)/python -m pytest --db=postgres
+
+# The compose stack run for real with Podman: build the images (the debootstrap base is cached in
+# /var/cache/livefeed/), bring the stack up, follow a feed through nginx across a restart of the
+# web containers, bring it down. deploy/containers/containers.conf holds the Podman settings.
+test-containers: export CONTAINERS_CONF := $(CURDIR)/deploy/containers/containers.conf
+test-containers: $(VENV)/.dev
+	./scripts/install-container-packages.sh
+	./deploy/containers/build-images.sh
+	podman images --filter reference='localhost/livefeed*'
+	LIVEFEED_CONTAINERS=1 $(BIN)/python -m pytest tests/containers -p no:randomly -s -q
 
 screenshots: $(VENV)/.dev
 	./scripts/install-test-packages.sh

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the system packages the test suite starts for real: Redis, PostgreSQL and Chromium,
-# and npm, which installs the accessibility checker (axe-core) the browser tests inject.
+# and npm, which installs the accessibility checker (axe-core) the browser tests inject; nginx,
+# systemd-analyze and openssl check the files in deploy/.
 # Uses Debian's packages, only for what is missing, and only when running as root.
 set -euo pipefail
 
@@ -9,6 +10,9 @@ command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missi
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
@@ -24,3 +28,4 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The Debian packages start their own services; the tests start private ones on free ports.
 service redis-server stop >/dev/null 2>&1 || true
 service postgresql stop >/dev/null 2>&1 || true
+service nginx stop >/dev/null 2>&1 || true
