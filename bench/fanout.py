@@ -32,8 +32,19 @@ from typing import Any
 import httpx2 as httpx
 
 from bench.processes import (
-    FEED_SLUG, HOST, cpu_seconds, free_port, port_accepts, prepare_database, raise_file_limit, redis_pongs,
-    rss_kb, server_log_tail, start, stop, wait_until,
+    FEED_SLUG,
+    HOST,
+    cpu_seconds,
+    free_port,
+    port_accepts,
+    prepare_database,
+    raise_file_limit,
+    redis_pongs,
+    rss_kb,
+    server_log_tail,
+    start,
+    stop,
+    wait_until,
 )
 from bench.readers import reader_process
 
@@ -84,7 +95,9 @@ class Readers:
         deadline = time.monotonic() + timeout
         for conn in self.conns:
             if not conn.poll(max(0.0, deadline - time.monotonic())):
-                raise TimeoutError(f"reader processes did not answer {commands[0][0]!r} within {timeout:.0f} s")
+                raise TimeoutError(
+                    f"reader processes did not answer {commands[0][0]!r} within {timeout:.0f} s"
+                )
             replies.append(conn.recv())
         return replies
 
@@ -112,7 +125,9 @@ class Readers:
         return arrivals, losses
 
     def close(self, count: int) -> int:
-        return sum(reply[1] for reply in self.ask([("close", share) for share in self.shares(count)], timeout=60))
+        return sum(
+            reply[1] for reply in self.ask([("close", share) for share in self.shares(count)], timeout=60)
+        )
 
     def cpu(self) -> float:
         return sum(cpu_seconds(process.pid) for process in self.processes)
@@ -163,7 +178,9 @@ class PublishClock:
 
         self.published: dict[int, float] = {}
         self.pubsub = redis.Redis(host=HOST, port=port).pubsub()
-        self.pubsub.subscribe(f"livefeed.feed.{FEED_SLUG}")  # the servers run with the default LIVEFEED_REDIS_PREFIX
+        self.pubsub.subscribe(
+            f"livefeed.feed.{FEED_SLUG}"
+        )  # the servers run with the default LIVEFEED_REDIS_PREFIX
         self.thread = threading.Thread(target=self.listen, daemon=True)
         self.thread.start()
 
@@ -181,7 +198,9 @@ def redis_commands(port: int) -> int:
     return sum(values["calls"] for name, values in stats.items() if name != "cmdstat_info")
 
 
-def post_entries(base_url: str, key: str, *, count: int, interval: float) -> tuple[dict[int, float], list[float]]:
+def post_entries(
+    base_url: str, key: str, *, count: int, interval: float
+) -> tuple[dict[int, float], list[float]]:
     """Post entries `interval` apart (a fixed schedule, not after each reply); {seq: POST start}."""
     sent: dict[int, float] = {}
     round_trips: list[float] = []
@@ -204,7 +223,13 @@ def post_entries(base_url: str, key: str, *, count: int, interval: float) -> tup
 
 
 def deliver(
-    bench: Bench, readers: Readers, servers: list[Server], *, readers_open: int, count: int, interval: float,
+    bench: Bench,
+    readers: Readers,
+    servers: list[Server],
+    *,
+    readers_open: int,
+    count: int,
+    interval: float,
     drain: float,
 ) -> Delivery:
     """Post `count` entries through the first server and collect every reader's arrivals."""
@@ -219,10 +244,16 @@ def deliver(
     by_seq = [(seq, received - sent[seq]) for seq, received in arrivals if seq in sent]
     from_post = sorted(received - posted[seq] for seq, received in arrivals if seq in posted)
     return Delivery(
-        sent=sent, latencies=sorted(latency for _, latency in by_seq), expected=readers_open * count,
+        sent=sent,
+        latencies=sorted(latency for _, latency in by_seq),
+        expected=readers_open * count,
         from_post=from_post,
-        losses=losses, server_cpu=sum(map(cpu_seconds, pids)) - server_cpu, reader_cpu=readers.cpu() - reader_cpu,
-        redis_commands=commands, posting=round_trips, by_seq=by_seq,
+        losses=losses,
+        server_cpu=sum(map(cpu_seconds, pids)) - server_cpu,
+        reader_cpu=readers.cpu() - reader_cpu,
+        redis_commands=commands,
+        posting=round_trips,
+        by_seq=by_seq,
     )
 
 
@@ -244,7 +275,9 @@ class Report:
         p99 = delivery.p(99) * 1000
         self.add(f"{label} p50", f"{delivery.p(50) * 1000:.0f} ms")
         self.add(
-            f"{label} p99", f"{p99:.0f} ms", f"≤ {target_ms:.0f} ms" if target_ms else "",
+            f"{label} p99",
+            f"{p99:.0f} ms",
+            f"≤ {target_ms:.0f} ms" if target_ms else "",
             None if target_ms is None else p99 <= target_ms,
         )
         if delivery.from_post:
@@ -254,7 +287,9 @@ class Report:
                 f" (POST round trip p50 {percentile(delivery.posting, 50) * 1000:.0f} ms)",
             )
         arrived = len(delivery.latencies)
-        self.add(f"{label} deliveries", f"{arrived} / {delivery.expected}", "all", arrived == delivery.expected)
+        self.add(
+            f"{label} deliveries", f"{arrived} / {delivery.expected}", "all", arrived == delivery.expected
+        )
         self.add(
             f"{label} CPU (server / readers)", f"{delivery.server_cpu:.2f} s / {delivery.reader_cpu:.2f} s"
         )
@@ -291,9 +326,24 @@ class Bench:
             "PYTHONUNBUFFERED": "1",
         }
         self.redis = start(
-            ["redis-server", "--port", str(self.redis_port), "--bind", HOST, "--save", "", "--appendonly", "no",
-             "--dir", str(self.tmp), "--maxclients", "20000"],
-            env=self.env, log=self.tmp / "redis.log", stack=stack,
+            [
+                "redis-server",
+                "--port",
+                str(self.redis_port),
+                "--bind",
+                HOST,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.tmp),
+                "--maxclients",
+                "20000",
+            ],
+            env=self.env,
+            log=self.tmp / "redis.log",
+            stack=stack,
         )
         wait_until(lambda: redis_pongs(self.redis_port), timeout=10, what="redis-server", process=self.redis)
         self.key = prepare_database(self.env)
@@ -341,7 +391,9 @@ def run(options: argparse.Namespace) -> Report:
         bench = Bench(stack, options)
         raise_file_limit()
         entries, interval, drain = options.entries, options.interval, options.drain
-        report.add("machine load when starting (1 min)", f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+        report.add(
+            "machine load when starting (1 min)", f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+        )
 
         stock_p99 = None
         if "stock" not in options.skip:
@@ -351,9 +403,19 @@ def run(options: argparse.Namespace) -> Report:
             rss = rss_kb(server.process.pid)
             total = connect(report, readers, server, 0, n, options.batch)
             time.sleep(options.settle)
-            report.add("stock: memory per idle reader", f"{(rss_kb(server.process.pid) - rss) / max(1, total):.1f} KB")
-            delivery = deliver(bench, readers, [server], readers_open=total, count=entries, interval=interval,
-                               drain=max(drain, 30))
+            report.add(
+                "stock: memory per idle reader",
+                f"{(rss_kb(server.process.pid) - rss) / max(1, total):.1f} KB",
+            )
+            delivery = deliver(
+                bench,
+                readers,
+                [server],
+                readers_open=total,
+                count=entries,
+                interval=interval,
+                drain=max(drain, 30),
+            )
             report.latency(f"stock: {total} readers", delivery)
             report.add("stock: Redis commands per entry", f"{delivery.redis_commands / entries:.0f}")
             stock_p99 = delivery.p(99)
@@ -367,13 +429,17 @@ def run(options: argparse.Namespace) -> Report:
         total = connect(report, readers, server, 0, 100, options.batch)
         small = deliver(bench, readers, [server], readers_open=total, count=5, interval=interval, drain=drain)
         total = connect(report, readers, server, total, min(n, 1000) - total, options.batch)
-        delivery = deliver(bench, readers, [server], readers_open=total, count=entries, interval=interval, drain=drain)
+        delivery = deliver(
+            bench, readers, [server], readers_open=total, count=entries, interval=interval, drain=drain
+        )
         report.latency(f"{total} readers", delivery, target_ms=40)
         total = connect(report, readers, server, total, n - total, options.batch)
         time.sleep(options.settle)
         per_reader = (rss_kb(server.process.pid) - rss) / max(1, total)
         report.add("memory per idle reader", f"{per_reader:.1f} KB", "≤ 28 KB", per_reader <= 28)
-        delivery = deliver(bench, readers, [server], readers_open=total, count=entries, interval=interval, drain=drain)
+        delivery = deliver(
+            bench, readers, [server], readers_open=total, count=entries, interval=interval, drain=drain
+        )
         report.latency(f"{total} readers", delivery, target_ms=150)
         slow = bench.slow_fan_outs(server)
         report.add(
@@ -382,17 +448,28 @@ def run(options: argparse.Namespace) -> Report:
         )
         if stock_p99 is not None:
             ratio = stock_p99 / delivery.p(99)
-            report.add(f"gain over stock at {total} readers (p99 ratio)", f"{ratio:.0f}×", "≥ 20×", ratio >= 20)
+            report.add(
+                f"gain over stock at {total} readers (p99 ratio)", f"{ratio:.0f}×", "≥ 20×", ratio >= 20
+            )
         per_entry = (small.redis_commands / 5, delivery.redis_commands / entries)
         report.add(
-            f"Redis commands per entry at 100 / {total} readers", f"{per_entry[0]:.1f} / {per_entry[1]:.1f}",
-            "independent of readers", per_entry[1] <= per_entry[0] + 0.5,
+            f"Redis commands per entry at 100 / {total} readers",
+            f"{per_entry[0]:.1f} / {per_entry[1]:.1f}",
+            "independent of readers",
+            per_entry[1] <= per_entry[0] + 0.5,
         )
 
         if "sustain" not in options.skip:
             print(f"Sustained: {total} readers, two entries a second for {options.sustain:.0f} s", flush=True)
-            sustained = deliver(bench, readers, [server], readers_open=total, count=int(options.sustain * 2),
-                                interval=0.5, drain=drain)
+            sustained = deliver(
+                bench,
+                readers,
+                [server],
+                readers_open=total,
+                count=int(options.sustain * 2),
+                interval=0.5,
+                drain=drain,
+            )
             start_at = min(sustained.sent.values())
             first_window = sorted(
                 latency for seq, latency in sustained.by_seq if sustained.sent[seq] < start_at + 10
@@ -403,14 +480,22 @@ def run(options: argparse.Namespace) -> Report:
             last_p50 = sustained.p(50, since=last_window)
             report.add("sustained: p99 of the last 10 s", f"{last_p99:.0f} ms", "≤ 150 ms", last_p99 <= 150)
             report.add(
-                "sustained: p50 first 10 s / last 10 s", f"{first * 1000:.0f} ms / {last_p50 * 1000:.0f} ms",
-                "no growing backlog", last_p50 <= max(2 * first, first + 0.02),
+                "sustained: p50 first 10 s / last 10 s",
+                f"{first * 1000:.0f} ms / {last_p50 * 1000:.0f} ms",
+                "no growing backlog",
+                last_p50 <= max(2 * first, first + 0.02),
             )
             arrived = len(sustained.latencies)
-            report.add("sustained: deliveries", f"{arrived} / {sustained.expected}", "all",
-                       arrived == sustained.expected)
-            report.add("sustained: server CPU / readers CPU",
-                       f"{sustained.server_cpu:.1f} s / {sustained.reader_cpu:.1f} s")
+            report.add(
+                "sustained: deliveries",
+                f"{arrived} / {sustained.expected}",
+                "all",
+                arrived == sustained.expected,
+            )
+            report.add(
+                "sustained: server CPU / readers CPU",
+                f"{sustained.server_cpu:.1f} s / {sustained.reader_cpu:.1f} s",
+            )
 
         if "churn" not in options.skip:
             # The first cycle raises the high-water mark (old connections' garbage is reclaimed
@@ -426,15 +511,23 @@ def run(options: argparse.Namespace) -> Report:
             report.add(
                 f"RSS after each of 4 × {churn} readers leaving and rejoining",
                 " / ".join(f"{size:.0f}" for size in sizes) + " MB",
-                f"levels off (last round < {churn / 1024:.0f} MB)", last_round < churn / 1024,
+                f"levels off (last round < {churn / 1024:.0f} MB)",
+                last_round < churn / 1024,
             )
 
         if "two" not in options.skip:
             print(f"Two Daphne processes sharing Redis, {2 * n} readers", flush=True)
             second = bench.daphne()
             total = connect(report, readers, second, total, n, options.batch)
-            delivery = deliver(bench, readers, [server, second], readers_open=total, count=entries,
-                               interval=interval, drain=drain)
+            delivery = deliver(
+                bench,
+                readers,
+                [server, second],
+                readers_open=total,
+                count=entries,
+                interval=interval,
+                drain=drain,
+            )
             report.latency(f"{total} readers on two processes", delivery, target_ms=250)
             readers.close(total)
             bench.retire(second)
@@ -446,15 +539,24 @@ def run(options: argparse.Namespace) -> Report:
             burst_server = bench.daphne()
             started = time.monotonic()
             opened, failures = readers.open(burst_server.ws_url, 2000, batch=2000)
-            report.add("burst: readers connected", f"{opened} / 2000 in {time.monotonic() - started:.1f} s",
-                       "all", opened == 2000)
+            report.add(
+                "burst: readers connected",
+                f"{opened} / 2000 in {time.monotonic() - started:.1f} s",
+                "all",
+                opened == 2000,
+            )
             for reason, number in failures.items():
                 report.add(f"burst: connect failure: {reason}", f"{number}")
-            delivery = deliver(bench, readers, [burst_server], readers_open=opened, count=5, interval=interval,
-                               drain=drain)
+            delivery = deliver(
+                bench, readers, [burst_server], readers_open=opened, count=5, interval=interval, drain=drain
+            )
             arrived = len(delivery.latencies)
-            report.add("burst: later entries arrived", f"{arrived} / {delivery.expected}", "all",
-                       arrived == delivery.expected)
+            report.add(
+                "burst: later entries arrived",
+                f"{arrived} / {delivery.expected}",
+                "all",
+                arrived == delivery.expected,
+            )
             alive = burst_server.process.poll() is None
             report.add("burst: server still running", "yes" if alive else "no", "yes", alive)
             readers.close(opened)
@@ -469,7 +571,9 @@ def parse_options(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--readers", type=int, default=5000, help="readers per process (default 5000)")
     parser.add_argument("--entries", type=int, default=10, help="entries per round (default 10)")
     parser.add_argument("--interval", type=float, default=1.5, help="seconds between entries (default 1.5)")
-    parser.add_argument("--sustain", type=float, default=60, help="seconds of two entries a second (default 60)")
+    parser.add_argument(
+        "--sustain", type=float, default=60, help="seconds of two entries a second (default 60)"
+    )
     parser.add_argument("--workers", type=int, default=4, help="reader processes (default 4)")
     parser.add_argument("--batch", type=int, default=500, help="readers connecting at once (default 500)")
     parser.add_argument("--settle", type=float, default=3.0, help="seconds to settle before RSS (default 3)")

@@ -25,7 +25,16 @@ from pathlib import Path
 import httpx2 as httpx
 
 from bench.fanout import BODY, percentile
-from bench.processes import FEED_SLUG, HOST, REPO, free_port, port_accepts, prepare_database, start, wait_until
+from bench.processes import (
+    FEED_SLUG,
+    HOST,
+    REPO,
+    free_port,
+    port_accepts,
+    prepare_database,
+    start,
+    wait_until,
+)
 
 
 class HangingReceiver:
@@ -64,7 +73,14 @@ def subscribe(env: dict[str, str], *, url: str, count: int) -> None:
         f"feed = Feed.objects.get(slug={FEED_SLUG!r})\n"
         f"WebhookSubscription.objects.bulk_create([WebhookSubscription(feed=feed, url={url!r}) for _ in range({count})])\n"
     )
-    subprocess.run([sys.executable, "manage.py", "shell", "-c", snippet], cwd=REPO, env=env, check=True, timeout=120, capture_output=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", snippet],
+        cwd=REPO,
+        env=env,
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
 
 
 def post(base_url: str, key: str, *, count: int, idempotent: bool) -> list[float]:
@@ -75,7 +91,9 @@ def post(base_url: str, key: str, *, count: int, idempotent: bool) -> list[float
             headers = {"Idempotency-Key": str(uuid.uuid4())} if idempotent else {}
             started = time.perf_counter()
             response = client.post(
-                f"/api/feeds/{FEED_SLUG}/entries/", json={"headline": f"Post {number}", "body": BODY}, headers=headers
+                f"/api/feeds/{FEED_SLUG}/entries/",
+                json={"headline": f"Post {number}", "body": BODY},
+                headers=headers,
             )
             times.append(time.perf_counter() - started)
             if response.status_code != 201:
@@ -93,10 +111,18 @@ def report(label: str, times: list[float], receiver: HangingReceiver) -> None:
 
 def serve(env: dict[str, str], *, root: Path, port: int, stack: ExitStack) -> str:
     """Start Daphne and the background worker with `env`; the site's URL once it answers."""
-    start([sys.executable, "-m", "livefeed.serve", "--host", HOST, "--port", str(port)],
-          env=env, log=root / "daphne.log", stack=stack)
-    start([sys.executable, "manage.py", "db_worker", "--queue-name", "*", "--no-reload"],
-          env=env, log=root / "worker.log", stack=stack)
+    start(
+        [sys.executable, "-m", "livefeed.serve", "--host", HOST, "--port", str(port)],
+        env=env,
+        log=root / "daphne.log",
+        stack=stack,
+    )
+    start(
+        [sys.executable, "manage.py", "db_worker", "--queue-name", "*", "--no-reload"],
+        env=env,
+        log=root / "worker.log",
+        stack=stack,
+    )
     wait_until(lambda: port_accepts(port), timeout=30, what="Daphne")
     return f"http://{HOST}:{port}"
 
@@ -121,8 +147,11 @@ def main(argv: list[str] | None = None) -> int:
             "API_WRITE_RATE": "100000/min",  # one editor posting flat out
         }
         key = prepare_database(env)
-        print(f"{options.entries} entries per phase, posted one after another through the API "
-              "(SQLite, one Daphne process, one worker)", flush=True)
+        print(
+            f"{options.entries} entries per phase, posted one after another through the API "
+            "(SQLite, one Daphne process, one worker)",
+            flush=True,
+        )
         with ExitStack() as stack:
             base_url = serve(env, root=root, port=port, stack=stack)
             post(base_url, key, count=20, idempotent=False)  # warm up: connections, caches, imports
@@ -134,8 +163,11 @@ def main(argv: list[str] | None = None) -> int:
             post(base_url, key, count=20, idempotent=False)
             label = f"{options.subscriptions} webhooks and a hub, none answering"
             report(label, post(base_url, key, count=options.entries, idempotent=False), receiver)
-            report("the same, each POST with an Idempotency-Key",
-                   post(base_url, key, count=options.entries, idempotent=True), receiver)
+            report(
+                "the same, each POST with an Idempotency-Key",
+                post(base_url, key, count=options.entries, idempotent=True),
+                receiver,
+            )
     receiver.close()
     return 0
 

@@ -77,7 +77,12 @@ def start(args: list[str], *, env: dict[str, str], log: Path, stack: ExitStack) 
     """Start a server in its own session (Ctrl-C reaches only us) and register its shutdown."""
     with log.open("ab") as output:
         process = subprocess.Popen(
-            args, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+            args,
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     stack.callback(stop, process)
@@ -139,4 +144,4 @@ def prepare_database(env: dict[str, str]) -> str:
 def server_log_tail(log: Path, lines: int = 40) -> str:
     """The last lines of Daphne's log without its access lines, which would bury any traceback."""
     text = log.read_text(errors="replace") if log.exists() else ""
-    return "\n".join([line for line in text.splitlines() if ' - - [' not in line][-lines:])
+    return "\n".join([line for line in text.splitlines() if " - - [" not in line][-lines:])

@@ -15,9 +15,8 @@ from channels.layers import get_channel_layer
 from channels.routing import ProtocolTypeRouter, URLRouter
 from django.urls import path
 
-from livefeed.asgi import django_asgi_app
-
 from feeds.broadcast import publishing  # noqa: E402  (after Django is set up by livefeed.asgi)
+from livefeed.asgi import django_asgi_app
 
 
 def group_name(feed_slug: str) -> str:

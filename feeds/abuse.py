@@ -44,7 +44,9 @@ class WriteRateThrottle(SimpleRateThrottle):
             return True
 
 
-def login_lockout_response(request: HttpRequest, original_response: Any = None, credentials: Any = None) -> HttpResponse:
+def login_lockout_response(
+    request: HttpRequest, original_response: Any = None, credentials: Any = None
+) -> HttpResponse:
     """The admin's answer once a client or an account has failed to log in too often."""
     cool_off = get_cool_off(request)
     seconds = math.ceil(cool_off.total_seconds()) if cool_off else 900

@@ -117,7 +117,9 @@ class FeedAdmin(admin.ModelAdmin):
         fields = list(super().get_readonly_fields(request, obj))
         return fields + ["slug"] if obj else fields
 
-    def changeform_view(self, request: HttpRequest, object_id: str | None = None, *args: Any, **kwargs: Any) -> HttpResponse:
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
         """A stale edit in the entry list undoes the whole save (it runs in one transaction) and
         says so, instead of overwriting a colleague's newer text."""
         try:
@@ -143,7 +145,9 @@ class FeedAdmin(admin.ModelAdmin):
     def reader_link(self, feed: Feed) -> str:
         if not feed.pk or not feed.is_visible_to_readers:
             return "—"
-        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', feed.get_absolute_url(), "Open")
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">{}</a>', feed.get_absolute_url(), "Open"
+        )
 
     def save_model(self, request: HttpRequest, obj: Feed, form: forms.ModelForm, change: bool) -> None:
         names = ["title", "summary", "status", "coverage_start", "coverage_end"]
@@ -212,10 +216,14 @@ class FeedAdmin(admin.ModelAdmin):
         except PermissionDenied as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, "Published." if status == Entry.Status.PUBLISHED else "Saved as a draft.")
+            messages.success(
+                request, "Published." if status == Entry.Status.PUBLISHED else "Saved as a draft."
+            )
         return HttpResponseRedirect(back)
 
-    def render_change_form(self, request: HttpRequest, context: dict, *args: Any, **kwargs: Any) -> HttpResponse:
+    def render_change_form(
+        self, request: HttpRequest, context: dict, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
         context["quick_entry_form"] = QuickEntryForm()
         return super().render_change_form(request, context, *args, **kwargs)
 
@@ -263,7 +271,9 @@ class EntryForm(forms.ModelForm, KindFields):
     def details(self) -> dict[str, Any] | None:
         """The entry's details after this form, or None when neither kind nor its fields changed."""
         kind = self.cleaned_data["kind"]
-        if "kind" not in self.changed_data and not set(kinds_forms.input_to_key(kind)) & set(self.changed_data):
+        if "kind" not in self.changed_data and not set(kinds_forms.input_to_key(kind)) & set(
+            self.changed_data
+        ):
             return None
         return self.kind_details(kind, editing=self.instance if self.instance.pk else None)
 
@@ -271,10 +281,30 @@ class EntryForm(forms.ModelForm, KindFields):
 @admin.register(Entry)
 class EntryAdmin(admin.ModelAdmin):
     form = EntryForm
-    list_display = ["__str__", "kind", "feed", "status", "pinned", "key_event", "published_at", "author", "seq"]
+    list_display = [
+        "__str__",
+        "kind",
+        "feed",
+        "status",
+        "pinned",
+        "key_event",
+        "published_at",
+        "author",
+        "seq",
+    ]
     list_filter = ["feed", "kind", "status", "pinned", "key_event"]
     search_fields = ["headline", "body"]
-    entry_fields = ["feed", "kind", "headline", "body", "status", "pinned", "key_event", "publish_at", "loaded_version"]
+    entry_fields = [
+        "feed",
+        "kind",
+        "headline",
+        "body",
+        "status",
+        "pinned",
+        "key_event",
+        "publish_at",
+        "loaded_version",
+    ]
     published_fields = ["rendered", "author", "published_at", "seq"]
     readonly_fields = ["rendered", "author", "published_at", "seq"]
     list_select_related = ["feed", "author"]
@@ -289,10 +319,14 @@ class EntryAdmin(admin.ModelAdmin):
         for kind in kinds.all():
             fields = (["image"] if kind.takes_image else []) + [field.input_name for field in kind.fields]
             if fields:
-                sections.append((kind.label, {"fields": fields, "description": f"Only for {kind.label.lower()} entries."}))
+                sections.append(
+                    (kind.label, {"fields": fields, "description": f"Only for {kind.label.lower()} entries."})
+                )
         return [*sections, ("Published", {"fields": self.published_fields})]
 
-    def get_form(self, request: HttpRequest, obj: Entry | None = None, change: bool = False, **kwargs: Any) -> type:
+    def get_form(
+        self, request: HttpRequest, obj: Entry | None = None, change: bool = False, **kwargs: Any
+    ) -> type:
         """The entry form with a declared field for every registered kind's details, as the
         fieldsets list them."""
         kwargs.setdefault("form", type(self.form.__name__, (self.form,), kinds_forms.form_fields()))
@@ -302,7 +336,9 @@ class EntryAdmin(admin.ModelAdmin):
         allowed = super().has_delete_permission(request, obj)
         return allowed and (obj is None or roles.can_delete_entry(request.user, obj))
 
-    def changeform_view(self, request: HttpRequest, object_id: str | None = None, *args: Any, **kwargs: Any) -> HttpResponse:
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
         """Turn the services' refusals into a message on the form's page instead of an error page."""
         try:
             return super().changeform_view(request, object_id, *args, **kwargs)

@@ -15,8 +15,8 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Max
 from django.core.handlers.exception import response_for_exception
+from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers, patch_cache_control, patch_vary_headers
 from django.views.decorators.http import condition

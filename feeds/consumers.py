@@ -116,7 +116,9 @@ class FeedConsumer(AsyncWebsocketConsumer):
         """
         client = self.scope.get("client") or ("", 0)
         if _connections_by_address[client[0]] >= max_connections_per_address():
-            logger.warning("Refusing a reader from %s: %d connections already", client[0], max_connections_per_address())
+            logger.warning(
+                "Refusing a reader from %s: %d connections already", client[0], max_connections_per_address()
+            )
             await self.accept()
             await self.close(code=CLOSE_TOO_MANY)
             return
@@ -167,6 +169,7 @@ class FeedConsumer(AsyncWebsocketConsumer):
     def _write_missed(self, current: int, missed: list[tuple[int, str]] | None) -> None:
         if missed is None:
             # The reader reloads its state as of `current` and follows live changes from there.
+            assert self.slug is not None  # set on connect, before anything is written
             reset = events.reset_message(feed_slug=self.slug, seq=current)
             self.writer.write(Change(current, events.encode(reset)), catching_up=True)
             self.last_seq = current

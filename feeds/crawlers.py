@@ -17,7 +17,11 @@ class FeedSitemap(Sitemap):
     changefreq = "always"
 
     def items(self) -> list[Feed]:
-        return list(Feed.objects.visible_to_readers().annotate(latest_entry=Max("entries__updated_at")).order_by("-pk"))
+        return list(
+            Feed.objects.visible_to_readers()
+            .annotate(latest_entry=Max("entries__updated_at"))
+            .order_by("-pk")
+        )
 
     def location(self, feed: Feed) -> str:
         return links.feed_path(feed)

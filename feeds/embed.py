@@ -14,8 +14,8 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
 
 from . import selectors
-from .selectors import ORDERS
 from .caching import cached_feed_view
+from .selectors import ORDERS
 from .views import readable_feed
 
 THEMES = ("auto", "light", "dark")

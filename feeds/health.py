@@ -42,4 +42,6 @@ def health(request: HttpRequest) -> JsonResponse:
         "subscription": subscription_state(),
     }
     healthy = database and redis is not False
-    return JsonResponse({"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503)
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503
+    )

@@ -43,7 +43,11 @@ def _prune_task_results() -> int:
 
     before = DBTaskResult.objects.count()
     call_command(
-        "prune_db_task_results", queue_name="*", min_age_days=TASK_RESULTS_KEPT_DAYS,
-        failed_min_age_days=FAILED_TASK_RESULTS_KEPT_DAYS, verbosity=0, stdout=StringIO(),
+        "prune_db_task_results",
+        queue_name="*",
+        min_age_days=TASK_RESULTS_KEPT_DAYS,
+        failed_min_age_days=FAILED_TASK_RESULTS_KEPT_DAYS,
+        verbosity=0,
+        stdout=StringIO(),
     )
     return before - DBTaskResult.objects.count()

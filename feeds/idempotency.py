@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -138,7 +139,12 @@ def run_once(
     """
     now = timezone.now()
     claim = IdempotencyKey(
-        user=user, key=key, fingerprint=request_fingerprint, method=method, path=path, status_code=0,
+        user=user,
+        key=key,
+        fingerprint=request_fingerprint,
+        method=method,
+        path=path,
+        status_code=0,
         expires_at=now + timedelta(hours=settings.LIVEFEED["IDEMPOTENCY_TTL_HOURS"]),
     )
     for _ in range(3):
@@ -180,7 +186,11 @@ def _answer_again(earlier: IdempotencyKey, retry: IdempotencyKey) -> HttpRespons
     if earlier.fingerprint != retry.fingerprint:
         logger.info(
             "Refused a reused %s on %s %s (first used for %s %s)",
-            HEADER, retry.method, retry.path, earlier.method, earlier.path,
+            HEADER,
+            retry.method,
+            retry.path,
+            earlier.method,
+            earlier.path,
         )
         return JsonResponse(
             {
@@ -214,8 +224,12 @@ def _serve(
     if key is None or not getattr(user, "is_authenticated", False):
         return None
     return run_once(
-        user=user, key=key, method=request.method, path=request.get_full_path(),
-        request_fingerprint=fingerprint_of(), respond=respond,
+        user=user,
+        key=key,
+        method=request.method,
+        path=request.get_full_path(),
+        request_fingerprint=fingerprint_of(),
+        respond=respond,
     )
 
 
@@ -255,7 +269,10 @@ def idempotent_api(method: Callable[..., Any]) -> Callable[..., Any]:
             return response
 
         answer = _serve(
-            request, user=request.user, fingerprint_of=lambda: _request_fingerprint(request, body=lambda: request.data), respond=respond
+            request,
+            user=request.user,
+            fingerprint_of=lambda: _request_fingerprint(request, body=lambda: request.data),
+            respond=respond,
         )
         return answer if answer is not None else method(view, request, *args, **kwargs)
 

@@ -67,7 +67,11 @@ def process_upload(upload: UploadedFile) -> tuple[str, dict[str, Any]]:
     for target in RENDITION_WIDTHS:
         if target >= width and renditions:
             break
-        scaled = image if target >= width else image.resize((target, round(height * target / width)), Image.Resampling.LANCZOS)
+        scaled = (
+            image
+            if target >= width
+            else image.resize((target, round(height * target / width)), Image.Resampling.LANCZOS)
+        )
         buffer = io.BytesIO()
         scaled.save(buffer, "WEBP", quality=82, method=4, exif=b"", xmp=b"", icc_profile=icc_profile)
         name = default_storage.save(f"{folder}/w{scaled.width}.webp", ContentFile(buffer.getvalue()))

@@ -97,19 +97,23 @@ class Entry(models.Model):
     kind = models.CharField(max_length=20, choices=kinds.choices, default=Kind.TEXT)
     headline = models.CharField(max_length=200, blank=True)
     body = models.TextField(blank=True, help_text="Markdown.")
-    details = models.JSONField(default=dict, blank=True, help_text="The kind's own fields (speaker, URL, alt text…).")
+    details = models.JSONField(
+        default=dict, blank=True, help_text="The kind's own fields (speaker, URL, alt text…)."
+    )
     image = models.FileField(upload_to="entries/originals/", blank=True, max_length=200)
     html = models.TextField(blank=True, editable=False, help_text="Sanitized HTML rendered from the body.")
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="entries"
-    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="entries")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PUBLISHED)
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
     publish_at = models.DateTimeField(
         null=True, blank=True, help_text="Publish automatically at this time (a scheduled draft)."
     )
     scheduled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, editable=False,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
         related_name="scheduled_entries",
     )
     version = models.PositiveIntegerField(default=1, editable=False, help_text="Raised by every save.")
@@ -192,7 +196,9 @@ class IdempotencyKey(models.Model):
     expires_at = models.DateTimeField(db_index=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")
+        ]
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} ({self.key})"

@@ -55,7 +55,9 @@ def _dimension(request: HttpRequest, name: str, default: int) -> int:
     return min(default, max(value, 1))
 
 
-def oembed_response(request: HttpRequest, feed: Feed, entry: Entry | None, width: int, height: int) -> dict[str, Any]:
+def oembed_response(
+    request: HttpRequest, feed: Feed, entry: Entry | None, width: int, height: int
+) -> dict[str, Any]:
     src = links.absolute(request, links.embed_path(feed))
     if entry is not None:
         src += f"#entry-{entry.pk}"
@@ -63,7 +65,10 @@ def oembed_response(request: HttpRequest, feed: Feed, entry: Entry | None, width
     html = format_html(
         '<iframe src="{}" width="{}" height="{}" title="{}" style="border:0;max-width:100%" '
         'loading="lazy" referrerpolicy="strict-origin-when-cross-origin"></iframe>',
-        src, width, height, title,
+        src,
+        width,
+        height,
+        title,
     )
     return {
         "version": "1.0",
@@ -96,12 +101,15 @@ def oembed(request: HttpRequest) -> HttpResponse:
         width = _dimension(request, "maxwidth", DEFAULT_WIDTH)
         height = _dimension(request, "maxheight", DEFAULT_HEIGHT)
     except ValueError:
-        return HttpResponse("maxwidth and maxheight must be positive whole numbers.", status=400,
-                            content_type="text/plain")
+        return HttpResponse(
+            "maxwidth and maxheight must be positive whole numbers.", status=400, content_type="text/plain"
+        )
     try:
         feed, entry = resolve_embeddable(request, url)
     except NotEmbeddable:
-        return HttpResponse("Not a published feed or entry of this site.", status=404, content_type="text/plain")
+        return HttpResponse(
+            "Not a published feed or entry of this site.", status=404, content_type="text/plain"
+        )
     data = oembed_response(request, feed, entry, width, height)
     if response_format == "xml":
         return HttpResponse(to_xml(data), content_type="text/xml; charset=utf-8")

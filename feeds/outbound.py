@@ -117,7 +117,9 @@ def request(
                     raise TooSlow(f"The answer took longer than {timeout:g} s.")
             if time.monotonic() > deadline:
                 raise TooSlow(f"The answer took longer than {timeout:g} s.")
-    kept = [(name, value) for name, value in response.headers.multi_items() if name.lower() not in WIRE_HEADERS]
+    kept = [
+        (name, value) for name, value in response.headers.multi_items() if name.lower() not in WIRE_HEADERS
+    ]
     # Callers see the URL they asked for, not the address it was reached at.
     asked = httpx2.Request(method, url, headers=response.request.headers)
     return httpx2.Response(response.status_code, headers=kept, content=bytes(body), request=asked)

@@ -98,7 +98,7 @@ def is_finished(race: dict[str, Any]) -> bool:
 
 
 def lap_text(race: dict[str, Any]) -> str:
-    """"Lap 45 of 200, 155 to go", "Lap 45", or the time remaining."""
+    """ "Lap 45 of 200, 155 to go", "Lap 45", or the time remaining."""
     if "lap" in race:
         text = f"Lap {race['lap']} of {race['laps_total']}" if "laps_total" in race else f"Lap {race['lap']}"
         if race.get("laps_to_go") and not is_finished(race):
@@ -110,7 +110,7 @@ def lap_text(race: dict[str, Any]) -> str:
 
 
 def session_text(race: dict[str, Any]) -> str | None:
-    """"Final Practice", "Cook Out Southern 500 (race)", "Qualifying": the session's name and kind."""
+    """ "Final Practice", "Cook Out Southern 500 (race)", "Qualifying": the session's name and kind."""
     kind, name = SESSIONS.get(race.get("session", "")), race.get("session_name")
     if name and kind and kind.lower() not in name.lower():
         return f"{name} ({kind.lower()})"
@@ -118,7 +118,7 @@ def session_text(race: dict[str, Any]) -> str | None:
 
 
 def stage_text(race: dict[str, Any]) -> str | None:
-    """"2 (ends lap 185), 12 laps left"."""
+    """ "2 (ends lap 185), 12 laps left"."""
     stage = race.get("stage")
     if not stage:
         return None
@@ -129,7 +129,7 @@ def stage_text(race: dict[str, Any]) -> str | None:
 
 
 def lead_changes_text(race: dict[str, Any]) -> str | None:
-    """"19 among 13 drivers"."""
+    """ "19 among 13 drivers"."""
     if race.get("lead_changes") is None:
         return None
     if race.get("leaders"):

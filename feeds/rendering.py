@@ -21,9 +21,34 @@ _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typograp
 )
 
 ALLOWED_TAGS = {
-    "p", "br", "hr", "a", "em", "strong", "del", "s", "code", "pre", "blockquote",
-    "ul", "ol", "li", "h3", "h4", "h5", "h6", "img",
-    "figure", "figcaption", "cite", "footer", "span", "div", "dl", "dt", "dd",
+    "p",
+    "br",
+    "hr",
+    "a",
+    "em",
+    "strong",
+    "del",
+    "s",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "img",
+    "figure",
+    "figcaption",
+    "cite",
+    "footer",
+    "span",
+    "div",
+    "dl",
+    "dt",
+    "dd",
 }
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title", "class"},
@@ -65,7 +90,10 @@ def render_race_summary(state: dict[str, Any], *, css: str) -> str:
     lap = race.lap_text(state)
     return format_html(
         '<p class="{css} flag-{flag}"><span class="flag">{label}</span>{lap}</p>',
-        css=css, flag=flag, label=race.flag_label(flag), lap=format_html(" · {}", lap) if lap else "",
+        css=css,
+        flag=flag,
+        label=race.flag_label(flag),
+        lap=format_html(" · {}", lap) if lap else "",
     )
 
 
@@ -86,4 +114,3 @@ def render_race_status(state: dict[str, Any]) -> str:
         order,
     )
     return sanitize_html(str(html)).strip()
-

@@ -76,7 +76,12 @@ def _older_than(published_at: datetime, pk: int) -> Q:
 
 
 def entries_page(
-    *, feed: Feed, before: str | None = None, after: str | None = None, order: str = "newest", limit: int | None = None
+    *,
+    feed: Feed,
+    before: str | None = None,
+    after: str | None = None,
+    order: str = "newest",
+    limit: int | None = None,
 ) -> EntryPage:
     """A page of a feed's visible entries.
 
@@ -113,11 +118,9 @@ def changes_after(*, feed: Feed, after: int, limit: int | None = None) -> list[d
     Each changed entry appears once, in its current state, at the `seq` of its last change. With
     `limit`, raises TooFarBehind rather than return more messages than that.
     """
-    changed = (
-        Entry.objects.filter(feed=feed, seq__gt=after).select_related("author", "feed").order_by("seq")
-    )
+    rows = Entry.objects.filter(feed=feed, seq__gt=after).select_related("author", "feed").order_by("seq")
+    changed = list(rows if limit is None else rows[: limit + 1])
     if limit is not None:
-        changed = list(changed[: limit + 1])
         if len(changed) + (feed.changed_seq > after) > limit:
             raise TooFarBehind(f"More than {limit} changes after {after}.")
     messages = [events.entry_message(entry, feed_slug=feed.slug, after=after) for entry in changed]
@@ -156,6 +159,7 @@ def entries_around(
     """A page of entries holding `entry`, a few entries before it in reading order, so a permalink
     opens in context however deep the entry is, without loading everything above it."""
     visible = Entry.objects.visible_to_readers().filter(feed=feed).select_related("author", "feed")
+    assert entry.published_at is not None, "an entry readers see has been published"
     key = (entry.published_at, entry.pk)
     if order == "oldest":
         preceding = list(visible.filter(_older_than(*key)).newest_first()[: context + 1])

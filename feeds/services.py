@@ -101,7 +101,7 @@ def create_feed(
 
 def slug_from_title(title: str) -> str:
     """A free slug for a new feed: the title's slug, then `-2`, `-3`… if another feed has it."""
-    limit = Feed._meta.get_field("slug").max_length
+    limit = Feed._meta.get_field("slug").max_length or 50
     base = slugify(title)[: limit - 4].strip("-") or "feed"
     candidate, number = base, 1
     while Feed.objects.filter(slug=candidate).exists():
@@ -114,12 +114,14 @@ def update_feed(*, feed: Feed, by: AbstractBaseUser, **changes: Any) -> Feed:
     """Change a feed's own fields (title, summary, status, coverage times) and tell its readers."""
     unknown = set(changes) - FEED_FIELDS
     if unknown:
-        raise ValidationError({name: "This field cannot be changed." for name in sorted(unknown)})
+        raise ValidationError(dict.fromkeys(sorted(unknown), "This field cannot be changed."))
     _require(by, "feeds.change_feed", "You may not change feeds.")
     with transaction.atomic():
         locked = Feed.objects.select_for_update().get(pk=feed.pk)
         was_visible = locked.is_visible_to_readers
-        public = Feed(**{field.attname: getattr(locked, field.attname) for field in Feed._meta.concrete_fields})
+        public = Feed(
+            **{field.attname: getattr(locked, field.attname) for field in Feed._meta.concrete_fields}
+        )
         changed = False
         for name, value in changes.items():
             if isinstance(value, str):
@@ -314,7 +316,7 @@ def _update_entry(
 ) -> Entry:
     unknown = set(changes) - ENTRY_FIELDS
     if unknown:
-        raise ValidationError({name: "This field cannot be changed." for name in sorted(unknown)})
+        raise ValidationError(dict.fromkeys(sorted(unknown), "This field cannot be changed."))
     if not roles.can_write(by):
         raise PermissionDenied("You may not edit entries.")
     with transaction.atomic():
@@ -369,12 +371,22 @@ def restore_entry_version(
         record = entry.history.get(history_id=history_id)
     except entry.history.model.DoesNotExist:
         raise ValidationError({"history_id": "No such version of this entry."})
-    changes = {"kind": record.kind, "headline": record.headline, "body": record.body, "details": record.details}
+    changes = {
+        "kind": record.kind,
+        "headline": record.headline,
+        "body": record.body,
+        "details": record.details,
+    }
     # The history keeps a file field as the stored name (a str), not as a FieldFile.
     image_name = getattr(record.image, "name", record.image) or ""
     image_state = (image_name, {k: v for k, v in record.details.items() if k in IMAGE_KEYS})
     return _update_entry(
-        entry=entry, by=by, expected_version=expected_version, upload=None, changes=changes, image_state=image_state
+        entry=entry,
+        by=by,
+        expected_version=expected_version,
+        upload=None,
+        changes=changes,
+        image_state=image_state,
     )
 
 
@@ -399,7 +411,9 @@ def publish_scheduled_entry(*, entry_id: int, due: datetime) -> bool:
             return False
         publisher = locked.scheduled_by
         if publisher is None or not roles.can_publish(publisher):
-            logger.warning("Scheduled entry %s was not published: its scheduler may no longer publish.", entry_id)
+            logger.warning(
+                "Scheduled entry %s was not published: its scheduler may no longer publish.", entry_id
+            )
             return False
         locked.status = Entry.Status.PUBLISHED
         locked.publish_at = None
@@ -411,7 +425,6 @@ def publish_scheduled_entry(*, entry_id: int, due: datetime) -> bool:
         _hold_for_draft_feed(locked, was_public=False)
         _tell_desk(locked)
     return True
-
 
 
 @task()
@@ -435,7 +448,9 @@ def delete_entry(*, entry: Entry, by: AbstractBaseUser) -> None:
         if locked.seq is None and locked.created_seq is None:  # readers never saw it
             entry_id = locked.pk
             locked.delete()
-            broadcast_to_desk(feed_slug=locked.feed.slug, message=events.desk_deleted_message(entry_id=entry_id))
+            broadcast_to_desk(
+                feed_slug=locked.feed.slug, message=events.desk_deleted_message(entry_id=entry_id)
+            )
             return
         locked.deleted_at = timezone.now()
         locked.headline = locked.body = locked.html = ""
@@ -464,7 +479,9 @@ def _check_future(when: datetime) -> None:
         raise ValidationError({"publish_at": "Choose a time in the future, or publish now."})
 
 
-def _render(entry: Entry, *, upload: UploadedFile | None, image_state: tuple[str, dict[str, Any]] | None) -> None:
+def _render(
+    entry: Entry, *, upload: UploadedFile | None, image_state: tuple[str, dict[str, Any]] | None
+) -> None:
     """Check the kind's fields and render the entry's HTML, once, at save time."""
     previous: dict[str, Any] = {}
     details = kinds.clean_details(
@@ -513,7 +530,9 @@ def _record_entry_change(entry: Entry, *, became_visible: bool) -> None:
         message=events.entry_message(entry, feed_slug=entry.feed.slug, after=seq - 1),
     )
     if entry.pinned and entry.is_visible_to_readers:
-        for other in Entry.objects.select_for_update().filter(feed=entry.feed_id, pinned=True).exclude(pk=entry.pk):
+        for other in (
+            Entry.objects.select_for_update().filter(feed=entry.feed_id, pinned=True).exclude(pk=entry.pk)
+        ):
             other.feed = entry.feed
             other.pinned = False
             other.version += 1

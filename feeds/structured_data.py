@@ -17,7 +17,13 @@ from .syndication import entry_title
 UPDATES = 10
 
 # Escape what could end or confuse the surrounding <script> element, whatever the entry says.
-_SCRIPT_SAFE = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+_SCRIPT_SAFE = {
+    ord("<"): "\\u003C",
+    ord(">"): "\\u003E",
+    ord("&"): "\\u0026",
+    0x2028: "\\u2028",
+    0x2029: "\\u2029",
+}
 
 
 def live_blog_posting(request: HttpRequest, feed: Feed, entries: list[Entry]) -> dict[str, Any]:
@@ -56,5 +62,7 @@ def live_blog_posting(request: HttpRequest, feed: Feed, entries: list[Entry]) ->
 
 def json_ld_script(data: dict[str, Any]) -> SafeString:
     """A <script type="application/ld+json"> element no entry text can break out of."""
-    text = json.dumps({k: v for k, v in data.items() if v is not None}, ensure_ascii=False).translate(_SCRIPT_SAFE)
+    text = json.dumps({k: v for k, v in data.items() if v is not None}, ensure_ascii=False).translate(
+        _SCRIPT_SAFE
+    )
     return mark_safe(f'<script type="application/ld+json">{text}</script>')

@@ -128,5 +128,7 @@ def json_feed(request: HttpRequest, slug: str) -> HttpResponse:
     }
     if hub.hub_url():
         document["hubs"] = [{"type": "WebSub", "url": hub.hub_url()}]
-    response = JsonResponse(document, content_type="application/feed+json", json_dumps_params={"ensure_ascii": False})
+    response = JsonResponse(
+        document, content_type="application/feed+json", json_dumps_params={"ensure_ascii": False}
+    )
     return hub.advertise(request, response)

@@ -7,8 +7,16 @@ app_name = "feeds"
 
 urlpatterns = [
     path("", views.index, name="index"),
-    path("feeds/<slug:slug>/", cached_feed_view(views.feed_detail, cookies=(views.ORDER_COOKIE,)), name="detail"),
-    path("feeds/<slug:slug>/entries/<int:entry_id>/", cached_feed_view(views.entry_detail, cookies=(views.ORDER_COOKIE,)), name="entry"),
+    path(
+        "feeds/<slug:slug>/",
+        cached_feed_view(views.feed_detail, cookies=(views.ORDER_COOKIE,)),
+        name="detail",
+    ),
+    path(
+        "feeds/<slug:slug>/entries/<int:entry_id>/",
+        cached_feed_view(views.entry_detail, cookies=(views.ORDER_COOKIE,)),
+        name="entry",
+    ),
     path("feeds/<slug:slug>/embed/", embed.widget, name="embed"),
     path("feeds/<slug:slug>/atom/", cached_feed_view(syndication.EntriesAtom()), name="atom"),
     path("feeds/<slug:slug>/rss/", cached_feed_view(syndication.EntriesRss()), name="rss"),

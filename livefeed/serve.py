@@ -49,12 +49,20 @@ class RequestLeavingFormsToDjango(http_protocol.WebRequest):
 
 
 def daphne_arguments(
-    *, host: str, port: int, backlog: int, handshake_timeout: int, extra: list[str], application: str = APPLICATION
+    *,
+    host: str,
+    port: int,
+    backlog: int,
+    handshake_timeout: int,
+    extra: list[str],
+    application: str = APPLICATION,
 ) -> list[str]:
     """Daphne's command line: an endpoint string is the only way to set the listen backlog."""
     return [
-        "-e", f"tcp:port={port}:interface={host}:backlog={backlog}",
-        "--websocket_connect_timeout", str(handshake_timeout),
+        "-e",
+        f"tcp:port={port}:interface={host}:backlog={backlog}",
+        "--websocket_connect_timeout",
+        str(handshake_timeout),
         *extra,
         application,
     ]

@@ -44,8 +44,11 @@ if not DEBUG:
     # Refuse to serve readers with a key anyone could know: missing, short, or a placeholder.
     if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure") or any(
-        word in SECRET_KEY.lower() for word in ("change-me", "changeme", "secret-key", "replace-me")
+    if (
+        len(SECRET_KEY) < 50
+        or len(set(SECRET_KEY)) < 5
+        or SECRET_KEY.startswith("django-insecure")
+        or any(word in SECRET_KEY.lower() for word in ("change-me", "changeme", "secret-key", "replace-me"))
     ):
         raise ImproperlyConfigured(
             "SECRET_KEY looks like a default or is too short: use at least 50 random characters, e.g. "
@@ -376,7 +379,9 @@ LIVEFEED.update(
     }
 )
 if LIVEFEED["WEBSUB_HUB"] and not LIVEFEED["SITE_URL"]:
-    raise ImproperlyConfigured("LIVEFEED_WEBSUB_HUB needs LIVEFEED_SITE_URL, the public origin of the feeds it announces.")
+    raise ImproperlyConfigured(
+        "LIVEFEED_WEBSUB_HUB needs LIVEFEED_SITE_URL, the public origin of the feeds it announces."
+    )
 
 # --- Posting from messaging apps ------------------------------------------------------------------
 # Each integration is off (its endpoint answers 404) until its token and secret are set. The API

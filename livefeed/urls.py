@@ -6,7 +6,6 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from feeds import crawlers, embed, oembed
-
 from feeds.health import health
 
 admin.site.site_header = "Livefeed editor"
@@ -27,6 +26,4 @@ urlpatterns = [
 if apps.is_installed("feeds.messaging"):
     urlpatterns.append(path("integrations/", include("feeds.messaging.urls")))
 if settings.SERVE_MEDIA:
-    urlpatterns.append(
-        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})
-    )
+    urlpatterns.append(re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}))

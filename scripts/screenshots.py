@@ -46,7 +46,9 @@ def main() -> None:
     OUTPUT.mkdir(exist_ok=True)
     with daphne_server(env, var / "daphne.log") as server, sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), headless=True, args=["--no-sandbox"]
+            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+            headless=True,
+            args=["--no-sandbox"],
         )
         reader = browser.new_context(viewport={"width": 900, "height": 1200}).new_page()
         reader.goto(f"{server.url}{feed.get_absolute_url()}")
@@ -79,22 +81,40 @@ def _content():
     User = get_user_model()
     editor = User.objects.create_user(username="eve", first_name="Eve", last_name="Marsh", is_staff=True)
     editor.groups.add(Group.objects.get(name="Editor"))
-    contributor = User.objects.create_user(username="casey", first_name="Casey", last_name="Ng", is_staff=True)
+    contributor = User.objects.create_user(
+        username="casey", first_name="Casey", last_name="Ng", is_staff=True
+    )
     contributor.groups.add(Group.objects.get(name="Contributor"))
     editor, contributor = User.objects.get(pk=editor.pk), User.objects.get(pk=contributor.pk)
 
     services.update_race_status(
-        feed=feed, by=editor,
-        changes={"series": "Truck Series", "track": "Harbor City Speedway", "session": "race", "flag": "green",
-                 "lap": 142, "laps_total": 200, "stage": "3", "leader": "No. 75 Dana Okafor", "cautions": 4,
-                 "running_order": ["Okafor", "Lindqvist", "Tamura", "Silva", "Beaumont"]},
+        feed=feed,
+        by=editor,
+        changes={
+            "series": "Truck Series",
+            "track": "Harbor City Speedway",
+            "session": "race",
+            "flag": "green",
+            "lap": 142,
+            "laps_total": 200,
+            "stage": "3",
+            "leader": "No. 75 Dana Okafor",
+            "cautions": 4,
+            "running_order": ["Okafor", "Lindqvist", "Tamura", "Silva", "Beaumont"],
+        },
     )
     services.create_entry(
-        feed=feed, by=editor, kind="quote", body="We had the truck to win tonight; the pit stop won it for us.",
+        feed=feed,
+        by=editor,
+        kind="quote",
+        body="We had the truck to win tonight; the pit stop won it for us.",
         details={"speaker": "Dana Okafor", "role": "driver, No. 75 truck"},
     )
     services.create_entry(
-        feed=feed, by=editor, kind="social", body="What a save by Tamura coming off Turn 4!",
+        feed=feed,
+        by=editor,
+        kind="social",
+        body="What a save by Tamura coming off Turn 4!",
         details={"url": "https://bsky.app/profile/harborcity.example/post/3kx7", "author": "@harborcity"},
     )
     picture = Image.new("RGB", (1600, 900), (20, 40, 80))
@@ -104,12 +124,22 @@ def _content():
     buffer = io.BytesIO()
     picture.save(buffer, "JPEG")
     services.create_entry(
-        feed=feed, by=editor, kind="image", image=SimpleUploadedFile("pit.jpg", buffer.getvalue()),
-        details={"alt": "Pit road under the lights", "caption": "Pit road on lap 140", "credit": "Livefeed demo"},
+        feed=feed,
+        by=editor,
+        kind="image",
+        image=SimpleUploadedFile("pit.jpg", buffer.getvalue()),
+        details={
+            "alt": "Pit road under the lights",
+            "caption": "Pit road on lap 140",
+            "credit": "Livefeed demo",
+        },
     )
-    services.update_race_status(feed=feed, by=editor, changes={"flag": "yellow", "cautions": 5}, announce=True)
-    services.create_entry(feed=feed, by=contributor, headline="Okafor's crew chief", body="Interview coming up.",
-                          status="draft")
+    services.update_race_status(
+        feed=feed, by=editor, changes={"flag": "yellow", "cautions": 5}, announce=True
+    )
+    services.create_entry(
+        feed=feed, by=contributor, headline="Okafor's crew chief", body="Interview coming up.", status="draft"
+    )
     return feed, editor, contributor
 
 

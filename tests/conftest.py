@@ -9,10 +9,10 @@ core's tests without any plug-in (`make test-core`).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import dj_database_url
 import pytest
@@ -30,7 +30,9 @@ def pytest_configure(config: pytest.Config) -> None:
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["tests.fixtures.hashing.QuickPBKDF2PasswordHasher"]
-    config.addinivalue_line("markers", "needs_plugins: about the plug-in apps together; left out without all of them")
+    config.addinivalue_line(
+        "markers", "needs_plugins: about the plug-in apps together; left out without all of them"
+    )
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -43,7 +45,9 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--db", choices=["sqlite", "postgres"], default="sqlite", help="Database to test against.")
+    parser.addoption(
+        "--db", choices=["sqlite", "postgres"], default="sqlite", help="Database to test against."
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -126,7 +130,9 @@ def reset_process_state() -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def close_other_database_sessions(django_db_setup: None, django_db_blocker: Any, database_kind: str) -> Iterator[None]:
+def close_other_database_sessions(
+    django_db_setup: None, django_db_blocker: Any, database_kind: str
+) -> Iterator[None]:
     """At the end of the run, end the sessions servers and worker threads left open on the test
     database, so PostgreSQL lets it be dropped."""
     yield
@@ -196,7 +202,9 @@ def start_worker(server_env: dict[str, str], tmp_path: Path) -> Iterator[Callabl
     with ExitStack() as stack:
 
         def start(**extra_env: str) -> Any:
-            return stack.enter_context(servers.task_worker({**server_env, **extra_env}, tmp_path / "worker.log"))
+            return stack.enter_context(
+                servers.task_worker({**server_env, **extra_env}, tmp_path / "worker.log")
+            )
 
         yield start
 
@@ -221,7 +229,14 @@ def grant_publishing(user: Any) -> None:
     user.user_permissions.add(
         *Permission.objects.filter(
             content_type__app_label="feeds",
-            codename__in=["add_feed", "change_feed", "add_entry", "change_entry", "delete_entry", "publish_entry"],
+            codename__in=[
+                "add_feed",
+                "change_feed",
+                "add_entry",
+                "change_entry",
+                "delete_entry",
+                "publish_entry",
+            ],
         )
     )
 
@@ -242,8 +257,14 @@ def browser() -> Iterator[Any]:
         browser = playwright.chromium.launch(
             executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
             headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         yield browser
         browser.close()
@@ -260,16 +281,21 @@ def make_member(django_user_model: Any) -> Callable[..., Any]:
 
     def make(role: str, username: str, password: str | None = None) -> Any:
         user = django_user_model.objects.create_user(
-            username=username, password=password, first_name=username.capitalize(), is_staff=True,
+            username=username,
+            password=password,
+            first_name=username.capitalize(),
+            is_staff=True,
             is_superuser=role == "superuser",
         )
         if role != "superuser":
             # The data migration made the groups; a transactional test's flush may have removed them.
             group, _ = Group.objects.get_or_create(name=role)
-            group.permissions.add(*(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-                for app_label, codename in (name.split(".") for name in roles.permissions_of(role))
-            ))
+            group.permissions.add(
+                *(
+                    Permission.objects.get(content_type__app_label=app_label, codename=codename)
+                    for app_label, codename in (name.split(".") for name in roles.permissions_of(role))
+                )
+            )
             user.groups.add(group)
         user = django_user_model.objects.get(pk=user.pk)
         _, user.token = issue_token(user=user)

@@ -36,7 +36,9 @@ def test_quick_post_without_publish_saves_a_draft(editor_client, live_feed):
 
 def test_empty_quick_post_says_why_and_writes_nothing(editor_client, live_feed):
     response = editor_client.post(
-        reverse("admin:feeds_feed_post_entry", args=[live_feed.pk]), {"body": " ", "publish": "on"}, follow=True
+        reverse("admin:feeds_feed_post_entry", args=[live_feed.pk]),
+        {"body": " ", "publish": "on"},
+        follow=True,
     )
     assert "could not be posted" in response.content.decode()
     assert not Entry.objects.exists()
@@ -80,9 +82,15 @@ def test_changing_feed_status_in_the_admin_is_a_visible_change(editor_client, li
     response = editor_client.post(
         reverse("admin:feeds_feed_change", args=[live_feed.pk]),
         {
-            "title": live_feed.title, "summary": "", "status": "ended",
-            "coverage_start_0": "", "coverage_start_1": "", "coverage_end_0": "", "coverage_end_1": "",
-            "entries-TOTAL_FORMS": "0", "entries-INITIAL_FORMS": "0",
+            "title": live_feed.title,
+            "summary": "",
+            "status": "ended",
+            "coverage_start_0": "",
+            "coverage_start_1": "",
+            "coverage_end_0": "",
+            "coverage_end_1": "",
+            "entries-TOTAL_FORMS": "0",
+            "entries-INITIAL_FORMS": "0",
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -101,15 +109,26 @@ def test_staff_without_permissions_cannot_post(django_user_model, live_feed):
 def test_a_stale_edit_in_the_feed_pages_entry_list_is_refused_not_lost(editor_client, publisher, live_feed):
     entry = services.create_entry(feed=live_feed, by=publisher, headline="Caution", body="Debris in Turn 3")
     loaded_version = entry.version
-    services.update_entry(entry=entry, by=publisher, body="Debris in Turn 3, cleared")  # a colleague saves first
+    services.update_entry(
+        entry=entry, by=publisher, body="Debris in Turn 3, cleared"
+    )  # a colleague saves first
     response = editor_client.post(
         reverse("admin:feeds_feed_change", args=[live_feed.pk]),
         {
-            "title": live_feed.title, "summary": "", "status": "live",
-            "coverage_start_0": "", "coverage_start_1": "", "coverage_end_0": "", "coverage_end_1": "",
-            "entries-TOTAL_FORMS": "1", "entries-INITIAL_FORMS": "1",
-            "entries-0-id": entry.pk, "entries-0-feed": live_feed.pk, "entries-0-headline": "Caution",
-            "entries-0-body": "Debris in Turn 4", "entries-0-status": "published",
+            "title": live_feed.title,
+            "summary": "",
+            "status": "live",
+            "coverage_start_0": "",
+            "coverage_start_1": "",
+            "coverage_end_0": "",
+            "coverage_end_1": "",
+            "entries-TOTAL_FORMS": "1",
+            "entries-INITIAL_FORMS": "1",
+            "entries-0-id": entry.pk,
+            "entries-0-feed": live_feed.pk,
+            "entries-0-headline": "Caution",
+            "entries-0-body": "Debris in Turn 4",
+            "entries-0-status": "published",
             "entries-0-loaded_version": loaded_version,
         },
         follow=True,
@@ -126,7 +145,9 @@ def entry_form(feed: Feed, **fields: str) -> dict[str, object]:
 def test_a_quote_gets_its_speaker_from_its_own_field(editor_client, live_feed):
     response = editor_client.post(
         reverse("admin:feeds_entry_add"),
-        entry_form(live_feed, kind="quote", body="Tight in the center.", speaker="Dana Okafor", role="No. 75"),
+        entry_form(
+            live_feed, kind="quote", body="Tight in the center.", speaker="Dana Okafor", role="No. 75"
+        ),
     )
     assert response.status_code == 302
     entry = Entry.objects.get()
@@ -144,18 +165,30 @@ def test_a_missing_speaker_is_shown_on_the_field_and_the_quote_is_kept(editor_cl
     assert not Entry.objects.exists()
 
 
-def test_editing_an_images_alt_text_keeps_its_renditions(editor_client, publisher, live_feed, settings, tmp_path):
+def test_editing_an_images_alt_text_keeps_its_renditions(
+    editor_client, publisher, live_feed, settings, tmp_path
+):
     from tests.test_kinds import image_file
 
     settings.MEDIA_ROOT = tmp_path / "media"
     entry = services.create_entry(
-        feed=live_feed, by=publisher, kind="image", image=image_file(), details={"alt": "Pit stop", "caption": "Stop 3"}
+        feed=live_feed,
+        by=publisher,
+        kind="image",
+        image=image_file(),
+        details={"alt": "Pit stop", "caption": "Stop 3"},
     )
     form = editor_client.get(reverse("admin:feeds_entry_change", args=[entry.pk])).context["adminform"].form
     assert form["alt"].value() == "Pit stop" and form["caption"].value() == "Stop 3"
     response = editor_client.post(
         reverse("admin:feeds_entry_change", args=[entry.pk]),
-        entry_form(live_feed, kind="image", alt="Pit stop, No. 12", caption="Stop 3", loaded_version=str(entry.version)),
+        entry_form(
+            live_feed,
+            kind="image",
+            alt="Pit stop, No. 12",
+            caption="Stop 3",
+            loaded_version=str(entry.version),
+        ),
     )
     assert response.status_code == 302
     entry.refresh_from_db()

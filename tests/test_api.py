@@ -62,7 +62,9 @@ def test_events_are_the_websocket_messages_after_a_seq(publisher, live_feed):
     second = services.create_entry(feed=live_feed, by=publisher, body="two")
     data = APIClient().get(f"/api/feeds/{live_feed.slug}/events/?after={first.seq}").json()
     assert data["seq"] == second.seq
-    assert [(event["type"], event["entry"]["id"]) for event in data["events"]] == [("entry.created", second.pk)]
+    assert [(event["type"], event["entry"]["id"]) for event in data["events"]] == [
+        ("entry.created", second.pk)
+    ]
 
 
 def test_events_refuse_a_bad_after(live_feed):
@@ -71,7 +73,9 @@ def test_events_refuse_a_bad_after(live_feed):
 
 
 def test_post_entry_publishes_it(api, live_feed):
-    response = api.post(f"/api/feeds/{live_feed.slug}/entries/", {"headline": "Green", "body": "**Go**"}, format="json")
+    response = api.post(
+        f"/api/feeds/{live_feed.slug}/entries/", {"headline": "Green", "body": "**Go**"}, format="json"
+    )
     assert response.status_code == 201
     body = response.json()
     assert body["html"] == "<p><strong>Go</strong></p>" and body["seq"] == live_feed.seq + 1
@@ -88,7 +92,9 @@ def test_patch_and_delete_entry(api, live_feed):
 
 
 def test_create_feed(api):
-    response = api.post("/api/feeds/", {"title": "Practice", "slug": "practice", "status": "live"}, format="json")
+    response = api.post(
+        "/api/feeds/", {"title": "Practice", "slug": "practice", "status": "live"}, format="json"
+    )
     assert response.status_code == 201 and response.json()["status"] == "live"
     duplicate = api.post("/api/feeds/", {"title": "Again", "slug": "practice"}, format="json")
     assert duplicate.status_code == 409 and "practice" in duplicate.json()["detail"]
@@ -146,11 +152,17 @@ def test_a_wrong_or_revoked_token_is_refused(publisher, live_feed):
     token, key = issue_token(user=publisher)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    assert client.post(f"/api/feeds/{live_feed.slug}/entries/", {"body": "ok"}, format="json").status_code == 201
+    assert (
+        client.post(f"/api/feeds/{live_feed.slug}/entries/", {"body": "ok"}, format="json").status_code == 201
+    )
     revoke_token(token=token)
-    assert client.post(f"/api/feeds/{live_feed.slug}/entries/", {"body": "no"}, format="json").status_code == 401
+    assert (
+        client.post(f"/api/feeds/{live_feed.slug}/entries/", {"body": "no"}, format="json").status_code == 401
+    )
     client.credentials(HTTP_AUTHORIZATION="Bearer lf_made_up")
-    assert client.post(f"/api/feeds/{live_feed.slug}/entries/", {"body": "no"}, format="json").status_code == 401
+    assert (
+        client.post(f"/api/feeds/{live_feed.slug}/entries/", {"body": "no"}, format="json").status_code == 401
+    )
 
 
 def test_tokens_are_stored_hashed(publisher):
@@ -216,7 +228,9 @@ def test_api_reference_page_loads_redoc_from_this_site_under_the_csp():
     script = html.split('<script src="')[1].split('"')[0]
     assert script.startswith("/static/") and finders.find(script.removeprefix("/static/"))
     policy = response["Content-Security-Policy"]
-    assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+    assert (
+        "script-src 'self'" in policy and "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+    )
 
 
 def test_an_edit_sent_as_a_form_with_no_field_is_refused(api, live_feed, publisher):

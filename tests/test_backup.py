@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.forms.models import model_to_dict
+from PIL import Image
 
 from feeds import services
 from feeds.models import ApiToken, Entry, Feed
@@ -20,12 +20,16 @@ pytestmark = pytest.mark.django_db
 def snapshot() -> dict:
     return {
         "feeds": [
-            model_to_dict(feed) | {"seq": feed.seq, "changed_seq": feed.changed_seq, "race_html": feed.race_html}
+            model_to_dict(feed)
+            | {"seq": feed.seq, "changed_seq": feed.changed_seq, "race_html": feed.race_html}
             for feed in Feed.objects.order_by("pk")
         ],
         "entries": [
             model_to_dict(entry)
-            | {name: getattr(entry, name) for name in ("html", "seq", "created_seq", "published_at", "deleted_at", "version")}
+            | {
+                name: getattr(entry, name)
+                for name in ("html", "seq", "created_seq", "published_at", "deleted_at", "version")
+            }
             | {"image": entry.image.name if entry.image else ""}
             for entry in Entry.objects.order_by("pk")
         ],
@@ -41,12 +45,26 @@ def png() -> SimpleUploadedFile:
 
 def test_dumpdata_and_loaddata_round_trip_a_feed_with_every_kind(publisher, live_feed, tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
-    services.update_race_status(feed=live_feed, by=publisher, changes={"flag": "yellow", "lap": 57}, announce=True)
-    services.create_entry(feed=live_feed, by=publisher, kind="quote", body="Tight in the center.",
-                          details={"speaker": "Dana Okafor", "role": "driver, No. 75 truck"})
-    services.create_entry(feed=live_feed, by=publisher, kind="social", details={"url": "https://bsky.app/profile/a/post/1"})
-    services.create_entry(feed=live_feed, by=publisher, kind="image", image=png(),
-                          details={"alt": "Pit stop", "caption": "Stop 3", "credit": "Ana Lee"})
+    services.update_race_status(
+        feed=live_feed, by=publisher, changes={"flag": "yellow", "lap": 57}, announce=True
+    )
+    services.create_entry(
+        feed=live_feed,
+        by=publisher,
+        kind="quote",
+        body="Tight in the center.",
+        details={"speaker": "Dana Okafor", "role": "driver, No. 75 truck"},
+    )
+    services.create_entry(
+        feed=live_feed, by=publisher, kind="social", details={"url": "https://bsky.app/profile/a/post/1"}
+    )
+    services.create_entry(
+        feed=live_feed,
+        by=publisher,
+        kind="image",
+        image=png(),
+        details={"alt": "Pit stop", "caption": "Stop 3", "credit": "Ana Lee"},
+    )
     services.create_entry(feed=live_feed, by=publisher, headline="Green flag", body="**Go**", key_event=True)
     services.create_entry(feed=live_feed, by=publisher, body="Read me first", pinned=True)
     services.create_entry(feed=live_feed, by=publisher, body="Not yet", status="draft")

@@ -38,7 +38,10 @@ def test_revalidation_with_the_etag_is_a_304_until_a_new_entry(publisher, live_f
 def test_if_modified_since_is_honoured(live_feed):
     client = Client()
     first = client.get(f"/feeds/{live_feed.slug}/")
-    assert client.get(f"/feeds/{live_feed.slug}/", HTTP_IF_MODIFIED_SINCE=first["Last-Modified"]).status_code == 304
+    assert (
+        client.get(f"/feeds/{live_feed.slug}/", HTTP_IF_MODIFIED_SINCE=first["Last-Modified"]).status_code
+        == 304
+    )
 
 
 def test_options_change_the_etag(live_feed):
@@ -66,7 +69,9 @@ def test_admin_is_never_cacheable(publisher, live_feed):
 
 def test_writes_are_not_made_cacheable(publisher, live_feed):
     client = Client(HTTP_AUTHORIZATION=f"Bearer {publisher.token}")
-    response = client.patch(f"/api/feeds/{live_feed.slug}/", {"summary": "Updated"}, content_type="application/json")
+    response = client.patch(
+        f"/api/feeds/{live_feed.slug}/", {"summary": "Updated"}, content_type="application/json"
+    )
     assert response.status_code == 200 and "public" not in response.get("Cache-Control", "")
 
 

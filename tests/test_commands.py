@@ -38,7 +38,9 @@ def test_createtoken_prints_a_working_token(publisher, live_feed):
     call_command("createtoken", publisher.username, stdout=out)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {out.getvalue().strip()}")
-    assert client.post(f"/api/feeds/{live_feed.slug}/entries/", {"body": "hi"}, format="json").status_code == 201
+    assert (
+        client.post(f"/api/feeds/{live_feed.slug}/entries/", {"body": "hi"}, format="json").status_code == 201
+    )
 
 
 @pytest.mark.django_db
@@ -65,7 +67,10 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
@@ -73,5 +78,7 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     env = {**os.environ, "DEBUG": "false", "SECRET_KEY": "", "LIVEFEED_VAR_DIR": str(tmp_path)}
-    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr

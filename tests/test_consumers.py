@@ -47,17 +47,33 @@ async def test_catch_up_sends_every_missed_change_in_seq_order(publisher, live_f
 async def test_live_changes_follow_the_catch_up(publisher, live_feed):
     communicator = await connect(f"/ws/feeds/{live_feed.slug}/?after={live_feed.seq}")
     assert await communicator.receive_nothing(timeout=0.1)
-    entry = await database_sync_to_async(services.create_entry)(feed=live_feed, by=publisher, headline="Green flag")
+    entry = await database_sync_to_async(services.create_entry)(
+        feed=live_feed, by=publisher, headline="Green flag"
+    )
     message = await receive(communicator)
     assert message["type"] == "entry.created"
     assert message["seq"] == entry.seq and message["feed"] == live_feed.slug
-    assert set(message["entry"]) >= {"id", "kind", "headline", "html", "published_at", "updated_at", "pinned",
-                                     "key_event", "author"}
+    assert set(message["entry"]) >= {
+        "id",
+        "kind",
+        "headline",
+        "html",
+        "published_at",
+        "updated_at",
+        "pinned",
+        "key_event",
+        "author",
+    }
     assert message["entry"]["author"] == "Eddie Tor"
     created_seq = entry.seq
     await database_sync_to_async(services.delete_entry)(entry=entry, by=publisher)
     deleted = await receive(communicator)
-    assert deleted == {"type": "entry.deleted", "seq": created_seq + 1, "feed": live_feed.slug, "entry": {"id": entry.pk}}
+    assert deleted == {
+        "type": "entry.deleted",
+        "seq": created_seq + 1,
+        "feed": live_feed.slug,
+        "entry": {"id": entry.pk},
+    }
     await communicator.disconnect()
 
 
@@ -188,13 +204,17 @@ async def test_a_reader_ahead_of_the_feed_is_told_to_reload_then_follows_live_ch
     current = live_feed.seq
     communicator = await connect(f"/ws/feeds/{live_feed.slug}/?after={current + 50}")
     assert await receive(communicator) == {"type": "feed.reset", "seq": current, "feed": live_feed.slug}
-    entry = await database_sync_to_async(services.create_entry)(feed=live_feed, by=publisher, body="after reset")
+    entry = await database_sync_to_async(services.create_entry)(
+        feed=live_feed, by=publisher, body="after reset"
+    )
     message = await receive(communicator)
     assert (message["type"], message["seq"]) == ("entry.created", entry.seq)
     await communicator.disconnect()
 
 
-async def test_a_reader_more_than_a_page_behind_is_told_to_reload_instead_of_a_burst(publisher, live_feed, settings):
+async def test_a_reader_more_than_a_page_behind_is_told_to_reload_instead_of_a_burst(
+    publisher, live_feed, settings
+):
     settings.LIVEFEED = {**settings.LIVEFEED, "PAGE_SIZE": 3}
     create = database_sync_to_async(services.create_entry)
     for n in range(4):
@@ -212,7 +232,9 @@ async def test_a_reader_more_than_a_page_behind_is_told_to_reload_instead_of_a_b
     await close_behind.disconnect()
 
 
-async def test_a_catch_up_that_fails_leaves_no_listener_count_or_slot_behind(live_feed, monkeypatch, settings):
+async def test_a_catch_up_that_fails_leaves_no_listener_count_or_slot_behind(
+    live_feed, monkeypatch, settings
+):
     from django.db import DatabaseError
 
     from feeds import consumers, presence

@@ -35,7 +35,9 @@ def test_desk_page_lists_drafts_and_published_entries_newest_first(desk_client, 
     services.create_entry(feed=live_feed, by=publisher, headline="Draft one", body="-", status="draft")
     response = desk_client("Contributor", "casey").get(reverse("admin:feeds_feed_desk", args=[live_feed.pk]))
     assert response.status_code == 200
-    state = json.loads(response.content.decode().split('id="desk-state" type="application/json">')[1].split("</script>")[0])
+    state = json.loads(
+        response.content.decode().split('id="desk-state" type="application/json">')[1].split("</script>")[0]
+    )
     assert [e["headline"] for e in state["entries"]] == ["Draft one", "Published one"]
     assert state["user"]["can_publish"] is False
 
@@ -55,8 +57,14 @@ def test_contributor_composer_saves_a_draft_and_cannot_publish(desk_client, live
 
 
 def test_editor_publishes_a_contributors_draft_from_the_desk(desk_client, live_feed):
-    draft = desk_client("Contributor", "casey").post(entries_url(live_feed), {"kind": "text", "body": "Tyres"}).json()
-    response = desk_client("Editor", "eve").post(f"{entries_url(live_feed)}{draft['entry']['id']}/", {"action": "publish"})
+    draft = (
+        desk_client("Contributor", "casey")
+        .post(entries_url(live_feed), {"kind": "text", "body": "Tyres"})
+        .json()
+    )
+    response = desk_client("Editor", "eve").post(
+        f"{entries_url(live_feed)}{draft['entry']['id']}/", {"action": "publish"}
+    )
     assert response.status_code == 200
     assert Entry.objects.get().is_visible_to_readers
 
@@ -81,8 +89,12 @@ def test_one_pinned_entry_per_feed(desk_client, publisher, live_feed):
 def test_conflicting_edit_answers_409_with_the_newer_text(desk_client, publisher, live_feed):
     entry = services.create_entry(feed=live_feed, by=publisher, body="Leader pits")
     url = f"{entries_url(live_feed)}{entry.pk}/"
-    first = desk_client("Editor", "eve").post(url, {"kind": "text", "body": "Leader pits on lap 50", "version": 1})
-    second = desk_client("Editor", "flo").post(url, {"kind": "text", "body": "Leader pits from P1", "version": 1})
+    first = desk_client("Editor", "eve").post(
+        url, {"kind": "text", "body": "Leader pits on lap 50", "version": 1}
+    )
+    second = desk_client("Editor", "flo").post(
+        url, {"kind": "text", "body": "Leader pits from P1", "version": 1}
+    )
     assert first.status_code == 200 and second.status_code == 409
     assert second.json()["current"]["body"] == "Leader pits on lap 50"
     assert Entry.objects.get().body == "Leader pits on lap 50"
@@ -103,7 +115,9 @@ def test_history_lists_versions_and_restore_brings_one_back(desk_client, publish
     versions = client.get(f"{entries_url(live_feed)}{entry.pk}/history/").json()["versions"]
     assert [(v["who"], v["type"]) for v in versions] == [("Eve", "changed"), ("Eddie Tor", "created")]
     assert versions[0]["changes"] == [{"field": "body", "old": "Right", "new": "Wrong"}]
-    restored = client.post(f"{entries_url(live_feed)}{entry.pk}/restore/", {"history_id": versions[1]["history_id"]})
+    restored = client.post(
+        f"{entries_url(live_feed)}{entry.pk}/restore/", {"history_id": versions[1]["history_id"]}
+    )
     assert restored.status_code == 200 and Entry.objects.get().body == "Right"
 
 
@@ -123,7 +137,8 @@ def test_feed_controls_and_race_status_need_an_editor(desk_client, live_feed):
 
 def test_scheduling_from_the_desk_keeps_the_entry_invisible(desk_client, live_feed):
     response = desk_client("Editor", "eve").post(
-        entries_url(live_feed), {"kind": "text", "body": "At the green flag", "publish_at": "2099-01-01T12:00:00Z"}
+        entries_url(live_feed),
+        {"kind": "text", "body": "At the green flag", "publish_at": "2099-01-01T12:00:00Z"},
     )
     assert response.status_code == 201
     entry = Entry.objects.get()
@@ -131,10 +146,13 @@ def test_scheduling_from_the_desk_keeps_the_entry_invisible(desk_client, live_fe
 
 
 def test_a_race_status_entry_can_be_reworded_from_the_desk(desk_client, publisher, live_feed):
-    services.update_race_status(feed=live_feed, by=publisher, changes={"flag": "red", "lap": 88}, announce=True)
+    services.update_race_status(
+        feed=live_feed, by=publisher, changes={"flag": "red", "lap": 88}, announce=True
+    )
     entry = Entry.objects.get()
     response = desk_client("Editor", "eve").post(
-        f"{entries_url(live_feed)}{entry.pk}/", {"kind": "race_status", "body": "Rain on the backstretch.", "version": 1}
+        f"{entries_url(live_feed)}{entry.pk}/",
+        {"kind": "race_status", "body": "Rain on the backstretch.", "version": 1},
     )
     assert response.status_code == 200
     entry = Entry.objects.get()

@@ -23,7 +23,9 @@ def session_cookie(user) -> bytes:
     return f"sessionid={client.cookies['sessionid'].value}".encode()
 
 
-async def open_desk(slug: str, *, cookie: bytes = b"", origin: bytes = ORIGIN) -> tuple[WebsocketCommunicator, bool, int | None]:
+async def open_desk(
+    slug: str, *, cookie: bytes = b"", origin: bytes = ORIGIN
+) -> tuple[WebsocketCommunicator, bool, int | None]:
     headers = [(b"origin", origin), (b"host", b"127.0.0.1:8000")]
     if cookie:
         headers.append((b"cookie", cookie))
@@ -44,7 +46,9 @@ async def test_staff_see_other_editors_drafts_live(make_member, publisher, live_
     cookie = await database_sync_to_async(session_cookie)(publisher)
     desk, connected, _ = await open_desk(live_feed.slug, cookie=cookie)
     assert connected
-    await database_sync_to_async(services.create_entry)(feed=live_feed, by=contributor, body="embargoed", status="draft")
+    await database_sync_to_async(services.create_entry)(
+        feed=live_feed, by=contributor, body="embargoed", status="draft"
+    )
     message = await next_message(desk, "entry.updated")
     assert message["entry"]["status"] == "draft" and message["entry"]["body"] == "embargoed"
     assert message["entry"]["author"] == "Casey"

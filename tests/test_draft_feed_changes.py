@@ -60,7 +60,8 @@ def test_entry_published_in_a_draft_feed_reaches_every_path_when_the_feed_goes_l
     assert Client().get(f"/feeds/{feed.slug}/entries/{entry.pk}/").status_code == 200
     events = events_after(feed.slug, 0)
     assert [(e["type"], e.get("entry", {}).get("id")) for e in events] == [
-        ("feed.updated", None), ("entry.created", entry.pk),
+        ("feed.updated", None),
+        ("entry.created", entry.pk),
     ]
     assert [e["seq"] for e in events] == [1, 2]
     assert [(seq, m["type"]) for seq, m in recorded] == [(1, "feed.updated"), (2, "entry.created")]
@@ -73,12 +74,15 @@ async def test_entry_published_in_a_draft_feed_is_in_a_websocket_catch_up_from_z
     await database_sync_to_async(services.update_feed)(feed=feed, by=publisher, status=Feed.Status.LIVE)
     messages = await catch_up_from_zero(feed.slug)
     assert [(m["type"], m.get("entry", {}).get("id")) for m in messages] == [
-        ("feed.updated", None), ("entry.created", entry.pk),
+        ("feed.updated", None),
+        ("entry.created", entry.pk),
     ]
     assert messages[1]["entry"]["published_at"] is not None
 
 
-def test_changes_made_while_a_live_feed_is_back_in_draft_reach_readers_when_it_returns(publisher, live_feed, recorded):
+def test_changes_made_while_a_live_feed_is_back_in_draft_reach_readers_when_it_returns(
+    publisher, live_feed, recorded
+):
     edited = services.create_entry(feed=live_feed, by=publisher, headline="Before", body="x")
     removed = services.create_entry(feed=live_feed, by=publisher, headline="Soon gone", body="x")
     kept = services.create_entry(feed=live_feed, by=publisher, headline="Untouched", body="x")
@@ -110,8 +114,13 @@ def test_changes_made_while_a_live_feed_is_back_in_draft_reach_readers_when_it_r
 
 
 def test_a_feed_going_back_to_draft_tells_readers_only_what_was_public(publisher, live_feed, recorded):
-    services.update_feed(feed=live_feed, by=publisher, status=Feed.Status.DRAFT, title="Secret new name",
-                         summary="Unannounced sponsor")
+    services.update_feed(
+        feed=live_feed,
+        by=publisher,
+        status=Feed.Status.DRAFT,
+        title="Secret new name",
+        summary="Unannounced sponsor",
+    )
     [(seq, message)] = recorded
     assert message["type"] == "feed.updated" and message["feed_data"]["status"] == "draft"
     assert message["feed_data"]["title"] == "Night Race" and message["feed_data"]["summary"] == ""

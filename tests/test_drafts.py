@@ -19,8 +19,14 @@ ENTRY_PATHS = [
     "/oembed/?url=http://testserver/feeds/{slug}/entries/{id}/",
 ]
 FEED_PATHS = [
-    "/feeds/{slug}/", "/feeds/{slug}/embed/", "/feeds/{slug}/atom/", "/feeds/{slug}/rss/", "/feeds/{slug}/feed.json",
-    "/api/feeds/{slug}/", "/api/feeds/{slug}/events/", "/oembed/?url=http://testserver/feeds/{slug}/",
+    "/feeds/{slug}/",
+    "/feeds/{slug}/embed/",
+    "/feeds/{slug}/atom/",
+    "/feeds/{slug}/rss/",
+    "/feeds/{slug}/feed.json",
+    "/api/feeds/{slug}/",
+    "/api/feeds/{slug}/events/",
+    "/oembed/?url=http://testserver/feeds/{slug}/",
 ]
 
 
@@ -31,9 +37,15 @@ def answer(path: str) -> tuple[int, bytes]:
 
 @pytest.fixture
 def hidden_entries(publisher, live_feed):
-    draft = services.create_entry(feed=live_feed, by=publisher, headline="Embargoed", body="x", status="draft")
+    draft = services.create_entry(
+        feed=live_feed, by=publisher, headline="Embargoed", body="x", status="draft"
+    )
     scheduled = services.create_entry(
-        feed=live_feed, by=publisher, headline="At the green flag", body="y", publish_at=timezone.now() + timedelta(hours=1)
+        feed=live_feed,
+        by=publisher,
+        headline="At the green flag",
+        body="y",
+        publish_at=timezone.now() + timedelta(hours=1),
     )
     deleted = services.create_entry(feed=live_feed, by=publisher, headline="Wrong", body="z")
     services.delete_entry(entry=deleted, by=publisher)
@@ -46,7 +58,9 @@ def test_hidden_entries_answer_exactly_like_missing_ones(hidden_entries, publish
     assert missing[0] == 404
     for entry in hidden_entries:
         assert answer(template.format(slug=live_feed.slug, id=entry.pk)) == missing
-    visible = services.create_entry(feed=live_feed, by=publisher, headline="Public", body="x")  # positive control
+    visible = services.create_entry(
+        feed=live_feed, by=publisher, headline="Public", body="x"
+    )  # positive control
     assert answer(template.format(slug=live_feed.slug, id=visible.pk))[0] == 200
 
 
@@ -64,9 +78,17 @@ def test_hidden_entries_appear_on_no_listing(hidden_entries, publisher, live_fee
     # Positive control: a published entry shows on every listing that shows entries.
     services.create_entry(feed=live_feed, by=publisher, headline="Checkered flag", body="x")
     client = Client()
-    for path in ("/", f"/feeds/{live_feed.slug}/", f"/feeds/{live_feed.slug}/embed/", f"/feeds/{live_feed.slug}/atom/",
-                 f"/feeds/{live_feed.slug}/rss/", f"/feeds/{live_feed.slug}/feed.json", f"/api/feeds/{live_feed.slug}/",
-                 f"/api/feeds/{live_feed.slug}/events/?after=0", "/sitemap.xml"):
+    for path in (
+        "/",
+        f"/feeds/{live_feed.slug}/",
+        f"/feeds/{live_feed.slug}/embed/",
+        f"/feeds/{live_feed.slug}/atom/",
+        f"/feeds/{live_feed.slug}/rss/",
+        f"/feeds/{live_feed.slug}/feed.json",
+        f"/api/feeds/{live_feed.slug}/",
+        f"/api/feeds/{live_feed.slug}/events/?after=0",
+        "/sitemap.xml",
+    ):
         body = client.get(path).content.decode()
         assert "Embargoed" not in body and "At the green flag" not in body and "Wrong" not in body, path
         if path not in ("/", "/sitemap.xml"):

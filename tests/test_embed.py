@@ -22,7 +22,10 @@ def test_widget_may_be_framed_by_any_site_by_default(live_feed):
 
 
 def test_widget_framing_follows_the_deployments_allow_list(live_feed, settings):
-    settings.LIVEFEED = {**settings.LIVEFEED, "EMBED_ORIGINS": ["https://news.example", "https://team.example"]}
+    settings.LIVEFEED = {
+        **settings.LIVEFEED,
+        "EMBED_ORIGINS": ["https://news.example", "https://team.example"],
+    }
     response = Client().get(f"/feeds/{live_feed.slug}/embed/")
     assert "frame-ancestors https://news.example https://team.example" in response["Content-Security-Policy"]
 

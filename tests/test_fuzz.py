@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import io
 import itertools
-from datetime import UTC, datetime, timedelta
 import os
 import random
 import re
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -28,8 +28,8 @@ from feeds import services
 from feeds.api.schema import SLUG_PATTERN
 from feeds.api.serializers import SOCIAL_URL_PATTERN
 from feeds.models import Entry, Feed
-from feeds.timing.models import TimingSource
 from feeds.rendering import render_markdown
+from feeds.timing.models import TimingSource
 from tests.fixtures.html_safety import active_content
 
 EXAMPLES = int(os.environ.get("LIVEFEED_FUZZ_EXAMPLES", "25"))
@@ -41,20 +41,24 @@ TIMING_PUSH = (Path(__file__).parent / "fixtures" / "timing" / "livefeed_caution
 VALID_REQUESTS = {
     ("/api/feeds/", "POST"): {"body": {"title": "Qualifying"}, "media_type": "application/json"},
     ("/api/feeds/{slug}/", "PATCH"): {
-        "path_parameters": {"slug": "x"}, "body": {"title": "Night Race, renamed", "race": {"lap": 3}},
+        "path_parameters": {"slug": "x"},
+        "body": {"title": "Night Race, renamed", "race": {"lap": 3}},
         "media_type": "application/json",
     },
     ("/api/feeds/{slug}/entries/", "POST"): {
-        "path_parameters": {"slug": "x"}, "body": {"headline": "Green flag", "body": "Racing."},
+        "path_parameters": {"slug": "x"},
+        "body": {"headline": "Green flag", "body": "Racing."},
         "media_type": "application/json",
     },
     ("/api/feeds/{slug}/entries/{entry_id}/", "PATCH"): {
-        "path_parameters": {"slug": "x", "entry_id": 1}, "body": {"body": "Racing again."},
+        "path_parameters": {"slug": "x", "entry_id": 1},
+        "body": {"body": "Racing again."},
         "media_type": "application/json",
     },
     ("/api/feeds/{slug}/entries/{entry_id}/", "DELETE"): {"path_parameters": {"slug": "x", "entry_id": 1}},
     ("/api/feeds/{slug}/timing/", "POST"): {
-        "path_parameters": {"slug": "x"}, "body": __import__("json").loads(TIMING_PUSH),
+        "path_parameters": {"slug": "x"},
+        "body": __import__("json").loads(TIMING_PUSH),
         "media_type": "application/json",
     },
 }
@@ -66,7 +70,10 @@ INVALID_REQUESTS = {
     ("/api/feeds/", "POST"): {"body": {"title": " "}, "media_type": "application/json"},
     ("/api/feeds/{slug}/", "PATCH"): {"body": {"race": {"flag": "purple"}}, "media_type": "application/json"},
     ("/api/feeds/{slug}/entries/", "POST"): {"body": {"kind": "quote"}, "media_type": "application/json"},
-    ("/api/feeds/{slug}/entries/{entry_id}/", "PATCH"): {"body": {"pinned": "yes"}, "media_type": "application/json"},
+    ("/api/feeds/{slug}/entries/{entry_id}/", "PATCH"): {
+        "body": {"pinned": "yes"},
+        "media_type": "application/json",
+    },
     ("/api/feeds/{slug}/entries/{entry_id}/", "DELETE"): {"headers": {"Idempotency-Key": "k" * 300}},
     ("/api/feeds/{slug}/timing/", "POST"): {"body": {"flag": "green"}, "media_type": "application/json"},
 }
@@ -101,7 +108,7 @@ def _blank(value: object) -> bool:
 
 def _merged(stored: dict, changes: object) -> dict:
     merged = dict(stored)
-    for name, value in (changes.items() if isinstance(changes, dict) else ()):
+    for name, value in changes.items() if isinstance(changes, dict) else ():
         if value is None or value == "":
             merged.pop(name, None)
         else:
@@ -126,9 +133,16 @@ def meets_the_stated_rules(case, feed: Feed) -> bool:
     if case.path == "/api/feeds/" or (case.path == "/api/feeds/{slug}/" and case.method == "PATCH"):
         creating = case.path == "/api/feeds/"
         status = body.get("status", "draft" if creating else feed.status)
-        start = body["coverage_start"] if "coverage_start" in body else (None if creating else feed.coverage_start)
+        start = (
+            body["coverage_start"]
+            if "coverage_start" in body
+            else (None if creating else feed.coverage_start)
+        )
         end = body["coverage_end"] if "coverage_end" in body else (None if creating else feed.coverage_end)
-        start, end = (_moment(start) if isinstance(start, str) else start), (_moment(end) if isinstance(end, str) else end)
+        start, end = (
+            (_moment(start) if isinstance(start, str) else start),
+            (_moment(end) if isinstance(end, str) else end),
+        )
         if start is None and status in ("live", "ended"):
             start = now  # a live feed's coverage starts when it goes live
         if start is not None and end is not None and end < start:
@@ -140,8 +154,14 @@ def meets_the_stated_rules(case, feed: Feed) -> bool:
     if case.path.endswith("/entries/{entry_id}/") and case.method == "PATCH" and isinstance(case.body, dict):
         entry = Entry.objects.filter(feed=feed, deleted_at__isnull=True).first()
         stored = (
-            {"kind": entry.kind, "headline": entry.headline, "body": entry.body, "details": dict(entry.details)}
-            if entry is not None else {"kind": "text", "headline": "", "body": "An entry to edit", "details": {}}
+            {
+                "kind": entry.kind,
+                "headline": entry.headline,
+                "body": entry.body,
+                "details": dict(entry.details),
+            }
+            if entry is not None
+            else {"kind": "text", "headline": "", "body": "An entry to edit", "details": {}}
         )
         after = {**stored, **{name: body[name] for name in stored if name in body}}
         details = after["details"] if isinstance(after["details"], dict) else {}
@@ -151,7 +171,10 @@ def meets_the_stated_rules(case, feed: Feed) -> bool:
         if kind == "quote":
             return not _blank(after["body"]) and not _blank(details.get("speaker"))
         if kind == "social":
-            return isinstance(details.get("url"), str) and re.fullmatch(SOCIAL_URL_PATTERN, details["url"]) is not None
+            return (
+                isinstance(details.get("url"), str)
+                and re.fullmatch(SOCIAL_URL_PATTERN, details["url"]) is not None
+            )
         if kind == "race_status":
             return details.get("flag") is not None and _laps_in_order(details)
         # An image entry needs its image (sent with it, or kept) and its alt text.
@@ -178,7 +201,9 @@ def assert_database_is_consistent() -> None:
 
 @pytest.fixture
 def api_server(start_daphne, publisher, live_feed):
-    TimingSource.objects.create(feed=live_feed, author=publisher, format="livefeed", post_flag_changes="published")
+    TimingSource.objects.create(
+        feed=live_feed, author=publisher, format="livefeed", post_flag_changes="published"
+    )
     return start_daphne(API_WRITE_RATE="1000000/min")
 
 
@@ -201,7 +226,11 @@ def test_the_api_keeps_its_schema_under_fuzzing(api_server, publisher, live_feed
 
     def signed(request: dict) -> dict:
         """An explicit case carries the token itself (the configured auth is for generated ones)."""
-        return {**request, "headers": {**request.get("headers", {}), "Authorization": f"Bearer {publisher.token}"}}
+        return {
+            **request,
+            "headers": {**request.get("headers", {}), "Authorization": f"Bearer {publisher.token}"},
+        }
+
     target = services.create_entry(feed=live_feed, by=publisher, body="An entry to aim invalid edits at")
 
     for result in api.get_all_operations():
@@ -223,9 +252,9 @@ def test_the_api_keeps_its_schema_under_fuzzing(api_server, publisher, live_feed
         valid = VALID_REQUESTS.get((operation.path, operation.method.upper()))
 
         def check(case) -> None:
-            entry = Entry.objects.filter(feed=live_feed, deleted_at__isnull=True).first() or services.create_entry(
-                feed=live_feed, by=publisher, body="An entry to edit"
-            )
+            entry = Entry.objects.filter(
+                feed=live_feed, deleted_at__isnull=True
+            ).first() or services.create_entry(feed=live_feed, by=publisher, body="An entry to edit")
             if case.path_parameters:
                 # Aim most cases at the real feed and entry, so bodies reach validation, not a 404.
                 # Only a drawn value that is itself valid is replaced: an invalid one stays the case's point.
@@ -240,7 +269,7 @@ def test_the_api_keeps_its_schema_under_fuzzing(api_server, publisher, live_feed
                 # refused (422), which the schema cannot foresee. Keep its characters, make it new.
                 case.headers["Idempotency-Key"] = f"{key[:200]}-{next(fresh_keys)}"
             response = case.call(base_url=api_server.url)
-            seen[response.status_code] += 1
+            seen[response.status_code] += 1  # noqa: B023 (check runs within this iteration)
             case.validate_response(response, checks=checks)
             assert_database_is_consistent()
 
@@ -258,9 +287,11 @@ def test_the_api_keeps_its_schema_under_fuzzing(api_server, publisher, live_feed
 
     for label, seen in statuses.items():
         print(label, sorted(seen.items()))
-    print(f"{sum(sum(seen.values()) for seen in statuses.values())} requests, {len(checks)} checks each, 0 failures")
+    print(
+        f"{sum(sum(seen.values()) for seen in statuses.values())} requests, {len(checks)} checks each, 0 failures"
+    )
     # Each write's well-formed request was accepted and its invalid one refused.
-    for (path, method) in VALID_REQUESTS:
+    for path, method in VALID_REQUESTS:
         seen = statuses[f"{method} {path}"]
         assert any(200 <= status < 300 for status in seen) and seen[400], (method, path, seen)
 
@@ -270,7 +301,10 @@ def test_a_malformed_multipart_body_gets_the_apis_json_400_through_daphne(start_
     response = httpx.post(
         f"{server.url}/api/feeds/{live_feed.slug}/entries/",
         content=b"--abc--\r\n",
-        headers={"Authorization": f"Bearer {publisher.token}", "Content-Type": "multipart/form-data; boundary=abc"},
+        headers={
+            "Authorization": f"Bearer {publisher.token}",
+            "Content-Type": "multipart/form-data; boundary=abc",
+        },
     )
     assert response.status_code == 400 and response.headers["Content-Type"] == "application/json"
     assert response.json()

@@ -16,7 +16,12 @@ def test_a_save_based_on_an_old_version_is_refused_with_the_newer_entry(publishe
     colleague = make_member("Editor", "colleague")
     entry = services.create_entry(feed=live_feed, by=publisher, body="Leader pits")
     loaded = entry.version
-    services.update_entry(entry=Entry.objects.get(pk=entry.pk), by=colleague, body="Leader pits, lap 50", expected_version=loaded)
+    services.update_entry(
+        entry=Entry.objects.get(pk=entry.pk),
+        by=colleague,
+        body="Leader pits, lap 50",
+        expected_version=loaded,
+    )
     with pytest.raises(services.StaleEdit) as conflict:
         services.update_entry(entry=entry, by=publisher, body="Leader pits from P1", expected_version=loaded)
     assert conflict.value.current.body == "Leader pits, lap 50"
@@ -42,7 +47,8 @@ def test_every_change_is_kept_with_who_and_what(publisher, make_member, live_fee
     services.update_entry(entry=entry, by=colleague, body="Turn 4")
     records = list(entry.history.order_by("history_id"))
     assert [(r.history_type, r.history_user.username, r.body) for r in records] == [
-        ("+", "editor", "Turn 3"), ("~", "colleague", "Turn 4"),
+        ("+", "editor", "Turn 3"),
+        ("~", "colleague", "Turn 4"),
     ]
     delta = records[1].diff_against(records[0], excluded_fields=["version"])
     assert [(c.field, c.old, c.new) for c in delta.changes] == [("body", "Turn 3", "Turn 4")]
@@ -63,7 +69,11 @@ def test_restoring_an_image_entry_keeps_its_image(publisher, live_feed, settings
 
     settings.MEDIA_ROOT = tmp_path / "media"
     entry = services.create_entry(
-        feed=live_feed, by=publisher, kind="image", body="First caption", details={"alt": "The grid"},
+        feed=live_feed,
+        by=publisher,
+        kind="image",
+        body="First caption",
+        details={"alt": "The grid"},
         image=image_file(size=(40, 30)),
     )
     services.update_entry(entry=entry, by=publisher, body="Second caption")

@@ -22,26 +22,31 @@ pytestmark = pytest.mark.django_db
 MARK = "window.__pwned=1"
 CORPUS = [
     f"<script>{MARK}</script>",
-    f"<img src=x onerror=\"{MARK}\">",
-    f"\"><img src=x onerror={MARK}>",
+    f'<img src=x onerror="{MARK}">',
+    f'"><img src=x onerror={MARK}>',
     f"<svg onload={MARK}><script>{MARK}</script></svg>",
     f"<math><mtext><table><mglyph><style><img src=x onerror={MARK}></style></mglyph></table></mtext></math>",
-    f"<iframe src=\"javascript:{MARK}\"></iframe><object data=x></object><embed src=x>",
+    f'<iframe src="javascript:{MARK}"></iframe><object data=x></object><embed src=x>',
     f"[click](javascript:{MARK}) [c2](JaVaScRiPt:{MARK}) [c3](java&#x09;script:{MARK})",
     f"[c4](&#106;avascript:{MARK}) [c5](%6Aavascript:{MARK}) [c6]( javascript:{MARK})",
     "[d](data:text/html;base64,PHNjcmlwdD53aW5kb3cuX19wd25lZD0xPC9zY3JpcHQ+) ![i](data:image/svg+xml,<svg onload=x>)",
-    "[v](vbscript:msgbox(1)) ![j](javascript:alert(1)) <a href=\"jAvAsCrIpT&colon;alert(1)\">a</a>",
+    '[v](vbscript:msgbox(1)) ![j](javascript:alert(1)) <a href="jAvAsCrIpT&colon;alert(1)">a</a>',
     f"</script><script>{MARK}</script><!--",
     "<div><p><b>broken <i>markup <a href='https://ok.example'",
     "{{ 7|add:42 }} {% debug %} ${7*7} #{7*7}",
     "\u202etxt.exe \u202d left-to-right \u2066isolate\u2069",
     f"<style>body{{display:none}}</style><form action=javascript:{MARK}><button>go</button></form>",
     f"<details open ontoggle={MARK}><summary>x</summary></details>",
-    f"<base href=\"javascript:{MARK}//\"><meta http-equiv=refresh content=\"0;url=javascript:{MARK}\">",
+    f'<base href="javascript:{MARK}//"><meta http-equiv=refresh content="0;url=javascript:{MARK}">',
 ]
 HOSTILE_SOCIAL_URLS = [
-    f"javascript:{MARK}", f"JaVaScRiPt:{MARK}", "data:text/html,<script>alert(1)</script>", "vbscript:msgbox(1)",
-    "https://x.com/a\"><script>alert(1)</script>", " https://x.com/a", "https://evil.example/post/1",
+    f"javascript:{MARK}",
+    f"JaVaScRiPt:{MARK}",
+    "data:text/html,<script>alert(1)</script>",
+    "vbscript:msgbox(1)",
+    'https://x.com/a"><script>alert(1)</script>',
+    " https://x.com/a",
+    "https://evil.example/post/1",
 ]
 
 
@@ -66,16 +71,41 @@ def hostile_feed(publisher, live_feed, settings, tmp_path, monkeypatch):
         headline = payload[:200]
         posted = [
             api.post(url, {"headline": headline, "body": payload}, format="json"),
-            api.post(url, {"kind": "quote", "body": payload, "details": {"speaker": payload[:200], "role": payload[:200]}},
-                     format="json"),
-            api.post(url, {"kind": "image", "image": png(), "details": json.dumps(
-                {"alt": payload[:300], "caption": payload[:300], "credit": payload[:200]})}),
-            admin.post("/admin/feeds/entry/add/", {
-                "feed": live_feed.pk, "kind": "text", "headline": headline, "body": payload, "details": "{}",
-                "status": "published", "version": 0,
-            }),
+            api.post(
+                url,
+                {
+                    "kind": "quote",
+                    "body": payload,
+                    "details": {"speaker": payload[:200], "role": payload[:200]},
+                },
+                format="json",
+            ),
+            api.post(
+                url,
+                {
+                    "kind": "image",
+                    "image": png(),
+                    "details": json.dumps(
+                        {"alt": payload[:300], "caption": payload[:300], "credit": payload[:200]}
+                    ),
+                },
+            ),
+            admin.post(
+                "/admin/feeds/entry/add/",
+                {
+                    "feed": live_feed.pk,
+                    "kind": "text",
+                    "headline": headline,
+                    "body": payload,
+                    "details": "{}",
+                    "status": "published",
+                    "version": 0,
+                },
+            ),
         ]
-        assert [response.status_code for response in posted] == [201, 201, 201, 302], [r.content[:300] for r in posted]
+        assert [response.status_code for response in posted] == [201, 201, 201, 302], [
+            r.content[:300] for r in posted
+        ]
     return live_feed
 
 
@@ -96,7 +126,11 @@ def test_hostile_social_urls_are_refused_naming_the_field(publisher, live_feed):
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {publisher.token}")
     for url in HOSTILE_SOCIAL_URLS:
-        response = api.post(f"/api/feeds/{live_feed.slug}/entries/", {"kind": "social", "details": {"url": url}}, format="json")
+        response = api.post(
+            f"/api/feeds/{live_feed.slug}/entries/",
+            {"kind": "social", "details": {"url": url}},
+            format="json",
+        )
         assert response.status_code == 400 and "url" in response.json(), url
     assert not Entry.objects.exists()
 
@@ -104,7 +138,9 @@ def test_hostile_social_urls_are_refused_naming_the_field(publisher, live_feed):
 def test_nul_bytes_are_a_400_naming_the_fields(publisher, live_feed):
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {publisher.token}")
-    response = api.post(f"/api/feeds/{live_feed.slug}/entries/", {"headline": "a\x00b", "body": "c\x00d"}, format="json")
+    response = api.post(
+        f"/api/feeds/{live_feed.slug}/entries/", {"headline": "a\x00b", "body": "c\x00d"}, format="json"
+    )
     assert response.status_code == 400 and {"headline", "body"} <= set(response.json())
     assert not Entry.objects.exists()
 
@@ -121,7 +157,11 @@ def test_no_page_a_reader_opens_carries_active_content(hostile_feed):
     client = Client()
     entries = list(Entry.objects.visible_to_readers().filter(feed=hostile_feed))
     assert len(entries) == 4 * len(CORPUS)
-    pages = [f"/feeds/{hostile_feed.slug}/", f"/feeds/{hostile_feed.slug}/embed/", f"/feeds/{hostile_feed.slug}/?order=oldest"]
+    pages = [
+        f"/feeds/{hostile_feed.slug}/",
+        f"/feeds/{hostile_feed.slug}/embed/",
+        f"/feeds/{hostile_feed.slug}/?order=oldest",
+    ]
     pages += [f"/feeds/{hostile_feed.slug}/entries/{entry.pk}/" for entry in entries[::7]]
     for path in pages:
         html = client.get(path).content.decode()
@@ -161,7 +201,10 @@ def test_json_ld_stays_inside_its_script_element(hostile_feed):
 
 def test_oembed_html_is_one_iframe_of_the_widget(hostile_feed):
     entry = Entry.objects.visible_to_readers().filter(feed=hostile_feed).first()
-    for url in (f"http://testserver/feeds/{hostile_feed.slug}/", f"http://testserver/feeds/{hostile_feed.slug}/entries/{entry.pk}/"):
+    for url in (
+        f"http://testserver/feeds/{hostile_feed.slug}/",
+        f"http://testserver/feeds/{hostile_feed.slug}/entries/{entry.pk}/",
+    ):
         html = Client().get("/oembed/", {"url": url}).json()["html"]
         assert active_content(html) == ["<iframe>"]
         assert html.startswith(f'<iframe src="http://testserver/feeds/{hostile_feed.slug}/embed/')

@@ -19,7 +19,12 @@ pytestmark = pytest.mark.django_db
 
 def key(user, name: str, *, expires_in: timedelta) -> IdempotencyKey:
     return IdempotencyKey.objects.create(
-        user=user, key=name, fingerprint="0" * 64, method="POST", path="/api/", status_code=201,
+        user=user,
+        key=name,
+        fingerprint="0" * 64,
+        method="POST",
+        path="/api/",
+        status_code=201,
         expires_at=timezone.now() + expires_in,
     )
 
@@ -36,10 +41,15 @@ def test_finished_task_results_older_than_a_day_go_and_queued_tasks_stay():
     finished_long_ago, finished_just_now, queued = (
         publish_at_time.enqueue(entry_id=number, due=due).id for number in range(3)
     )
-    DBTaskResult.objects.filter(pk=finished_long_ago).update(status="SUCCESSFUL", finished_at=timezone.now() - timedelta(days=2))
+    DBTaskResult.objects.filter(pk=finished_long_ago).update(
+        status="SUCCESSFUL", finished_at=timezone.now() - timedelta(days=2)
+    )
     DBTaskResult.objects.filter(pk=finished_just_now).update(status="SUCCESSFUL", finished_at=timezone.now())
     assert housekeeping.tidy()["finished task results"] == 1
-    assert {str(pk) for pk in DBTaskResult.objects.values_list("pk", flat=True)} == {str(finished_just_now), str(queued)}
+    assert {str(pk) for pk in DBTaskResult.objects.values_list("pk", flat=True)} == {
+        str(finished_just_now),
+        str(queued),
+    }
 
 
 def test_the_command_says_what_it_did(publisher):

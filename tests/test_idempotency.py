@@ -42,8 +42,12 @@ def keyed(key: str) -> dict[str, str]:
 
 def test_same_key_and_request_returns_the_first_answer_and_writes_once(api, live_feed):
     key = str(uuid.uuid4())
-    first = api.post(entries_path(live_feed), {"headline": "Green", "body": "Go"}, format="json", **keyed(key))
-    again = api.post(entries_path(live_feed), {"body": "Go", "headline": "Green"}, format="json", **keyed(key))
+    first = api.post(
+        entries_path(live_feed), {"headline": "Green", "body": "Go"}, format="json", **keyed(key)
+    )
+    again = api.post(
+        entries_path(live_feed), {"body": "Go", "headline": "Green"}, format="json", **keyed(key)
+    )
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json()
     assert again["Idempotent-Replayed"] == "true" and "Idempotent-Replayed" not in first
@@ -62,7 +66,10 @@ def test_same_key_with_another_body_or_path_is_refused_with_422(api, publisher, 
     assert api.post(entries_path(live_feed), {"body": "Go"}, format="json", **keyed(key)).status_code == 201
     other_body = api.post(entries_path(live_feed), {"body": "Stop"}, format="json", **keyed(key))
     assert other_body.status_code == 422
-    assert "Idempotency-Key" in other_body.json()["detail"] and "different request" in other_body.json()["detail"]
+    assert (
+        "Idempotency-Key" in other_body.json()["detail"]
+        and "different request" in other_body.json()["detail"]
+    )
     other_feed = services.create_feed(by=publisher, title="Day Race", slug="day-race", status="live")
     other_path = api.post(entries_path(other_feed), {"body": "Go"}, format="json", **keyed(key))
     assert other_path.status_code == 422
@@ -166,7 +173,9 @@ def test_concurrent_retries_with_one_key_write_one_entry(publisher, live_feed):
         try:
             client = api_client(publisher)
             barrier.wait()
-            response = client.post(entries_path(live_feed), {"body": "Safety car"}, format="json", **keyed(key))
+            response = client.post(
+                entries_path(live_feed), {"body": "Safety car"}, format="json", **keyed(key)
+            )
             answers.append((response.status_code, response.content))
         except BaseException as exc:  # reported below, with the others
             errors.append(exc)
@@ -193,7 +202,9 @@ def desk(make_member) -> Client:
 def test_the_desk_composer_posts_once_per_key(desk, live_feed):
     url = reverse("admin:feeds_desk_entries", args=[live_feed.pk])
     key = str(uuid.uuid4())
-    answers = [desk.post(url, {"kind": "text", "body": "Pit stop", "publish": "on"}, **keyed(key)) for _ in range(2)]
+    answers = [
+        desk.post(url, {"kind": "text", "body": "Pit stop", "publish": "on"}, **keyed(key)) for _ in range(2)
+    ]
     assert [a.status_code for a in answers] == [201, 201] and answers[0].json() == answers[1].json()
     assert Entry.objects.count() == 1
     refused = desk.post(url, {"kind": "text", "body": "Other text", "publish": "on"}, **keyed(key))
@@ -209,7 +220,10 @@ def test_the_desks_actions_are_applied_once_per_key(desk, publisher, live_feed):
     actions = [
         (f"{entries_url}{entry.pk}/", {"kind": "text", "body": "Leader pits, lap 50", "version": 1}),
         (f"{entries_url}{entry.pk}/", {"action": "publish"}),
-        (f"{entries_url}{entry.pk}/restore/", {"history_id": entry.history.earliest("history_date").history_id}),
+        (
+            f"{entries_url}{entry.pk}/restore/",
+            {"history_id": entry.history.earliest("history_date").history_id},
+        ),
         (status_url, {"status": "ended"}),
     ]
     for url, data in actions:

@@ -30,7 +30,8 @@ def imported_names(path: Path, root: Path, *, module_level_only: bool) -> set[st
     def visit(node: ast.AST) -> None:
         for child in ast.iter_child_nodes(node):
             if module_level_only and (
-                isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) or is_type_checking_block(child)
+                isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+                or is_type_checking_block(child)
             ):
                 continue
             if isinstance(child, ast.Import):
@@ -54,7 +55,11 @@ def import_graph(root: Path = FEEDS, *, module_level_only: bool) -> dict[str, se
     """Each module of the package at `root` and the modules of that package it imports."""
     known = modules(root)
     return {
-        name: {target for target in imported_names(path, root, module_level_only=module_level_only) if target in known}
+        name: {
+            target
+            for target in imported_names(path, root, module_level_only=module_level_only)
+            if target in known
+        }
         - {name}
         for name, path in known.items()
     }

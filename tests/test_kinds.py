@@ -26,7 +26,9 @@ def media_root(settings, tmp_path) -> Path:
     return settings.MEDIA_ROOT
 
 
-def image_file(name: str = "photo.png", size: tuple[int, int] = (2000, 1000), image_format: str = "PNG") -> SimpleUploadedFile:
+def image_file(
+    name: str = "photo.png", size: tuple[int, int] = (2000, 1000), image_format: str = "PNG"
+) -> SimpleUploadedFile:
     buffer = io.BytesIO()
     Image.new("RGB", size, (200, 30, 30)).save(buffer, image_format)
     return SimpleUploadedFile(name, buffer.getvalue(), content_type=f"image/{image_format.lower()}")
@@ -39,12 +41,20 @@ def png_claiming(width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 16))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_quote_renders_the_quote_speaker_and_role(publisher, live_feed):
     entry = services.create_entry(
-        feed=live_feed, by=publisher, kind="quote", body="We had the *car* to win.",
+        feed=live_feed,
+        by=publisher,
+        kind="quote",
+        body="We had the *car* to win.",
         details={"speaker": "Sam Reyes", "role": "driver, No. 75 truck"},
     )
     assert entry.html == (
@@ -89,8 +99,14 @@ def test_social_post_renders_a_link_card_without_third_party_scripts(publisher, 
 
 @pytest.mark.parametrize(
     "url",
-    ["https://evil.example/status/1", "javascript:alert(1)", "http://x.com/a/status/1", "https://x.com/", "not a url",
-     "https://user:pw@x.com/a/status/1"],
+    [
+        "https://evil.example/status/1",
+        "javascript:alert(1)",
+        "http://x.com/a/status/1",
+        "https://x.com/",
+        "not a url",
+        "https://user:pw@x.com/a/status/1",
+    ],
 )
 def test_social_refuses_unknown_or_malformed_urls(publisher, live_feed, url):
     response = _api(publisher).post(
@@ -109,7 +125,11 @@ def _api(user) -> APIClient:
 def test_image_upload_makes_renditions_once_and_serves_them_with_srcset(publisher, live_feed, media_root):
     response = _api(publisher).post(
         f"/api/feeds/{live_feed.slug}/entries/",
-        {"kind": "image", "image": image_file(), "details": '{"alt": "Pit stop", "caption": "Stop 3", "credit": "Ana Lee"}'},
+        {
+            "kind": "image",
+            "image": image_file(),
+            "details": '{"alt": "Pit stop", "caption": "Stop 3", "credit": "Ana Lee"}',
+        },
         format="multipart",
     )
     assert response.status_code == 201, response.json()
@@ -124,7 +144,10 @@ def test_image_upload_makes_renditions_once_and_serves_them_with_srcset(publishe
 
 def test_small_image_is_not_upscaled(publisher, live_feed):
     entry = services.create_entry(
-        feed=live_feed, by=publisher, kind="image", image=image_file(size=(300, 200), image_format="JPEG"),
+        feed=live_feed,
+        by=publisher,
+        kind="image",
+        image=image_file(size=(300, 200), image_format="JPEG"),
         details={"alt": "Small"},
     )
     assert [r["width"] for r in entry.details["renditions"]] == [300]
@@ -150,7 +173,11 @@ def test_a_file_that_is_not_an_image_is_refused(publisher, live_feed):
 def test_a_gif_is_refused(publisher, live_feed):
     with pytest.raises(ValidationError) as error:
         services.create_entry(
-            feed=live_feed, by=publisher, kind="image", image=image_file("a.gif", image_format="GIF"), details={"alt": "x"}
+            feed=live_feed,
+            by=publisher,
+            kind="image",
+            image=image_file("a.gif", image_format="GIF"),
+            details={"alt": "x"},
         )
     assert "Only JPEG, PNG and WebP" in error.value.message_dict["image"][0]
 
@@ -165,14 +192,23 @@ def test_a_decompression_bomb_is_refused(publisher, live_feed):
 def test_an_oversized_upload_is_refused(publisher, live_feed, settings):
     settings.MAX_IMAGE_BYTES = 1000
     with pytest.raises(ValidationError) as error:
-        services.create_entry(feed=live_feed, by=publisher, kind="image", image=image_file(), details={"alt": "x"})
+        services.create_entry(
+            feed=live_feed, by=publisher, kind="image", image=image_file(), details={"alt": "x"}
+        )
     assert "larger than" in error.value.message_dict["image"][0]
 
 
 def test_image_fields_cannot_be_forged_through_details(publisher, live_feed):
     entry = services.create_entry(
-        feed=live_feed, by=publisher, kind="image", image=image_file(size=(300, 200)),
-        details={"alt": "x", "src": "https://evil.example/a.png", "renditions": [{"width": 1, "url": "javascript:x"}]},
+        feed=live_feed,
+        by=publisher,
+        kind="image",
+        image=image_file(size=(300, 200)),
+        details={
+            "alt": "x",
+            "src": "https://evil.example/a.png",
+            "renditions": [{"width": 1, "url": "javascript:x"}],
+        },
     )
     assert "evil.example" not in entry.html and "javascript:" not in entry.html
 

@@ -76,15 +76,20 @@ def test_a_detail_input_name_already_in_use_is_refused(input_name):
 
 def test_the_docs_example_validates_its_fields(pit_stop):
     cleaned = kinds.clean_details(
-        kind="pit_stop", details={"car": " 75 ", "lap": "112", "stop_time": "12.4", "extra": "dropped"},
-        body="", headline="", has_image=False,
+        kind="pit_stop",
+        details={"car": " 75 ", "lap": "112", "stop_time": "12.4", "extra": "dropped"},
+        body="",
+        headline="",
+        has_image=False,
     )
     assert cleaned == {"car": "75", "lap": "112", "stop_time": "12.4"}
     with pytest.raises(ValidationError) as missing:
         kinds.clean_details(kind="pit_stop", details={"lap": "112"}, body="", headline="", has_image=False)
     assert missing.value.message_dict == {"car": ["Car is required."]}
     with pytest.raises(ValidationError) as not_a_lap:
-        kinds.clean_details(kind="pit_stop", details={"car": "75", "lap": "soon"}, body="", headline="", has_image=False)
+        kinds.clean_details(
+            kind="pit_stop", details={"car": "75", "lap": "soon"}, body="", headline="", has_image=False
+        )
     assert not_a_lap.value.message_dict == {"lap": ["Enter the lap as a whole number."]}
 
 
@@ -118,10 +123,19 @@ def test_the_admin_offers_a_registered_kind_and_saves_it(pit_stop, publisher, li
     page = client.get(reverse("admin:feeds_entry_add")).content.decode()
     assert '<option value="pit_stop">Pit stop</option>' in page
     assert 'name="pit_stop_time"' in page and 'class="fieldset-heading">Pit stop</h2>' in page
-    response = client.post(reverse("admin:feeds_entry_add"), {
-        "feed": live_feed.pk, "kind": "pit_stop", "headline": "", "body": "", "status": "published",
-        "car": "75", "lap": "112", "pit_stop_time": "12.4",
-    })
+    response = client.post(
+        reverse("admin:feeds_entry_add"),
+        {
+            "feed": live_feed.pk,
+            "kind": "pit_stop",
+            "headline": "",
+            "body": "",
+            "status": "published",
+            "car": "75",
+            "lap": "112",
+            "pit_stop_time": "12.4",
+        },
+    )
     assert response.status_code == 302
     assert Entry.objects.get().details == {"car": "75", "lap": "112", "stop_time": "12.4"}
 
@@ -130,10 +144,18 @@ def test_the_admin_offers_a_registered_kind_and_saves_it(pit_stop, publisher, li
 def test_the_admin_shows_a_registered_kinds_error_on_its_field(pit_stop, publisher, live_feed):
     client = Client()
     client.force_login(publisher)
-    response = client.post(reverse("admin:feeds_entry_add"), {
-        "feed": live_feed.pk, "kind": "pit_stop", "headline": "", "body": "", "status": "published",
-        "car": "75", "lap": "soon",
-    })
+    response = client.post(
+        reverse("admin:feeds_entry_add"),
+        {
+            "feed": live_feed.pk,
+            "kind": "pit_stop",
+            "headline": "",
+            "body": "",
+            "status": "published",
+            "car": "75",
+            "lap": "soon",
+        },
+    )
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["lap"] == ["Enter the lap as a whole number."]
     assert not Entry.objects.exists()
@@ -144,11 +166,17 @@ def test_the_desk_composer_offers_a_registered_kind_and_posts_it(pit_stop, make_
     client = Client()
     client.force_login(make_member("Editor", "eve"))
     page = client.get(reverse("admin:feeds_feed_desk", args=[live_feed.pk])).content.decode()
-    assert '<option value="pit_stop" data-kind-body-label="What the crew did (optional)">Pit stop</option>' in page
+    assert (
+        '<option value="pit_stop" data-kind-body-label="What the crew did (optional)">Pit stop</option>'
+        in page
+    )
     assert 'data-kind-fields="pit_stop"' in page and 'name="pit_stop_time"' in page
     state = json.loads(page.split('id="desk-state" type="application/json">')[1].split("</script>")[0])
-    assert state["kind_fields"]["pit_stop"] == [["car", "Car", "car"], ["lap", "Lap", "lap"],
-                                                 ["pit_stop_time", "Stationary time", "stop_time"]]
+    assert state["kind_fields"]["pit_stop"] == [
+        ["car", "Car", "car"],
+        ["lap", "Lap", "lap"],
+        ["pit_stop_time", "Stationary time", "stop_time"],
+    ]
     response = client.post(
         reverse("admin:feeds_desk_entries", args=[live_feed.pk]),
         {"kind": "pit_stop", "car": "75", "lap": "112", "pit_stop_time": "12.4", "publish": "on"},
@@ -182,6 +210,8 @@ def test_an_unregistered_kind_is_no_longer_accepted(pit_stop, publisher, live_fe
     kinds.unregister("pit_stop")
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {publisher.token}")
-    response = api.post(f"/api/feeds/{live_feed.slug}/entries/", {"kind": "pit_stop", "details": {}}, format="json")
+    response = api.post(
+        f"/api/feeds/{live_feed.slug}/entries/", {"kind": "pit_stop", "details": {}}, format="json"
+    )
     assert response.status_code == 400 and "kind" in response.json()
     assert not Entry.objects.exists()

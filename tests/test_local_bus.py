@@ -94,7 +94,8 @@ def test_a_change_too_big_for_a_datagram_travels_as_its_seq_alone(bus):
 def test_a_desk_message_too_big_for_a_datagram_asks_the_desks_to_reload(bus):
     peer = other_process(bus)
     local_bus.send_to_group(
-        group="desk.night-race", event={"type": "desk.change", "text": "x" * local_bus.MAX_DATAGRAM_BYTES},
+        group="desk.night-race",
+        event={"type": "desk.change", "text": "x" * local_bus.MAX_DATAGRAM_BYTES},
         fallback={"type": "desk.reload"},
     )
     assert local_bus.sender.flush(5)
@@ -149,8 +150,10 @@ async def test_a_listening_process_relays_desk_events_to_its_group(bus):
     await layer.group_add("desk.night-race", channel)
     local_bus.listen(Readers())
     sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sender.sendto(b"group desk.night-race " + json.dumps({"type": "desk.change", "text": "{}"}).encode(),
-                  str(local_bus.listener.path))
+    sender.sendto(
+        b"group desk.night-race " + json.dumps({"type": "desk.change", "text": "{}"}).encode(),
+        str(local_bus.listener.path),
+    )
     assert await asyncio.wait_for(layer.receive(channel), timeout=5) == {"type": "desk.change", "text": "{}"}
 
 

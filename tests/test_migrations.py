@@ -44,7 +44,9 @@ def migrate_to_latest() -> None:
 def release_groups(old_apps: Any) -> None:
     """The groups as that release's migrations made them (a transactional test's flush drops them)."""
     importlib.import_module("feeds.migrations.0003_newsroom_roles").create_groups(old_apps, None)
-    importlib.import_module("feeds.migrations.0004_timing_sources").let_editors_link_timing_sources(old_apps, None)
+    importlib.import_module("feeds.migrations.0004_timing_sources").let_editors_link_timing_sources(
+        old_apps, None
+    )
 
 
 def release_rows(old_apps: Any) -> dict[str, Any]:
@@ -54,17 +56,23 @@ def release_rows(old_apps: Any) -> dict[str, Any]:
     editor = User.objects.create(username="erin", is_staff=True)
     editor.groups.add(old_apps.get_model("auth", "Group").objects.get(name="Editor"))
     feed = model("Feed").objects.create(title="Harbor City 200", slug="harbor-city-200", status="live", seq=1)
-    entry = model("Entry").objects.create(feed=feed, author=editor, body="Green flag", html="<p>Green flag</p>", seq=1)
+    entry = model("Entry").objects.create(
+        feed=feed, author=editor, body="Green flag", html="<p>Green flag</p>", seq=1
+    )
     now = timezone.now()
     subscription = model("WebhookSubscription").objects.create(feed=feed, url="https://partner.example/hook")
     rows = {
-        "timingsource": model("TimingSource").objects.create(feed=feed, author=editor, url="https://timing.example/"),
+        "timingsource": model("TimingSource").objects.create(
+            feed=feed, author=editor, url="https://timing.example/"
+        ),
         "webhooksubscription": subscription,
         "webhookdelivery": model("WebhookDelivery").objects.create(
             subscription=subscription, event="entry.created", seq=1, body="{}"
         ),
         "websubping": model("WebSubPing").objects.create(feed=feed, requested_seq=1),
-        "linkcode": model("LinkCode").objects.create(user=editor, code_hash="a" * 64, expires_at=now + timedelta(minutes=5)),
+        "linkcode": model("LinkCode").objects.create(
+            user=editor, code_hash="a" * 64, expires_at=now + timedelta(minutes=5)
+        ),
         "messagingaccount": model("MessagingAccount").objects.create(
             user=editor, platform="telegram", external_id="42", feed=feed
         ),
@@ -113,8 +121,11 @@ def test_content_types_move_in_place_so_editors_keep_their_permissions(release_d
         for model_name in model_names
     }
     LogEntry.objects.create(
-        user_id=before["editor"].pk, content_type_id=old_ids["timingsource"], object_id=str(before["timingsource"].pk),
-        object_repr="Timing for Harbor City 200", action_flag=CHANGE,
+        user_id=before["editor"].pk,
+        content_type_id=old_ids["timingsource"],
+        object_id=str(before["timingsource"].pk),
+        object_repr="Timing for Harbor City 200",
+        action_flag=CHANGE,
     )
     migrate_to_latest()
     ContentType.objects.clear_cache()
@@ -128,6 +139,9 @@ def test_content_types_move_in_place_so_editors_keep_their_permissions(release_d
         assert editor.has_perm(f"timing.{action}_timingsource")
     assert not editor.has_perm("webhooks.change_webhooksubscription")
     assert editor.has_perm("feeds.publish_entry")
-    assert Permission.objects.filter(content_type__app_label="timing", codename="change_timingsource").count() == 1
+    assert (
+        Permission.objects.filter(content_type__app_label="timing", codename="change_timingsource").count()
+        == 1
+    )
     [log] = LogEntry.objects.all()
     assert log.get_edited_object().pk == before["timingsource"].pk

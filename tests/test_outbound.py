@@ -15,14 +15,15 @@ from django.test import override_settings
 from feeds import outbound
 
 
-
 def refusing_private() -> override_settings:
     from django.conf import settings
 
     return override_settings(LIVEFEED={**settings.LIVEFEED, "OUTBOUND_ALLOW_PRIVATE": False})
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/x", "file:///etc/passwd", "javascript:alert(1)", "http:///nohost"])
+@pytest.mark.parametrize(
+    "url", ["ftp://example.com/x", "file:///etc/passwd", "javascript:alert(1)", "http:///nohost"]
+)
 def test_only_http_urls_with_a_host_are_accepted(url: str) -> None:
     with pytest.raises(outbound.RefusedURL):
         outbound.check_url(url)
@@ -30,7 +31,13 @@ def test_only_http_urls_with_a_host_are_accepted(url: str) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["http://127.0.0.1:6379/", "http://localhost/", "http://10.1.2.3/", "http://169.254.169.254/latest/meta-data", "http://[::1]/"],
+    [
+        "http://127.0.0.1:6379/",
+        "http://localhost/",
+        "http://10.1.2.3/",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/",
+    ],
 )
 def test_private_and_local_addresses_are_refused_by_default_in_production(url: str) -> None:
     with refusing_private(), pytest.raises(outbound.RefusedURL, match="LIVEFEED_OUTBOUND_ALLOW_PRIVATE"):

@@ -75,7 +75,9 @@ def test_production_log_lines_are_json_objects():
     try:
         raise ValueError("boom")
     except ValueError:
-        record = logging.LogRecord("django.request", logging.ERROR, __file__, 1, "Internal Server Error: %s", ("/",), sys.exc_info())
+        record = logging.LogRecord(
+            "django.request", logging.ERROR, __file__, 1, "Internal Server Error: %s", ("/",), sys.exc_info()
+        )
     line = json.loads(formatter.format(record))
     assert line["level"] == "ERROR" and line["logger"] == "django.request"
     assert line["message"] == "Internal Server Error: /" and "ValueError: boom" in line["exc_info"]
@@ -88,10 +90,23 @@ def test_production_settings_are_json_logging_and_secure(tmp_path):
         "list(s.SECURE_PROXY_SSL_HEADER), s.CSRF_TRUSTED_ORIGINS]))"
     )
     result = run_manage(
-        "shell", "--no-imports", "-c", code, DEBUG="false", SECRET_KEY="p" + "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN",
-        LIVEFEED_VAR_DIR=str(tmp_path), CSRF_TRUSTED_ORIGINS="https://live.example.com",
+        "shell",
+        "--no-imports",
+        "-c",
+        code,
+        DEBUG="false",
+        SECRET_KEY="p" + "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN",
+        LIVEFEED_VAR_DIR=str(tmp_path),
+        CSRF_TRUSTED_ORIGINS="https://live.example.com",
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [
-        "json", True, True, True, True, 31536000, ["HTTP_X_FORWARDED_PROTO", "https"], ["https://live.example.com"]
+        "json",
+        True,
+        True,
+        True,
+        True,
+        31536000,
+        ["HTTP_X_FORWARDED_PROTO", "https"],
+        ["https://live.example.com"],
     ]

@@ -25,9 +25,18 @@ def _api(user) -> APIClient:
 def test_race_status_is_rendered_into_the_feed_and_its_payload(publisher, live_feed):
     before = live_feed.seq
     services.update_race_status(
-        feed=live_feed, by=publisher,
-        changes={"series": "Truck Series", "session": "race", "flag": "yellow", "lap": 45, "laps_total": 200,
-                 "leader": "No. 75 Reyes", "cautions": 3, "running_order": ["Reyes", "Okafor"]},
+        feed=live_feed,
+        by=publisher,
+        changes={
+            "series": "Truck Series",
+            "session": "race",
+            "flag": "yellow",
+            "lap": 45,
+            "laps_total": 200,
+            "leader": "No. 75 Reyes",
+            "cautions": 3,
+            "running_order": ["Reyes", "Okafor"],
+        },
     )
     feed = Feed.objects.get(pk=live_feed.pk)
     assert feed.race["flag"] == "yellow"
@@ -41,8 +50,14 @@ def test_race_status_is_rendered_into_the_feed_and_its_payload(publisher, live_f
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("changes", "field"),
-    [({"flag": "purple"}, "flag"), ({"lap": "ten"}, "lap"), ({"lap": 5, "laps_total": 3}, "lap"),
-     ({"session": "warmup"}, "session"), ({"pit_road": "open"}, "pit_road"), ({"running_order": ["a"] * 11}, "running_order")],
+    [
+        ({"flag": "purple"}, "flag"),
+        ({"lap": "ten"}, "lap"),
+        ({"lap": 5, "laps_total": 3}, "lap"),
+        ({"session": "warmup"}, "session"),
+        ({"pit_road": "open"}, "pit_road"),
+        ({"running_order": ["a"] * 11}, "running_order"),
+    ],
 )
 def test_bad_race_status_is_refused_naming_the_field(publisher, live_feed, changes, field):
     with pytest.raises(ValidationError) as error:
@@ -53,8 +68,12 @@ def test_bad_race_status_is_refused_naming_the_field(publisher, live_feed, chang
 
 @pytest.mark.django_db
 def test_a_flag_change_can_post_a_race_status_entry(publisher, live_feed):
-    services.update_race_status(feed=live_feed, by=publisher, changes={"flag": "green", "lap": 1, "laps_total": 200})
-    services.update_race_status(feed=live_feed, by=publisher, changes={"flag": "red", "lap": 88}, announce=True)
+    services.update_race_status(
+        feed=live_feed, by=publisher, changes={"flag": "green", "lap": 1, "laps_total": 200}
+    )
+    services.update_race_status(
+        feed=live_feed, by=publisher, changes={"flag": "red", "lap": 88}, announce=True
+    )
     services.update_race_status(feed=live_feed, by=publisher, changes={"lap": 89}, announce=True)
     entry = Entry.objects.get()
     assert entry.kind == "race_status" and entry.is_visible_to_readers and entry.key_event
@@ -67,14 +86,18 @@ def test_contributors_cannot_change_the_race_status(make_member, live_feed):
     contributor = make_member("Contributor", "casey")
     with pytest.raises(PermissionDenied):
         services.update_race_status(feed=live_feed, by=contributor, changes={"flag": "green"})
-    response = _api(contributor).patch(f"/api/feeds/{live_feed.slug}/", {"race": {"flag": "green"}}, format="json")
+    response = _api(contributor).patch(
+        f"/api/feeds/{live_feed.slug}/", {"race": {"flag": "green"}}, format="json"
+    )
     assert response.status_code == 403
 
 
 @pytest.mark.django_db
 def test_an_integration_sets_the_race_status_through_the_api(publisher, live_feed):
     response = _api(publisher).patch(
-        f"/api/feeds/{live_feed.slug}/", {"race": {"flag": "white", "lap": 199, "laps_total": 200}}, format="json"
+        f"/api/feeds/{live_feed.slug}/",
+        {"race": {"flag": "white", "lap": 199, "laps_total": 200}},
+        format="json",
     )
     assert response.status_code == 200
     assert response.json()["race"] == {"flag": "white", "lap": 199, "laps_total": 200}
@@ -93,7 +116,9 @@ def test_the_reader_page_shows_the_race_status_bar(client, publisher, live_feed)
 async def test_race_status_change_is_pushed_to_readers(publisher, live_feed):
     communicator = WebsocketCommunicator(application, f"/ws/feeds/{live_feed.slug}/?after={live_feed.seq}")
     assert (await communicator.connect())[0]
-    await database_sync_to_async(services.update_race_status)(feed=live_feed, by=publisher, changes={"flag": "yellow"})
+    await database_sync_to_async(services.update_race_status)(
+        feed=live_feed, by=publisher, changes={"flag": "yellow"}
+    )
     message = json.loads(await communicator.receive_from(timeout=10))
     assert message["type"] == "feed.updated" and message["feed_data"]["race"] == {"flag": "yellow"}
     assert "Caution" in message["feed_data"]["race_html"]

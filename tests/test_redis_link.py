@@ -20,7 +20,9 @@ async def test_a_malformed_message_on_a_feed_channel_is_skipped_without_dropping
     redis, settings, publisher, live_feed
 ):
     settings.REDIS_URL = redis.url
-    other = await database_sync_to_async(services.create_feed)(by=publisher, title="Other", slug="other", status="live")
+    other = await database_sync_to_async(services.create_feed)(
+        by=publisher, title="Other", slug="other", status="live"
+    )
     readers = []
     for feed in (live_feed, other):
         communicator = WebsocketCommunicator(application, f"/ws/feeds/{feed.slug}/?after={feed.seq}")
@@ -31,8 +33,10 @@ async def test_a_malformed_message_on_a_feed_channel_is_skipped_without_dropping
     for garbage in (b"not-a-seq {}", b"", "12 \udcff".encode("utf-8", "surrogatepass")):
         client.publish(redis_channel(live_feed.slug), garbage)
     # Every reader still follows live changes: none was told to resume (close code 4012).
-    for communicator, feed in zip(readers, (live_feed, other)):
-        entry = await database_sync_to_async(services.create_entry)(feed=feed, by=publisher, body="still here")
+    for communicator, feed in zip(readers, (live_feed, other), strict=True):
+        entry = await database_sync_to_async(services.create_entry)(
+            feed=feed, by=publisher, body="still here"
+        )
         message = json.loads(await communicator.receive_from(timeout=10))
         assert (message["type"], message["seq"]) == ("entry.created", entry.seq)
     for communicator in readers:

@@ -5,7 +5,8 @@ Allowed actions take effect; refused ones answer 403 and change nothing.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
@@ -98,8 +99,14 @@ def admin_action(world: dict[str, Any], action: str) -> tuple[int, bool]:
 
     def entry_form(entry: Entry | None, **changes: Any) -> dict[str, Any]:
         data = {
-            "feed": feed.pk, "kind": "text", "headline": "", "body": "", "details": "{}", "status": "draft",
-            "publish_at_0": "", "publish_at_1": "",
+            "feed": feed.pk,
+            "kind": "text",
+            "headline": "",
+            "body": "",
+            "details": "{}",
+            "status": "draft",
+            "publish_at_0": "",
+            "publish_at_1": "",
         }
         if entry is not None:
             data.update(body=entry.body, status=entry.status, loaded_version=entry.version)
@@ -116,7 +123,9 @@ def admin_action(world: dict[str, Any], action: str) -> tuple[int, bool]:
         response = client.post(change(world["own_draft"]), entry_form(world["own_draft"], status="published"))
         return response.status_code, _entry(world["own_draft"].pk).status == "published"
     if action == "edit_own":
-        response = client.post(change(world["own_draft"]), entry_form(world["own_draft"], body="mine, better"))
+        response = client.post(
+            change(world["own_draft"]), entry_form(world["own_draft"], body="mine, better")
+        )
         return response.status_code, _entry(world["own_draft"].pk).body == "mine, better"
     if action == "edit_other":
         response = client.post(change(world["other_draft"]), entry_form(world["other_draft"], body="changed"))
@@ -132,9 +141,15 @@ def admin_action(world: dict[str, Any], action: str) -> tuple[int, bool]:
         response = client.post(
             reverse("admin:feeds_feed_change", args=[feed.pk]),
             {
-                "title": feed.title, "summary": "", "status": "ended",
-                "coverage_start_0": "", "coverage_start_1": "", "coverage_end_0": "", "coverage_end_1": "",
-                "entries-TOTAL_FORMS": "0", "entries-INITIAL_FORMS": "0",
+                "title": feed.title,
+                "summary": "",
+                "status": "ended",
+                "coverage_start_0": "",
+                "coverage_start_1": "",
+                "coverage_end_0": "",
+                "coverage_end_1": "",
+                "entries-TOTAL_FORMS": "0",
+                "entries-INITIAL_FORMS": "0",
             },
         )
         return response.status_code, Feed.objects.get(pk=feed.pk).status == "ended"

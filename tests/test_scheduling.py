@@ -17,7 +17,10 @@ pytestmark = pytest.mark.django_db
 
 def scheduled(publisher, feed, *, minutes: int = 10) -> Entry:
     return services.create_entry(
-        feed=feed, by=publisher, body="At the green flag", publish_at=timezone.now() + timedelta(minutes=minutes)
+        feed=feed,
+        by=publisher,
+        body="At the green flag",
+        publish_at=timezone.now() + timedelta(minutes=minutes),
     )
 
 

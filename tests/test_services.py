@@ -102,7 +102,12 @@ def test_unpublishing_tells_readers_the_entry_is_gone(publisher, live_feed):
     entry = services.create_entry(feed=live_feed, by=publisher, body="oops")
     services.update_entry(entry=entry, by=publisher, status=Entry.Status.DRAFT)
     [message] = selectors.changes_after(feed=live_feed, after=entry.created_seq)
-    assert message == {"type": "entry.deleted", "seq": entry.seq, "feed": live_feed.slug, "entry": {"id": entry.pk}}
+    assert message == {
+        "type": "entry.deleted",
+        "seq": entry.seq,
+        "feed": live_feed.slug,
+        "entry": {"id": entry.pk},
+    }
 
 
 def test_writing_needs_permission(django_user_model, live_feed):
@@ -139,14 +144,18 @@ def listener(live_feed):
     broadcast.hub.hub.remove(live_feed.slug, listener)
 
 
-def test_change_is_broadcast_only_after_commit(publisher, live_feed, listener, django_capture_on_commit_callbacks):
+def test_change_is_broadcast_only_after_commit(
+    publisher, live_feed, listener, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         services.create_entry(feed=live_feed, by=publisher, body="after commit")
         assert listener.changes == []
     assert len(listener.changes) == 1
 
 
-def test_rolled_back_change_is_never_broadcast_and_returns_its_seq(publisher, live_feed, django_capture_on_commit_callbacks):
+def test_rolled_back_change_is_never_broadcast_and_returns_its_seq(
+    publisher, live_feed, django_capture_on_commit_callbacks
+):
     start = live_feed.seq
     with django_capture_on_commit_callbacks() as callbacks:
         with pytest.raises(RuntimeError):
@@ -157,7 +166,9 @@ def test_rolled_back_change_is_never_broadcast_and_returns_its_seq(publisher, li
     assert callbacks == [] and live_feed.seq == start
 
 
-def test_committed_change_is_broadcast_once_with_its_seq(publisher, live_feed, listener, django_capture_on_commit_callbacks):
+def test_committed_change_is_broadcast_once_with_its_seq(
+    publisher, live_feed, listener, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         entry = services.create_entry(feed=live_feed, by=publisher, body="hello")
     [change] = listener.changes
@@ -170,4 +181,7 @@ def test_entries_posted_while_a_feed_is_a_draft_reach_readers_catching_up_when_i
     assert entry.seq is None
     services.update_feed(feed=feed, by=publisher, status="live")
     changes = selectors.changes_after(feed=Feed.objects.get(pk=feed.pk), after=0)
-    assert [(change["type"], change.get("entry", {}).get("id")) for change in changes][-1] == ("entry.created", entry.pk)
+    assert [(change["type"], change.get("entry", {}).get("id")) for change in changes][-1] == (
+        "entry.created",
+        entry.pk,
+    )

@@ -37,8 +37,11 @@ def production_server(server_env: dict[str, str], tmp_path: Path):
     }
     collected = subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput"],
-        cwd=ROOT, env={**servers.os.environ, "DJANGO_SETTINGS_MODULE": "livefeed.settings", **env},
-        capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env={**servers.os.environ, "DJANGO_SETTINGS_MODULE": "livefeed.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert collected.returncode == 0, collected.stderr
     with servers.daphne_server(env, tmp_path / "daphne.log") as daphne:

@@ -17,15 +17,22 @@ def json_ld(html: str) -> dict:
 
 
 def test_live_page_carries_a_live_blog_posting(publisher, live_feed, settings):
-    settings.LIVEFEED = {**settings.LIVEFEED, "PUBLISHER_NAME": "Harbor Gazette", "PUBLISHER_LOGO": "https://x.example/logo.png"}
-    entry = services.create_entry(feed=live_feed, by=publisher, headline="Green flag", body="We are *racing*.")
+    settings.LIVEFEED = {
+        **settings.LIVEFEED,
+        "PUBLISHER_NAME": "Harbor Gazette",
+        "PUBLISHER_LOGO": "https://x.example/logo.png",
+    }
+    entry = services.create_entry(
+        feed=live_feed, by=publisher, headline="Green flag", body="We are *racing*."
+    )
     document = json_ld(Client().get(f"/feeds/{live_feed.slug}/").content.decode())
     assert document["@type"] == "LiveBlogPosting"
     assert document["headline"] == live_feed.title
     for field in ("description", "datePublished", "dateModified", "coverageStartTime", "mainEntityOfPage"):
         assert document[field]
     assert document["publisher"] == {
-        "@type": "Organization", "name": "Harbor Gazette",
+        "@type": "Organization",
+        "name": "Harbor Gazette",
         "logo": {"@type": "ImageObject", "url": "https://x.example/logo.png"},
     }
     [update] = document["liveBlogUpdate"]

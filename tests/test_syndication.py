@@ -13,7 +13,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def entries(publisher, live_feed):
-    first = services.create_entry(feed=live_feed, by=publisher, headline="Green flag", body="We are **racing**.")
+    first = services.create_entry(
+        feed=live_feed, by=publisher, headline="Green flag", body="We are **racing**."
+    )
     second = services.create_entry(feed=live_feed, by=publisher, body="Caution for debris in Turn 3.")
     services.create_entry(feed=live_feed, by=publisher, headline="Embargoed", body="x", status="draft")
     return [second, first]
@@ -45,9 +47,18 @@ def test_json_feed_follows_version_1_1(entries, live_feed):
 
 def test_feed_page_advertises_its_syndication_feeds(live_feed):
     html = Client().get(f"/feeds/{live_feed.slug}/").content.decode()
-    assert f'type="application/atom+xml" title="{live_feed.title} (Atom)" href="/feeds/{live_feed.slug}/atom/"' in html
-    assert f'type="application/rss+xml" title="{live_feed.title} (RSS)" href="/feeds/{live_feed.slug}/rss/"' in html
-    assert f'type="application/feed+json" title="{live_feed.title} (JSON Feed)" href="/feeds/{live_feed.slug}/feed.json"' in html
+    assert (
+        f'type="application/atom+xml" title="{live_feed.title} (Atom)" href="/feeds/{live_feed.slug}/atom/"'
+        in html
+    )
+    assert (
+        f'type="application/rss+xml" title="{live_feed.title} (RSS)" href="/feeds/{live_feed.slug}/rss/"'
+        in html
+    )
+    assert (
+        f'type="application/feed+json" title="{live_feed.title} (JSON Feed)" href="/feeds/{live_feed.slug}/feed.json"'
+        in html
+    )
 
 
 @pytest.mark.parametrize("path", ["atom/", "rss/", "feed.json"])

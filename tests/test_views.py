@@ -77,7 +77,10 @@ def test_live_script_is_served(live_feed):
 
 def test_permalink_opens_the_page_at_an_entry_deep_in_the_feed(publisher, live_feed, settings):
     settings.LIVEFEED = {**settings.LIVEFEED, "PAGE_SIZE": 5}
-    laps = [services.create_entry(feed=live_feed, by=publisher, headline=f"Lap {lap}", body="-") for lap in range(40)]
+    laps = [
+        services.create_entry(feed=live_feed, by=publisher, headline=f"Lap {lap}", body="-")
+        for lap in range(40)
+    ]
     html = Client().get(f"/feeds/{live_feed.slug}/entries/{laps[10].pk}/").content.decode()
     shown = re.findall(r'entry-headline">(Lap \d+)<', html)
     assert shown == ["Lap 12", "Lap 11", "Lap 10", "Lap 9", "Lap 8", "Lap 7", "Lap 6"]
@@ -100,7 +103,9 @@ def test_permalink_has_share_card_tags(publisher, live_feed):
 
 
 def test_permalink_to_a_draft_or_deleted_entry_is_404(publisher, live_feed):
-    draft = services.create_entry(feed=live_feed, by=publisher, headline="Embargoed", body="x", status="draft")
+    draft = services.create_entry(
+        feed=live_feed, by=publisher, headline="Embargoed", body="x", status="draft"
+    )
     gone = services.create_entry(feed=live_feed, by=publisher, headline="Gone", body="x")
     services.delete_entry(entry=gone, by=publisher)
     client = Client()
@@ -126,9 +131,11 @@ def test_oldest_first_is_chosen_by_a_link_and_remembered(publisher, live_feed):
 
 def test_key_events_are_listed_with_permalinks(publisher, live_feed):
     services.create_entry(feed=live_feed, by=publisher, headline="Routine", body="-")
-    start = services.create_entry(feed=live_feed, by=publisher, headline="Green flag", body="-", key_event=True)
+    start = services.create_entry(
+        feed=live_feed, by=publisher, headline="Green flag", body="-", key_event=True
+    )
     html = Client().get(f"/feeds/{live_feed.slug}/").content.decode()
-    keys = html[html.index("data-key-list"):html.index("</ol>")]
+    keys = html[html.index("data-key-list") : html.index("</ol>")]
     assert f'href="/feeds/{live_feed.slug}/entries/{start.pk}/"' in keys
     assert "Green flag" in keys
     assert "Routine" not in keys
@@ -192,7 +199,10 @@ def test_pinned_entry_heads_the_first_page_in_either_order(publisher, live_feed)
 def test_key_events_follow_the_readers_order(publisher, live_feed):
     for name in ("Green flag", "Caution", "Checkered flag"):
         services.create_entry(feed=live_feed, by=publisher, headline=name, body="-", key_event=True)
-    for order, names in (("newest", ["Checkered flag", "Caution", "Green flag"]), ("oldest", ["Green flag", "Caution", "Checkered flag"])):
+    for order, names in (
+        ("newest", ["Checkered flag", "Caution", "Green flag"]),
+        ("oldest", ["Green flag", "Caution", "Checkered flag"]),
+    ):
         html = Client().get(f"/feeds/{live_feed.slug}/?order={order}").content.decode()
         keys = html[html.index("data-key-list") : html.index("</ol>")]
         assert re.findall(r"</time> ([^<]+)</a>", keys) == names
@@ -200,11 +210,21 @@ def test_key_events_follow_the_readers_order(publisher, live_feed):
 
 def test_permalink_opens_in_the_readers_order(publisher, live_feed, settings):
     settings.LIVEFEED = {**settings.LIVEFEED, "PAGE_SIZE": 4}
-    laps = [services.create_entry(feed=live_feed, by=publisher, headline=f"Lap {lap}", body="-") for lap in range(20)]
+    laps = [
+        services.create_entry(feed=live_feed, by=publisher, headline=f"Lap {lap}", body="-")
+        for lap in range(20)
+    ]
     client = Client()
     client.cookies["livefeed_order"] = "oldest"
     html = client.get(f"/feeds/{live_feed.slug}/entries/{laps[10].pk}/").content.decode()
-    assert re.findall(r'entry-headline">(Lap \d+)<', html) == ["Lap 8", "Lap 9", "Lap 10", "Lap 11", "Lap 12", "Lap 13"]
+    assert re.findall(r'entry-headline">(Lap \d+)<', html) == [
+        "Lap 8",
+        "Lap 9",
+        "Lap 10",
+        "Lap 11",
+        "Lap 12",
+        "Lap 13",
+    ]
     assert 'data-order="oldest"' in html and "data-detached" not in html and "data-static" not in html
     assert "Earlier entries: back to the start" in html
     assert re.search(r'\?order=oldest&amp;after=[^"]+" rel="next"', html)

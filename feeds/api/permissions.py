@@ -5,7 +5,6 @@ from typing import Any
 from rest_framework import permissions
 from rest_framework.request import Request
 
-
 from .. import roles
 
 

@@ -12,7 +12,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
 from rest_framework import serializers
 
-from .. import events, race
+from .. import events
 from ..models import Entry, Feed
 
 SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"
@@ -60,7 +60,9 @@ class EntrySchema(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=Entry.Kind.choices)
     headline = serializers.CharField(allow_blank=True)
-    html = serializers.CharField(allow_blank=True, help_text="Sanitized HTML rendered from the Markdown body.")
+    html = serializers.CharField(
+        allow_blank=True, help_text="Sanitized HTML rendered from the Markdown body."
+    )
     details = serializers.DictField(help_text="The kind's own fields (speaker, url, alt…).")
     published_at = serializers.DateTimeField(allow_null=True)
     updated_at = serializers.DateTimeField()
@@ -78,7 +80,9 @@ class DeskEntrySchema(EntrySchema):
 
     status = serializers.ChoiceField(choices=Entry.Status.choices)
     body = serializers.CharField(allow_blank=True, help_text="Markdown.")
-    version = serializers.IntegerField(min_value=1, help_text="Send it back with an edit to detect a conflict.")
+    version = serializers.IntegerField(
+        min_value=1, help_text="Send it back with an edit to detect a conflict."
+    )
     author_id = serializers.IntegerField()
     publish_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
@@ -92,12 +96,16 @@ class FeedPageSchema(serializers.Serializer):
     feed = FeedSchema()
     pinned = EntrySchema(allow_null=True)
     entries = EntrySchema(many=True)
-    older_cursor = serializers.CharField(allow_null=True, help_text="Pass as `before` for the next older page.")
+    older_cursor = serializers.CharField(
+        allow_null=True, help_text="Pass as `before` for the next older page."
+    )
     older = serializers.URLField(allow_null=True, help_text="The next older page, or null on the last one.")
     newer_cursor = serializers.CharField(
         allow_null=True, help_text="Pass as `after` (with `order=oldest`) for the next newer page."
     )
-    newer = serializers.URLField(allow_null=True, help_text="The next newer page (oldest first), or null on the last one.")
+    newer = serializers.URLField(
+        allow_null=True, help_text="The next newer page (oldest first), or null on the last one."
+    )
 
     class Meta:
         ref_name = "FeedPage"
@@ -131,7 +139,9 @@ class FeedChangedEvent(_EventBase):
 
 
 class EventsPageSchema(serializers.Serializer):
-    seq = serializers.IntegerField(min_value=0, help_text="The feed's last change; pass it as `after` next time.")
+    seq = serializers.IntegerField(
+        min_value=0, help_text="The feed's last change; pass it as `after` next time."
+    )
     events = PolymorphicProxySerializer(
         component_name="Event",
         serializers=[EntryChangedEvent, EntryDeletedEvent, FeedChangedEvent],
@@ -165,14 +175,17 @@ class ErrorSchema(serializers.Serializer):
 
 
 class ConflictSchema(ErrorSchema):
-    current = DeskEntrySchema(required=False, help_text="The entry as saved now: merge, then send its version.")
+    current = DeskEntrySchema(
+        required=False, help_text="The entry as saved now: merge, then send its version."
+    )
 
     class Meta:
         ref_name = "Conflict"
 
 
 class KeyReusedSchema(ErrorSchema):
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    # Describes the answer only (never validates), so shadowing Serializer.errors is harmless.
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))  # type: ignore[assignment]
 
     class Meta:
         ref_name = "IdempotencyKeyReused"

@@ -46,7 +46,8 @@ _DETAIL_TEXT = {"type": "string", "maxLength": MAX_FIELD, "nullable": True}
 _REQUIRED_DETAIL_TEXT = {"type": "string", "maxLength": MAX_FIELD, "pattern": NONBLANK_TEXT_PATTERN}
 TEXT_DETAILS = ("speaker", "role", "author", "alt", "caption", "credit")
 SOCIAL_URL_PATTERN = (
-    r"^https://([a-z0-9-]+\.)*(" + "|".join(host.replace(".", r"\.") for host in SOCIAL_NETWORKS)
+    r"^https://([a-z0-9-]+\.)*("
+    + "|".join(host.replace(".", r"\.") for host in SOCIAL_NETWORKS)
     + r")/[A-Za-z0-9_~.-][A-Za-z0-9_~.%/?=&#-]*$"
 )
 _SOCIAL_URL = {"type": "string", "maxLength": 500, "pattern": SOCIAL_URL_PATTERN}
@@ -58,7 +59,7 @@ DETAILS_SCHEMA: dict[str, Any] = {
         "(required) and the race status fields; text: none."
     ),
     "properties": {
-        **{name: _DETAIL_TEXT for name in TEXT_DETAILS},
+        **dict.fromkeys(TEXT_DETAILS, _DETAIL_TEXT),
         "url": {**_SOCIAL_URL, "nullable": True},
         **RACE_FIELDS_SCHEMA["properties"],
     },
@@ -116,7 +117,9 @@ class TextField(serializers.CharField):
 
     def __init__(self, *, nonblank: bool = False, **kwargs: Any) -> None:
         if nonblank:
-            kwargs["validators"] = [RegexValidator(NONBLANK_TEXT_PATTERN, "Write something that is not blank.")]
+            kwargs["validators"] = [
+                RegexValidator(NONBLANK_TEXT_PATTERN, "Write something that is not blank.")
+            ]
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:
@@ -194,7 +197,9 @@ _COMMON_ENTRY_FIELDS: dict[str, Any] = {
     "pinned": {"type": "boolean"},
     "key_event": {"type": "boolean"},
     "publish_at": {
-        "type": "string", "format": "date-time", "nullable": True,
+        "type": "string",
+        "format": "date-time",
+        "nullable": True,
         "description": "A time in the future: the entry stays a draft until then.",
     },
 }
@@ -235,19 +240,27 @@ NEW_ENTRY_JSON_SCHEMA: dict[str, Any] = {
             ],
         },
         _kind_schema(
-            "quote", required=["body", "details"], title="QuoteEntry",
+            "quote",
+            required=["body", "details"],
+            title="QuoteEntry",
             properties={"body": _NONBLANK_BODY, "details": _details(["speaker"], ["speaker", "role"])},
         ),
         _kind_schema(
-            "social", required=["details"], title="SocialEntry",
+            "social",
+            required=["details"],
+            title="SocialEntry",
             properties={"body": _BODY, "details": _details(["url"], ["url", "author"])},
         ),
         _kind_schema(
-            "race_status", required=["details"], title="RaceStatusEntry",
+            "race_status",
+            required=["details"],
+            title="RaceStatusEntry",
             properties={"body": _BODY, "details": _RACE_DETAILS},
         ),
     ],
 }
+
+
 def _as_form(schema: dict[str, Any]) -> dict[str, Any]:
     """The same body as form fields, which are text and cannot be null: leave a field out instead."""
     properties = dict(schema["properties"])
@@ -300,7 +313,9 @@ ENTRY_EDIT_JSON_SCHEMA: dict[str, Any] = {
         "body": _BODY,
         "details": DETAILS_SCHEMA,
         "version": {
-            "type": "integer", "minimum": 1, "maximum": 2**31 - 1,
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 2**31 - 1,
             "description": "The version you edited; a newer one on the server answers 409 with the current entry.",
         },
     },
@@ -361,7 +376,10 @@ LIVEFEED_TIMING_SCHEMA: dict[str, Any] = {
 class FeedCreateSerializer(serializers.ModelSerializer):
     title = TextField(nonblank=True, max_length=200)
     slug = SlugTextField(
-        SLUG_PATTERN, max_length=100, required=False, validators=[],
+        SLUG_PATTERN,
+        max_length=100,
+        required=False,
+        validators=[],
         help_text="The feed's address; derived from the title when left out. A slug in use answers 409.",
     )
     summary = TextField(required=False, allow_blank=True, trim_whitespace=False)
@@ -402,15 +420,22 @@ class FeedUpdateSerializer(serializers.ModelSerializer):
 
 def details_help() -> str:
     """The details each kind takes, from the registry, for the API's schema."""
-    described = [f"{kind.name} {{{', '.join(kind.detail_keys())}}}" for kind in kinds.all() if kind.detail_keys()]
+    described = [
+        f"{kind.name} {{{', '.join(kind.detail_keys())}}}" for kind in kinds.all() if kind.detail_keys()
+    ]
     return "The kind's fields: " + "; ".join(described) + "."
 
 
 class EntryWriteSerializer(serializers.ModelSerializer):
-    kind = serializers.ChoiceField(choices=kinds.choices(), required=False, help_text="The entry's kind; text when left out.")
+    kind = serializers.ChoiceField(
+        choices=kinds.choices(), required=False, help_text="The entry's kind; text when left out."
+    )
     headline = TextField(required=False, allow_blank=True, max_length=200)
     body = TextField(
-        allow_blank=True, required=False, max_length=MAX_BODY_LENGTH, trim_whitespace=False,
+        allow_blank=True,
+        required=False,
+        max_length=MAX_BODY_LENGTH,
+        trim_whitespace=False,
         help_text="Markdown. A text entry needs a headline or a body; a quote needs a body.",
     )
     details = DetailsField(required=False, help_text=details_help())
@@ -418,14 +443,29 @@ class EntryWriteSerializer(serializers.ModelSerializer):
     pinned = StrictBooleanField(required=False)
     key_event = StrictBooleanField(required=False)
     version = StrictIntegerField(
-        required=False, min_value=1, max_value=2**31 - 1,
+        required=False,
+        min_value=1,
+        max_value=2**31 - 1,
         help_text="The version you edited; a newer one on the server answers 409.",
     )
 
     class Meta:
         model = Entry
-        fields = ["kind", "headline", "body", "details", "image", "status", "pinned", "key_event", "publish_at", "version"]
-        extra_kwargs = {"publish_at": {"help_text": "A time in the future: the entry stays a draft until then."}}
+        fields = [
+            "kind",
+            "headline",
+            "body",
+            "details",
+            "image",
+            "status",
+            "pinned",
+            "key_event",
+            "publish_at",
+            "version",
+        ]
+        extra_kwargs = {
+            "publish_at": {"help_text": "A time in the future: the entry stays a draft until then."}
+        }
 
     def get_fields(self) -> dict[str, serializers.Field]:
         # Kinds registered after this class was defined are accepted too.

@@ -1,5 +1,5 @@
-from django.urls import path, re_path
 from csp.decorators import csp_update
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from ..caching import cached_feed_view, public_cache

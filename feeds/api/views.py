@@ -5,9 +5,8 @@ from __future__ import annotations
 from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
-from django.views.decorators.csrf import csrf_exempt
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
@@ -25,8 +24,8 @@ from .permissions import ReadOrPublish
 from .serializers import (
     ENTRY_EDIT_FORM_SCHEMA,
     ENTRY_EDIT_JSON_SCHEMA,
-    NEW_ENTRY_JSON_SCHEMA,
     NEW_ENTRY_FORM_SCHEMA,
+    NEW_ENTRY_JSON_SCHEMA,
     EntryWriteSerializer,
     FeedCreateSerializer,
     FeedUpdateSerializer,
@@ -36,8 +35,10 @@ SLUG = OpenApiParameter(
     "slug", str, OpenApiParameter.PATH, pattern=schema.SLUG_PATTERN, description="The feed's slug."
 )
 ENTRY_ID = OpenApiParameter(
-    "entry_id", {"type": "integer", "format": "int64", "minimum": 0, "maximum": schema.MAX_INT64},
-    OpenApiParameter.PATH, description="The entry's id.",
+    "entry_id",
+    {"type": "integer", "format": "int64", "minimum": 0, "maximum": schema.MAX_INT64},
+    OpenApiParameter.PATH,
+    description="The entry's id.",
 )
 ENTRY_CONFLICT = OpenApiResponse(
     response=schema.ConflictSchema,
@@ -88,7 +89,8 @@ class FeedListView(APIView):
     @extend_schema(
         request=FeedCreateSerializer,
         responses=schema.write_responses(
-            {201: schema.FeedSchema}, not_found=False,
+            {201: schema.FeedSchema},
+            not_found=False,
             conflict=OpenApiResponse(schema.ErrorSchema, description="Another feed has this slug."),
         ),
         summary="Create a feed",
@@ -114,7 +116,9 @@ class FeedDetailView(APIView):
             OpenApiParameter(
                 "before", str, description="Cursor for older entries (newest first), from `older_cursor`."
             ),
-            OpenApiParameter("after", str, description="Cursor for newer entries (oldest first), from `newer_cursor`."),
+            OpenApiParameter(
+                "after", str, description="Cursor for newer entries (oldest first), from `newer_cursor`."
+            ),
             OpenApiParameter(
                 "order",
                 str,
@@ -148,7 +152,9 @@ class FeedDetailView(APIView):
                 "pinned": events.entry_payload(pinned) if pinned else None,
                 "entries": [events.entry_payload(entry) for entry in page.entries],
                 "older_cursor": page.older_cursor,
-                "older": request.build_absolute_uri(f"{here}?before={page.older_cursor}") if page.older_cursor else None,
+                "older": request.build_absolute_uri(f"{here}?before={page.older_cursor}")
+                if page.older_cursor
+                else None,
                 "newer_cursor": page.newer_cursor,
                 "newer": request.build_absolute_uri(f"{here}?order=oldest&after={page.newer_cursor}")
                 if page.newer_cursor
@@ -173,7 +179,9 @@ class FeedDetailView(APIView):
             if changes:
                 feed = services.update_feed(feed=feed, by=request.user, **changes)
             if race is not None:
-                feed = services.update_race_status(feed=feed, by=request.user, changes=race, announce=announce)
+                feed = services.update_race_status(
+                    feed=feed, by=request.user, changes=race, announce=announce
+                )
         return Response(events.feed_payload(feed))
 
 
@@ -184,7 +192,8 @@ class FeedEventsView(APIView):
         parameters=[
             SLUG,
             OpenApiParameter(
-                "after", {"type": "integer", "format": "int64", "minimum": 0, "maximum": schema.MAX_INT64},
+                "after",
+                {"type": "integer", "format": "int64", "minimum": 0, "maximum": schema.MAX_INT64},
                 description="Last seq the client applied (0, the default, for all).",
             ),
         ],
@@ -224,11 +233,16 @@ class EntryDetailView(APIView):
 
     def _writable_entry(self, slug: str, entry_id: int) -> Entry:
         return get_object_or_404(
-            Entry.objects.select_related("feed", "author"), feed__slug=slug, pk=entry_id, deleted_at__isnull=True
+            Entry.objects.select_related("feed", "author"),
+            feed__slug=slug,
+            pk=entry_id,
+            deleted_at__isnull=True,
         )
 
     @extend_schema(
-        parameters=[SLUG, ENTRY_ID], responses=schema.read_responses(schema.EntrySchema), summary="One published entry"
+        parameters=[SLUG, ENTRY_ID],
+        responses=schema.read_responses(schema.EntrySchema),
+        summary="One published entry",
     )
     def get(self, request: Request, slug: str, entry_id: int) -> Response:
         entry = get_object_or_404(

@@ -21,14 +21,38 @@ from .hub import Listener, subscribe, subscription_state, unsubscribe
 from .publishing import broadcast_change, publish, redis_ping
 from .redis_link import redis_channel
 from .writers import (
-    CLOSE_RESUME, CLOSE_TOO_SLOW, Change, SendWriter, TransportWriter, Writer, reader_buffer_bytes, writer_for,
+    CLOSE_RESUME,
+    CLOSE_TOO_SLOW,
+    Change,
+    SendWriter,
+    TransportWriter,
+    Writer,
+    reader_buffer_bytes,
+    writer_for,
 )
 
 __all__ = [
-    "CLOSE_RESUME", "CLOSE_TOO_SLOW", "Change", "Listener", "SendWriter", "TransportWriter", "Writer",
-    "broadcast_change", "broadcast_to_desk", "desk_group_name", "publish", "reader_buffer_bytes",
-    "redis_channel", "redis_ping", "reset_process_state", "subscribe", "subscribe_desk", "subscription_state",
-    "unsubscribe", "unsubscribe_desk", "writer_for",
+    "CLOSE_RESUME",
+    "CLOSE_TOO_SLOW",
+    "Change",
+    "Listener",
+    "SendWriter",
+    "TransportWriter",
+    "Writer",
+    "broadcast_change",
+    "broadcast_to_desk",
+    "desk_group_name",
+    "publish",
+    "reader_buffer_bytes",
+    "redis_channel",
+    "redis_ping",
+    "reset_process_state",
+    "subscribe",
+    "subscribe_desk",
+    "subscription_state",
+    "unsubscribe",
+    "unsubscribe_desk",
+    "writer_for",
 ]
 
 

@@ -18,7 +18,8 @@ from django.db import transaction
 
 from ..events import encode
 from .hub import hub
-from .local_bus import listen as listen_on_local_bus, send_to_group
+from .local_bus import listen as listen_on_local_bus
+from .local_bus import send_to_group
 
 logger = logging.getLogger(__name__)
 

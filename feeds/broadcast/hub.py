@@ -74,7 +74,9 @@ class Hub:
 
     def listeners(self) -> list[Listener]:
         with self.lock:
-            return [listener for loops in self.feeds.values() for group in loops.values() for listener in group]
+            return [
+                listener for loops in self.feeds.values() for group in loops.values() for listener in group
+            ]
 
     def fan_out(self, feed_slug: str, change: Change) -> None:
         """Give `change` to every local listener of the feed, in each listener's own loop thread."""

@@ -74,7 +74,12 @@ def bus_directory() -> Path:
         return Path(configured)
     database = connections["default"].settings_dict
     name = str(database.get("NAME") or "")
-    if database["ENGINE"].endswith("sqlite3") and name and name != ":memory:" and not name.startswith("file:"):
+    if (
+        database["ENGINE"].endswith("sqlite3")
+        and name
+        and name != ":memory:"
+        and not name.startswith("file:")
+    ):
         return Path(f"{os.path.abspath(name)}-bus")
     identity = "|".join(str(database.get(key) or "") for key in ("ENGINE", "HOST", "PORT", "NAME"))
     return Path(settings.VAR_DIR) / f"bus-{hashlib.sha256(identity.encode()).hexdigest()[:12]}"
@@ -100,7 +105,10 @@ def send_to_group(*, group: str, event: dict[str, Any], fallback: dict[str, Any]
     `fallback` is sent instead when `event` is too big for one datagram.
     """
     if active():
-        _send(f"group {group} {json.dumps(event)}".encode(), fallback=f"group {group} {json.dumps(fallback)}".encode())
+        _send(
+            f"group {group} {json.dumps(event)}".encode(),
+            fallback=f"group {group} {json.dumps(fallback)}".encode(),
+        )
 
 
 def _send(message: bytes, *, fallback: bytes) -> None:
@@ -126,7 +134,9 @@ class Sender:
             if self.socket is None:
                 self.start()
             if len(self.queue) >= MAX_QUEUED:
-                logger.warning("Dropping a message for the local processes: %d waiting already", len(self.queue))
+                logger.warning(
+                    "Dropping a message for the local processes: %d waiting already", len(self.queue)
+                )
                 return
             self.queue.append((directory, message, fallback))
             self.unfinished += 1
@@ -180,7 +190,9 @@ class Sender:
                 if time.monotonic() > deadline:
                     logger.warning(
                         "%d local processes did not take a message within %.0f s; their readers catch up "
-                        "with the next change", len(waiting), RETRY_SECONDS,
+                        "with the next change",
+                        len(waiting),
+                        RETRY_SECONDS,
                     )
                     return
                 time.sleep(0.002)
@@ -243,7 +255,9 @@ class BusListener:
             try:
                 self.handle(bytes(self.buffer[:size]))
             except Exception:
-                logger.exception("Ignoring a malformed message from the local bus: %r", bytes(self.buffer[:80]))
+                logger.exception(
+                    "Ignoring a malformed message from the local bus: %r", bytes(self.buffer[:80])
+                )
 
     def handle(self, data: bytes) -> None:
         kind, _, rest = data.partition(b" ")
@@ -313,7 +327,8 @@ def listen(readers: Readers) -> None:
             logger.error(
                 "Cannot listen on the local bus in %s (%s): changes made by other processes reach this "
                 "process's readers only with the next change. Set LIVEFEED_BUS_DIR to a short, writable path.",
-                directory, error,
+                directory,
+                error,
             )
             return
         # A clean stop removes the socket; after a crash the next sender removes it.

@@ -57,7 +57,11 @@ class RedisLink:
         self.port = int(options.get("port", 6379))
         self.username = options.get("username")
         self.password = options.get("password")
-        self.tls = options.get("connection_class").__name__ == "SSLConnection" if "connection_class" in options else False
+        self.tls = (
+            options.get("connection_class").__name__ == "SSLConnection"
+            if "connection_class" in options
+            else False
+        )
         self.loop = loop
         self.readers = readers
         self.writer: asyncio.StreamWriter | None = None

@@ -88,7 +88,14 @@ class Writer(Protocol):
 # WebSocket protocol, private attributes included. Twisted and autobahn are pinned in the lock; the
 # class attributes are checked at start-up (`FeedsConfig.ready`), those set per instance on each
 # connection, and the ASGI path is used, with a warning, wherever one is missing.
-CONNECTION_CLASS_ATTRIBUTES = ("dataBuffer", "offset", "disconnecting", "disconnected", "abortConnection", "write")
+CONNECTION_CLASS_ATTRIBUTES = (
+    "dataBuffer",
+    "offset",
+    "disconnecting",
+    "disconnected",
+    "abortConnection",
+    "write",
+)
 CONNECTION_ATTRIBUTES = (*CONNECTION_CLASS_ATTRIBUTES, "_tempDataLen", "socket")
 PROTOCOL_CLASS_ATTRIBUTES = ("STATE_OPEN", "sendMessage", "sendClose")
 PROTOCOL_ATTRIBUTES = (*PROTOCOL_CLASS_ATTRIBUTES, "state", "_perMessageCompress", "last_ping")
@@ -107,8 +114,14 @@ def fast_path_problem() -> str | None:
     except ImportError as error:
         problem: str | None = f"{error.name} cannot be imported"
     else:
-        missing = [f"Connection.{name}" for name in CONNECTION_CLASS_ATTRIBUTES if not hasattr(Connection, name)]
-        missing += [f"WebSocketProtocol.{name}" for name in PROTOCOL_CLASS_ATTRIBUTES if not hasattr(WebSocketProtocol, name)]
+        missing = [
+            f"Connection.{name}" for name in CONNECTION_CLASS_ATTRIBUTES if not hasattr(Connection, name)
+        ]
+        missing += [
+            f"WebSocketProtocol.{name}"
+            for name in PROTOCOL_CLASS_ATTRIBUTES
+            if not hasattr(WebSocketProtocol, name)
+        ]
         missing += [] if hasattr(Server, "handle_reply") else ["Server.handle_reply"]
         problem = f"missing {', '.join(missing)}" if missing else None
     if problem:
@@ -185,7 +198,7 @@ class TransportWriter:
             protocol.last_ping -= random.random() * interval
 
     def write(self, change: Change, *, catching_up: bool = False) -> None:
-        if self.closed:
+        if self.closed or change.text is None:  # a change known only by its seq is never written
             return
         protocol = self.protocol
         if protocol.state != protocol.STATE_OPEN:
@@ -204,7 +217,9 @@ class TransportWriter:
             self.grace = 0
         elif unsent > reader_buffer_bytes() + self.grace:  # a backlog, not one large change
             self.closed = True
-            logger.warning("Disconnecting a reader with %d bytes unsent (it resumes from its last seq)", unsent)
+            logger.warning(
+                "Disconnecting a reader with %d bytes unsent (it resumes from its last seq)", unsent
+            )
             transport.abortConnection()
             return
         sent = 0
@@ -241,7 +256,7 @@ class SendWriter:
         self.grace = 0
 
     def write(self, change: Change, *, catching_up: bool = False) -> None:
-        if self.closed:
+        if self.closed or change.text is None:  # a change known only by its seq is never written
             return
         size = len(change.text)
         if catching_up:
@@ -249,7 +264,9 @@ class SendWriter:
         elif self.queued == 0:
             self.grace = 0
         elif self.queued > reader_buffer_bytes() + self.grace:
-            logger.warning("Closing a reader with %d bytes queued (it resumes from its last seq)", self.queued)
+            logger.warning(
+                "Closing a reader with %d bytes queued (it resumes from its last seq)", self.queued
+            )
             self.queue.clear()
             self.close(CLOSE_TOO_SLOW)
             return

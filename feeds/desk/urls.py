@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from django.contrib.admin import AdminSite
 from django.http import HttpResponse
@@ -13,6 +13,7 @@ from . import views
 
 def desk_urls(admin_site: AdminSite) -> list[URLPattern]:
     """Admin-protected desk routes under /admin/feeds/feed/<id>/desk/."""
+
     def protect(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         return admin_site.admin_view(view)
 

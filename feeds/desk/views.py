@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -99,7 +100,8 @@ def desk(request: HttpRequest, feed_id: int) -> HttpResponse:
         "user": {"id": user.pk, "can_publish": can_publish, "can_run_feed": can_run_feed},
         # Each kind's detail inputs, for the inline editor: [input name, label, key in details].
         "kind_fields": {
-            kind.name: [[field.input_name, field.label, field.key] for field in kind.fields] for kind in kinds.all()
+            kind.name: [[field.input_name, field.label, field.key] for field in kind.fields]
+            for kind in kinds.all()
         },
     }
     context = {
@@ -154,7 +156,9 @@ def entry(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
     if action:
         if action not in toggles:
             return JsonResponse({"detail": f"Unknown action {action!r}."}, status=400)
-        changed = services.update_entry(entry=current, by=request.user, expected_version=expected, **toggles[action])
+        changed = services.update_entry(
+            entry=current, by=request.user, expected_version=expected, **toggles[action]
+        )
         return JsonResponse({"entry": events.desk_entry_payload(changed)})
     form = DeskEntryForm(request.POST, request.FILES)
     if not form.is_valid():
@@ -191,7 +195,8 @@ def history(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
         if older is not None:
             delta = record.diff_against(older, excluded_fields=["version", "publish_at", "scheduled_by"])
             changes = [
-                {"field": change.field, "old": _shown(change.old), "new": _shown(change.new)} for change in delta.changes
+                {"field": change.field, "old": _shown(change.old), "new": _shown(change.new)}
+                for change in delta.changes
             ]
         user = record.history_user
         versions.append(
@@ -224,7 +229,9 @@ def restore(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
     try:
         history_id = int(request.POST.get("history_id", ""))
     except ValueError:
-        return JsonResponse({"detail": "Choose a version to restore.", "errors": {"history_id": ["Required."]}}, status=400)
+        return JsonResponse(
+            {"detail": "Choose a version to restore.", "errors": {"history_id": ["Required."]}}, status=400
+        )
     restored = services.restore_entry_version(
         entry=current, by=request.user, history_id=history_id, expected_version=_expected_version(request)
     )
@@ -239,7 +246,9 @@ def feed_status(request: HttpRequest, feed_id: int) -> HttpResponse:
     feed = get_object_or_404(Feed, pk=feed_id)
     status = request.POST.get("status", "")
     if status not in (Feed.Status.LIVE, Feed.Status.ENDED, Feed.Status.DRAFT):
-        return JsonResponse({"detail": "Choose live, ended or draft.", "errors": {"status": ["Invalid."]}}, status=400)
+        return JsonResponse(
+            {"detail": "Choose live, ended or draft.", "errors": {"status": ["Invalid."]}}, status=400
+        )
     if not roles.can_run_feed(request.user):
         raise PermissionDenied("You may not open or end coverage.")
     feed = services.update_feed(feed=feed, by=request.user, status=status)
@@ -257,7 +266,9 @@ def race_status(request: HttpRequest, feed_id: int) -> HttpResponse:
     except (ValueError, UnicodeDecodeError):
         return JsonResponse({"detail": "Send JSON."}, status=400)
     if not isinstance(data, dict) or not isinstance(data.get("changes"), dict):
-        return JsonResponse({"detail": "Send the changes as an object.", "errors": {"changes": ["Required."]}}, status=400)
+        return JsonResponse(
+            {"detail": "Send the changes as an object.", "errors": {"changes": ["Required."]}}, status=400
+        )
     feed = services.update_race_status(
         feed=feed, by=request.user, changes=data["changes"], announce=bool(data.get("announce"))
     )

@@ -16,8 +16,17 @@ from .base import DetailField, Kind
 from .registry import UnknownKind, all, choices, get, input_names, register, unregister
 
 __all__ = [
-    "DetailField", "Kind", "UnknownKind", "all", "choices", "clean_details", "get", "input_names", "register",
-    "render_entry", "unregister",
+    "DetailField",
+    "Kind",
+    "UnknownKind",
+    "all",
+    "choices",
+    "clean_details",
+    "get",
+    "input_names",
+    "register",
+    "render_entry",
+    "unregister",
 ]
 
 # One line per kind, in the order editors are offered them.

@@ -19,7 +19,9 @@ class ImageKind(Kind):
     body_label = "Text under the image (optional)"
     takes_image = True
     fields = (
-        DetailField("alt", "Alt text", required=True, help_text="What it shows, for screen readers.", wide=True),
+        DetailField(
+            "alt", "Alt text", required=True, help_text="What it shows, for screen readers.", wide=True
+        ),
         DetailField("caption", "Caption", help_text="Shown under it.", wide=True),
         DetailField("credit", "Credit", help_text="Photographer or agency."),
     )
@@ -42,6 +44,12 @@ class ImageKind(Kind):
         return format_html(
             '<figure class="entry-image"><img src="{}" srcset="{}" sizes="{}" alt="{}" width="{}" height="{}"'
             ' loading="lazy">{}</figure>{}',
-            largest["url"], mark_safe(srcset), IMAGE_SIZES, details.get("alt", ""), largest["width"], height,
-            format_html("<figcaption>{}</figcaption>", caption) if caption else "", mark_safe(text),
+            largest["url"],
+            mark_safe(srcset),
+            IMAGE_SIZES,
+            details.get("alt", ""),
+            largest["width"],
+            height,
+            format_html("<figcaption>{}</figcaption>", caption) if caption else "",
+            mark_safe(text),
         )

@@ -17,7 +17,11 @@ class QuoteKind(Kind):
     body_label = "The quote"
     fields = (
         DetailField(
-            "speaker", "Speaker", required=True, required_message="The speaker is required.", help_text="Who said it."
+            "speaker",
+            "Speaker",
+            required=True,
+            required_message="The speaker is required.",
+            help_text="Who said it.",
         ),
         DetailField("role", "Role", help_text="Who they are.", placeholder="driver, No. 75 truck", wide=True),
     )
@@ -32,5 +36,7 @@ class QuoteKind(Kind):
         if details.get("role"):
             attribution = format_html("{}, {}", attribution, details["role"])
         return format_html(
-            '<blockquote class="entry-quote">{}<footer>— {}</footer></blockquote>', mark_safe(text), attribution
+            '<blockquote class="entry-quote">{}<footer>— {}</footer></blockquote>',
+            mark_safe(text),
+            attribution,
         )

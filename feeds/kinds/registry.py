@@ -8,7 +8,19 @@ from .base import Kind
 
 # Inputs the entry forms already have; a kind's detail field may not take one of these names.
 RESERVED_INPUT_NAMES = frozenset(
-    {"kind", "headline", "body", "image", "status", "publish", "publish_at", "pinned", "key_event", "version", "feed"}
+    {
+        "kind",
+        "headline",
+        "body",
+        "image",
+        "status",
+        "publish",
+        "publish_at",
+        "pinned",
+        "key_event",
+        "version",
+        "feed",
+    }
 )
 
 _kinds: dict[str, Kind] = {}

@@ -47,7 +47,9 @@ def social_network(url: str) -> str:
             if parts.path in ("", "/"):
                 raise ValueError(f"Link to a post on {network}, not its home page.")
             return network
-    raise ValueError(f"Posts from {host} are not supported; use {', '.join(sorted(set(SOCIAL_NETWORKS.values())))}.")
+    raise ValueError(
+        f"Posts from {host} are not supported; use {', '.join(sorted(set(SOCIAL_NETWORKS.values())))}."
+    )
 
 
 class SocialKind(Kind):
@@ -56,8 +58,13 @@ class SocialKind(Kind):
     body_label = "Quoted text (optional)"
     fields = (
         DetailField(
-            "url", "Post URL", max_length=500, help_text="The post's https:// address.", input_type="url",
-            placeholder="https://bsky.app/profile/…/post/…", wide=True,
+            "url",
+            "Post URL",
+            max_length=500,
+            help_text="The post's https:// address.",
+            input_type="url",
+            placeholder="https://bsky.app/profile/…/post/…",
+            wide=True,
         ),
         # "author" alone would read as the entry's author in a form.
         DetailField("author", "Posted by", help_text="The account.", form_name="social_author"),
@@ -77,5 +84,8 @@ class SocialKind(Kind):
         return format_html(
             '<blockquote class="entry-social" cite="{url}">{text}<footer><span class="entry-social-network">'
             '{network}</span>{by} · <a href="{url}">View the post on {network}</a></footer></blockquote>',
-            url=details.get("url", ""), text=mark_safe(text), network=network, by=by,
+            url=details.get("url", ""),
+            text=mark_safe(text),
+            network=network,
+            by=by,
         )

@@ -27,7 +27,9 @@ class SlackChannelAdmin(admin.ModelAdmin):
     search_fields = ["channel_id", "name", "feed__title", "feed__slug"]
     autocomplete_fields = ["feed"]
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         _warn_when_off(request, telegram=False)
         return super().changelist_view(request, extra_context)
 
@@ -42,6 +44,8 @@ class MessagingAccountAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
     autocomplete_fields = ["feed"]
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         _warn_when_off(request)
         return super().changelist_view(request, extra_context)

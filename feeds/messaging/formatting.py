@@ -62,7 +62,7 @@ def telegram_to_markdown(text: str, entities: list[dict[str, Any]] | None) -> st
     spans.sort(key=lambda span: (span[0], -span[1]))
 
     def piece(start: int, end: int) -> str:
-        return units[start * 2:end * 2].decode("utf-16-le", errors="replace")
+        return units[start * 2 : end * 2].decode("utf-16-le", errors="replace")
 
     def render(start: int, end: int, inner: list[tuple[int, int, dict[str, Any]]]) -> str:
         out, position, index = [], start, 0
@@ -93,7 +93,7 @@ def _wrap(entity: dict[str, Any], raw: str, inner: str) -> str:
     if not stripped:
         return inner
     lead = inner[: len(inner) - len(inner.lstrip())]
-    trail = inner[len(inner.rstrip()):]
+    trail = inner[len(inner.rstrip()) :]
     if kind == "bold":
         return f"{lead}**{stripped}**{trail}"
     if kind == "italic":
@@ -121,9 +121,7 @@ def _wrap(entity: dict[str, Any], raw: str, inner: str) -> str:
 # --- Slack ------------------------------------------------------------------------------------
 
 _SLACK_TOKEN = re.compile(r"```(?P<pre>.+?)```|`(?P<code>[^`\n]+)`|<(?P<angle>[^<>\n]+)>", re.DOTALL)
-_SLACK_STYLE = re.compile(
-    r"(?<![\w*_~])(?P<mark>[*_~])(?=\S)(?P<inner>[^\n]+?)(?<=\S)(?P=mark)(?![\w*_~])"
-)
+_SLACK_STYLE = re.compile(r"(?<![\w*_~])(?P<mark>[*_~])(?=\S)(?P<inner>[^\n]+?)(?<=\S)(?P=mark)(?![\w*_~])")
 _SLACK_MARKDOWN = {"*": "**", "_": "*", "~": "~~"}
 
 
@@ -131,7 +129,7 @@ def slack_to_markdown(text: str) -> str:
     """Slack's mrkdwn (`*bold*`, `_italic_`, `~strike~`, code, `<url|label>`, mentions) as Markdown."""
     out, position = [], 0
     for match in _SLACK_TOKEN.finditer(text):
-        out.append(_slack_styles(text[position:match.start()]))
+        out.append(_slack_styles(text[position : match.start()]))
         if match.group("pre") is not None:
             out.append(_code_block(html.unescape(match.group("pre").strip("\n")), ""))
         elif match.group("code") is not None:
@@ -146,7 +144,7 @@ def slack_to_markdown(text: str) -> str:
 def _slack_styles(text: str) -> str:
     out, position = [], 0
     for match in _SLACK_STYLE.finditer(text):
-        out.append(escape_markdown(html.unescape(text[position:match.start()])))
+        out.append(escape_markdown(html.unescape(text[position : match.start()])))
         marker = _SLACK_MARKDOWN[match.group("mark")]
         out.append(f"{marker}{_slack_styles(match.group('inner'))}{marker}")
         position = match.end()

@@ -40,7 +40,9 @@ def issue_link_code(*, user: AbstractBaseUser) -> tuple[str, LinkCode]:
     """Make a new code for `user`; the returned text is the only copy (shown once, as XXXX-XXXX)."""
     raw = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
     code = f"{raw[:4]}-{raw[4:]}"
-    link_code = LinkCode.objects.create(user=user, code_hash=_hash(code), expires_at=timezone.now() + CODE_LIFETIME)
+    link_code = LinkCode.objects.create(
+        user=user, code_hash=_hash(code), expires_at=timezone.now() + CODE_LIFETIME
+    )
     return code, link_code
 
 
@@ -56,10 +58,12 @@ def link_account(*, platform: str, external_id: str, code: str, display_name: st
         if link_code is None:
             raise LinkRefused(
                 "That code is unknown, expired or already used. Get a new one on the live desk "
-                "(\"Post from Telegram or Slack\")."
+                '("Post from Telegram or Slack").'
             )
         if not roles.can_write(link_code.user):
-            raise LinkRefused("Your Livefeed account may not write entries; ask an editor to add you to a role.")
+            raise LinkRefused(
+                "Your Livefeed account may not write entries; ask an editor to add you to a role."
+            )
         link_code.used_at = timezone.now()
         link_code.save(update_fields=["used_at"])
         account, _ = MessagingAccount.objects.update_or_create(

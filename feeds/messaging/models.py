@@ -18,7 +18,9 @@ class LinkCode(models.Model):
     """A one-time code a user shows on the desk and sends to a bot to link their account; only its
     hash is stored."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messaging_link_codes")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messaging_link_codes"
+    )
     code_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
@@ -40,9 +42,15 @@ class MessagingAccount(models.Model):
         max_length=64, help_text="Telegram user id, or Slack member id (U…, shown in the member's profile)."
     )
     display_name = models.CharField(max_length=200, blank=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messaging_accounts")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messaging_accounts"
+    )
     feed = models.ForeignKey(
-        "feeds.Feed", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        "feeds.Feed",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
         help_text="The feed a Telegram account's messages go to (chosen with /feed).",
     )
     linked_at = models.DateTimeField(auto_now_add=True)
@@ -61,7 +69,9 @@ class MessagingAccount(models.Model):
 class SlackChannel(models.Model):
     """A Slack channel whose messages become entries of a feed."""
 
-    channel_id = models.CharField(max_length=32, unique=True, help_text="The channel's id (C…), from its details.")
+    channel_id = models.CharField(
+        max_length=32, unique=True, help_text="The channel's id (C…), from its details."
+    )
     name = models.CharField(max_length=100, blank=True, help_text="For your reference.")
     feed = models.ForeignKey("feeds.Feed", on_delete=models.CASCADE, related_name="slack_channels")
     created_at = models.DateTimeField(auto_now_add=True)

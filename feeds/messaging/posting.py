@@ -72,7 +72,13 @@ def new_entry_status(user: AbstractBaseUser) -> str:
 
 
 def post_message(
-    *, platform: str, delivery_id: str, conversation_id: str, message_id: str, feed: Feed, user: AbstractBaseUser,
+    *,
+    platform: str,
+    delivery_id: str,
+    conversation_id: str,
+    message_id: str,
+    feed: Feed,
+    user: AbstractBaseUser,
     **fields: Any,
 ) -> Entry:
     """Create the entry a new message becomes; raises Duplicate for a retried delivery."""
@@ -81,7 +87,9 @@ def post_message(
         MessagingEntry.objects.create(
             platform=platform, conversation_id=str(conversation_id), message_id=str(message_id), entry=entry
         )
-    logger.info("%s message %s:%s posted as entry %s by %s", platform, conversation_id, message_id, entry.pk, user)
+    logger.info(
+        "%s message %s:%s posted as entry %s by %s", platform, conversation_id, message_id, entry.pk, user
+    )
     return entry
 
 

@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 PLATFORM = Platform.SLACK
 HOW_TO_LINK = (
     "Your message was not posted to Livefeed: your Slack account is not linked. Open a feed's live desk, "
-    "choose \"Get a linking code\" and post it here as: link CODE"
+    'choose "Get a linking code" and post it here as: link CODE'
 )
 LINK = re.compile(r"^\s*link\s+(?P<code>[A-Za-z0-9-]{4,20})\s*$", re.IGNORECASE)
 # Subtypes that are a person's new message; anything else (joins, bots, topics…) is not an entry.
@@ -96,11 +96,18 @@ class _Event:
             logger.info("Slack event %s from unlinked member %s not posted", self.event_id, user)
             return self._done("refused", "the sender is not linked", reply=(channel, user, HOW_TO_LINK))
         if feed.status == Feed.Status.ENDED:
-            return self._done("refused", "the feed has ended", reply=(channel, user, f"{feed.title} has ended; not posted."))
+            return self._done(
+                "refused", "the feed has ended", reply=(channel, user, f"{feed.title} has ended; not posted.")
+            )
         try:
             entry = posting.post_message(
-                platform=PLATFORM, delivery_id=self.event_id, conversation_id=channel, message_id=ts,
-                feed=feed, user=account.user, body=slack_to_markdown(text),
+                platform=PLATFORM,
+                delivery_id=self.event_id,
+                conversation_id=channel,
+                message_id=ts,
+                feed=feed,
+                user=account.user,
+                body=slack_to_markdown(text),
             )
         except posting.Duplicate:
             return Outcome("duplicate", f"event {self.event_id} was handled before")
@@ -120,7 +127,12 @@ class _Event:
         name = account.user.get_full_name() or account.user.get_username()
         logger.info("Slack member %s linked to %s", user, account.user)
         # Recorded as handled with the link itself, above: only the answer is left.
-        send_ephemeral(self.client, channel, user, f"Linked to Livefeed as {name}. Your messages in mapped channels become entries.")
+        send_ephemeral(
+            self.client,
+            channel,
+            user,
+            f"Linked to Livefeed as {name}. Your messages in mapped channels become entries.",
+        )
         return Outcome("linked", f"linked to {account.user}")
 
     def _changed(self, channel: str) -> Outcome:
@@ -140,7 +152,10 @@ class _Event:
             raise BadDelivery("event.message.text: text is required.")
         try:
             posting.edit_message(
-                platform=PLATFORM, delivery_id=self.event_id, entry=entry, user=account.user,
+                platform=PLATFORM,
+                delivery_id=self.event_id,
+                entry=entry,
+                user=account.user,
                 body=slack_to_markdown(text),
             )
         except posting.Duplicate:
@@ -156,11 +171,15 @@ class _Event:
             return self._done("ignored", "the deleted message is not an entry")
         previous = self.event.get("previous_message")
         user = previous.get("user") if isinstance(previous, dict) else None
-        account = linking.linked_account(platform=PLATFORM, external_id=user) if isinstance(user, str) else None
+        account = (
+            linking.linked_account(platform=PLATFORM, external_id=user) if isinstance(user, str) else None
+        )
         if account is None:
             return self._done("refused", "the message's author is not linked")
         try:
-            posting.delete_message(platform=PLATFORM, delivery_id=self.event_id, entry=entry, user=account.user)
+            posting.delete_message(
+                platform=PLATFORM, delivery_id=self.event_id, entry=entry, user=account.user
+            )
         except posting.Duplicate:
             return Outcome("duplicate", f"event {self.event_id} was handled before")
         except PermissionDenied as exc:
@@ -168,7 +187,12 @@ class _Event:
         return Outcome("deleted", f"entry {entry.pk}")
 
     def _refused(
-        self, exc: ValidationError | PermissionDenied, channel: str, user: str, *, verb: str = "Not posted to Livefeed"
+        self,
+        exc: ValidationError | PermissionDenied,
+        channel: str,
+        user: str,
+        *,
+        verb: str = "Not posted to Livefeed",
     ) -> Outcome:
         reason = refusal_text(exc)
         logger.info("Slack event %s refused: %s", self.event_id, reason)

@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 PLATFORM = Platform.TELEGRAM
 HOW_TO_LINK = (
     "This bot posts to Livefeed for linked reporters. Open a feed's live desk, choose "
-    "\"Get a linking code\" under \"Post from Telegram or Slack\", and send it here as /link CODE."
+    '"Get a linking code" under "Post from Telegram or Slack", and send it here as /link CODE.'
 )
 HELP = (
     "/feeds lists the feeds you can write to, /feed <slug> chooses one; then every message you send "
@@ -82,7 +82,9 @@ def _checked(message: Any) -> dict[str, Any]:
 class _Update:
     """One message or edited message, from one sender, in one chat."""
 
-    def __init__(self, *, update_id: str, message: dict[str, Any], edited: bool, client: TelegramClient) -> None:
+    def __init__(
+        self, *, update_id: str, message: dict[str, Any], edited: bool, client: TelegramClient
+    ) -> None:
         self.update_id = update_id
         self.message = message
         self.edited = edited
@@ -98,7 +100,9 @@ class _Update:
             return self._command(text)
         account = linking.linked_account(platform=PLATFORM, external_id=str(self.sender["id"]))
         if account is None:
-            logger.info("Telegram update %s from unlinked account %s not posted", self.update_id, self.sender["id"])
+            logger.info(
+                "Telegram update %s from unlinked account %s not posted", self.update_id, self.sender["id"]
+            )
             return self._done("refused", "the sender is not linked", reply=HOW_TO_LINK)
         if self.edited:
             return self._edit(account)
@@ -122,13 +126,20 @@ class _Update:
                 f"{'→ ' if account.feed_id == feed.pk else ''}{feed.slug} — {feed.title} ({feed.get_status_display()})"
                 for feed in feeds
             )
-            return self._done("command", "feeds listed", reply=f"Your feeds:\n{listing}\nChoose one with /feed <slug>."
-                              if feeds else "There is no feed to write to yet.")
+            return self._done(
+                "command",
+                "feeds listed",
+                reply=f"Your feeds:\n{listing}\nChoose one with /feed <slug>."
+                if feeds
+                else "There is no feed to write to yet.",
+            )
         if name == "feed":
             return self._choose_feed(account, argument)
         if name == "unlink":
             account.delete()
-            return self._done("command", "unlinked", reply="This Telegram account is no longer linked to Livefeed.")
+            return self._done(
+                "command", "unlinked", reply="This Telegram account is no longer linked to Livefeed."
+            )
         current = f" You are posting to {account.feed.title} ({account.feed.slug})." if account.feed else ""
         return self._done("command", "help", reply=HELP + current)
 
@@ -140,7 +151,9 @@ class _Update:
         try:
             with posting.handled_once(platform=PLATFORM, delivery_id=self.update_id):
                 account = linking.link_account(
-                    platform=PLATFORM, external_id=str(self.sender["id"]), code=code,
+                    platform=PLATFORM,
+                    external_id=str(self.sender["id"]),
+                    code=code,
                     display_name=f"@{username}" if username else name,
                 )
         except posting.Duplicate:
@@ -151,26 +164,38 @@ class _Update:
         user = account.user
         logger.info("Telegram account %s linked to %s", self.sender["id"], user)
         # Recorded as handled with the link itself, above: only the answer is left.
-        send_reply(self.client, self.chat_id, f"Linked to Livefeed as {user.get_full_name() or user.get_username()}. {HELP}")
+        send_reply(
+            self.client,
+            self.chat_id,
+            f"Linked to Livefeed as {user.get_full_name() or user.get_username()}. {HELP}",
+        )
         return Outcome("linked", f"linked to {user}")
 
     def _choose_feed(self, account: MessagingAccount, slug: str) -> Outcome:
         feed = posting.writable_feed(slug)
         if feed is None:
-            return self._done("refused", "unknown feed", reply=f"No open feed is called {slug!r}. /feeds lists them.")
+            return self._done(
+                "refused", "unknown feed", reply=f"No open feed is called {slug!r}. /feeds lists them."
+            )
         account.feed = feed
         account.save(update_fields=["feed"])
-        mode = "published at once" if posting.new_entry_status(account.user) == Entry.Status.PUBLISHED else (
-            "saved as drafts for an editor to publish"
+        mode = (
+            "published at once"
+            if posting.new_entry_status(account.user) == Entry.Status.PUBLISHED
+            else ("saved as drafts for an editor to publish")
         )
-        return self._done("command", f"feed {feed.slug} chosen", reply=f"Posting to {feed.title}: your messages are {mode}.")
+        return self._done(
+            "command", f"feed {feed.slug} chosen", reply=f"Posting to {feed.title}: your messages are {mode}."
+        )
 
     # --- Entries ----------------------------------------------------------------------------
 
     def _post(self, account: MessagingAccount) -> Outcome:
         feed = account.feed
         if feed is None or feed.status == Feed.Status.ENDED:
-            return self._done("refused", "no feed chosen", reply="Choose a feed first: /feeds, then /feed <slug>.")
+            return self._done(
+                "refused", "no feed chosen", reply="Choose a feed first: /feeds, then /feed <slug>."
+            )
         if "photo" in self.message:
             fields = self._photo_fields(account)
             if isinstance(fields, Outcome):
@@ -178,11 +203,18 @@ class _Update:
         elif "text" in self.message:
             fields = {"body": telegram_to_markdown(self.message["text"], self.message.get("entities"))}
         else:
-            return self._done("ignored", "only text and photos are posted", reply="Only text and photos are posted.")
+            return self._done(
+                "ignored", "only text and photos are posted", reply="Only text and photos are posted."
+            )
         try:
             entry = posting.post_message(
-                platform=PLATFORM, delivery_id=self.update_id, conversation_id=str(self.chat_id),
-                message_id=str(self.message["message_id"]), feed=feed, user=account.user, **fields,
+                platform=PLATFORM,
+                delivery_id=self.update_id,
+                conversation_id=str(self.chat_id),
+                message_id=str(self.message["message_id"]),
+                feed=feed,
+                user=account.user,
+                **fields,
             )
         except posting.Duplicate:
             return Outcome("duplicate", f"update {self.update_id} was handled before")
@@ -194,22 +226,30 @@ class _Update:
         """Download the largest size Livefeed accepts and describe it as an image entry."""
         limit = settings.MAX_IMAGE_BYTES
         sizes = [
-            size for size in self.message["photo"]
+            size
+            for size in self.message["photo"]
             if not isinstance(size.get("file_size"), int) or size["file_size"] <= limit
         ]
         too_large = f"The photo is larger than {limit // (1024 * 1024)} MB; send a smaller one."
         if not sizes:
             logger.info("Telegram update %s: every size of the photo is over the limit", self.update_id)
             return self._done("refused", "photo too large", reply=too_large)
-        largest = max(sizes, key=lambda size: (_number(size.get("width")) * _number(size.get("height")),
-                                               _number(size.get("file_size"))))
+        largest = max(
+            sizes,
+            key=lambda size: (
+                _number(size.get("width")) * _number(size.get("height")),
+                _number(size.get("file_size")),
+            ),
+        )
         try:
             path, data = self.client.download_file(file_id=largest["file_id"], max_bytes=limit)
         except FileTooLarge:
             logger.info("Telegram update %s: the photo download went over the limit", self.update_id)
             return self._done("refused", "photo too large", reply=too_large)
         except BotApiError as exc:
-            logger.error("Telegram update %s: photo not fetched, Telegram will redeliver: %s", self.update_id, exc)
+            logger.error(
+                "Telegram update %s: photo not fetched, Telegram will redeliver: %s", self.update_id, exc
+            )
             raise PlatformUnavailable(str(exc)) from exc
         caption = self.message.get("caption", "")
         name = posixpath.basename(path) or "photo.jpg"
@@ -232,7 +272,9 @@ class _Update:
         else:
             body = telegram_to_markdown(self.message.get("caption", ""), self.message.get("caption_entities"))
         try:
-            posting.edit_message(platform=PLATFORM, delivery_id=self.update_id, entry=entry, user=account.user, body=body)
+            posting.edit_message(
+                platform=PLATFORM, delivery_id=self.update_id, entry=entry, user=account.user, body=body
+            )
         except posting.Duplicate:
             return Outcome("duplicate", f"update {self.update_id} was handled before")
         except (ValidationError, PermissionDenied) as exc:

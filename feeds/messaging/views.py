@@ -71,7 +71,10 @@ def _verified_payload(
 def telegram_webhook(request: HttpRequest) -> HttpResponse:
     """Telegram's webhook: one Update per POST, with the secret set by `manage.py telegram_webhook`."""
     payload = _verified_payload(
-        request, platform="Telegram", enabled=config.telegram_enabled(), verify=verify_telegram,
+        request,
+        platform="Telegram",
+        enabled=config.telegram_enabled(),
+        verify=verify_telegram,
         secret_name="TELEGRAM_WEBHOOK_SECRET",
     )
     if isinstance(payload, JsonResponse):
@@ -83,7 +86,10 @@ def telegram_webhook(request: HttpRequest) -> HttpResponse:
 def slack_events(request: HttpRequest) -> HttpResponse:
     """Slack's Events API request URL: the url_verification handshake, then event callbacks."""
     payload = _verified_payload(
-        request, platform="Slack", enabled=config.slack_enabled(), verify=verify_slack,
+        request,
+        platform="Slack",
+        enabled=config.slack_enabled(),
+        verify=verify_slack,
         secret_name="SLACK_SIGNING_SECRET",
     )
     if isinstance(payload, JsonResponse):
@@ -117,6 +123,8 @@ def link_code(request: HttpRequest) -> HttpResponse:
         f"/link {code}, or post it in Slack as: link {code}",
     )
     back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         back = "/admin/"
     return HttpResponseRedirect(back)

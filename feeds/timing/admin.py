@@ -19,7 +19,16 @@ class TimingSourceAdmin(admin.ModelAdmin):
     list_display = ["feed", "format", "url", "enabled", "health", "last_ok_at", "last_error"]
     list_filter = ["format", "enabled"]
     list_select_related = ["feed"]
-    readonly_fields = ["health", "last_ok_at", "last_change_at", "last_error", "last_error_at", "failures", "last_lap", "next_poll_at"]
+    readonly_fields = [
+        "health",
+        "last_ok_at",
+        "last_change_at",
+        "last_error",
+        "last_error_at",
+        "failures",
+        "last_lap",
+        "next_poll_at",
+    ]
     fieldsets = [
         (None, {"fields": ["feed", "format", "url", "enabled", "author"]}),
         ("Polling", {"fields": ["interval_seconds", "max_backoff_seconds", "stale_after_seconds"]}),
@@ -30,7 +39,9 @@ class TimingSourceAdmin(admin.ModelAdmin):
 
     @admin.display(description="Health")
     def health(self, source: TimingSource) -> str:
-        return format_html('<span class="timing-{}">{}</span>', "ok" if source.healthy else "failing", source.health_text())
+        return format_html(
+            '<span class="timing-{}">{}</span>', "ok" if source.healthy else "failing", source.health_text()
+        )
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "author":

@@ -39,7 +39,9 @@ class TimingPushView(APIView):
         request={"application/json": LIVEFEED_TIMING_SCHEMA},
         responses=schema.write_responses(
             {200: schema.TimingResultSchema},
-            conflict=OpenApiResponse(schema.TimingResultSchema, description="Older than the data already applied."),
+            conflict=OpenApiResponse(
+                schema.TimingResultSchema, description="Older than the data already applied."
+            ),
         ),
         summary="Push timing data",
         description="The body is in the format of the feed's timing source (docs/timing.md); Editors only.",
@@ -65,7 +67,11 @@ class TimingPushView(APIView):
         outcome = ingest.apply_snapshot(source=source, snapshot=snapshot)
         if outcome.kind in ("bad", "refused"):
             return Response({"detail": outcome.reason}, status=status.HTTP_400_BAD_REQUEST)
-        body = {"result": outcome.kind, "reason": outcome.reason, "posted": [entry.pk for entry in outcome.posts]}
+        body = {
+            "result": outcome.kind,
+            "reason": outcome.reason,
+            "posted": [entry.pk for entry in outcome.posts],
+        }
         if outcome.kind == "stale":
             return Response(body, status=status.HTTP_409_CONFLICT)
         feed.refresh_from_db(fields=["race"])

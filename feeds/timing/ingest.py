@@ -63,7 +63,9 @@ class _Rejected(Exception):
         super().__init__(reason)
 
 
-def ingest(*, source: TimingSource, payload: bytes | str | dict[str, Any], now: datetime | None = None) -> Outcome:
+def ingest(
+    *, source: TimingSource, payload: bytes | str | dict[str, Any], now: datetime | None = None
+) -> Outcome:
     """Read `payload` in the source's format and apply it; never raises for bad data."""
     now = now or timezone.now()
     if is_idle(payload):
@@ -85,14 +87,18 @@ def apply_snapshot(*, source: TimingSource, snapshot: RaceSnapshot, now: datetim
             locked = TimingSource.objects.select_for_update().select_related("author").get(pk=source.pk)
             if not locked.enabled:
                 raise _Rejected("refused", "the source is switched off")
-            new_session = snapshot.session_key is not None and snapshot.session_key != session_of(locked.last_fingerprint)
+            new_session = snapshot.session_key is not None and snapshot.session_key != session_of(
+                locked.last_fingerprint
+            )
             _check_order(locked, snapshot, new_session=new_session)
             feed = locked.feed = Feed.objects.select_for_update().get(pk=locked.feed_id)
             was_healthy, had_error = locked.healthy, locked.last_error
             fingerprint = snapshot.fingerprint()
             if fingerprint == locked.last_fingerprint:
                 _check_not_frozen(locked, feed, now)
-                _remember(locked, snapshot, fingerprint=fingerprint, now=now, changed=False, new_session=False)
+                _remember(
+                    locked, snapshot, fingerprint=fingerprint, now=now, changed=False, new_session=False
+                )
                 if not was_healthy or locked.last_error != had_error:
                     health.tell_desk(locked)
                 return Outcome("unchanged", locked.last_error)
@@ -105,14 +111,18 @@ def apply_snapshot(*, source: TimingSource, snapshot: RaceSnapshot, now: datetim
                 changes.pop("flag")  # a source that goes quiet after the finish leaves the race finished
             services.update_race_status(feed=feed, by=locked.author, changes=changes)
             posts = _announce(locked, feed, previous={} if new_session else previous, snapshot=snapshot)
-            _remember(locked, snapshot, fingerprint=fingerprint, now=now, changed=True, new_session=new_session)
+            _remember(
+                locked, snapshot, fingerprint=fingerprint, now=now, changed=True, new_session=new_session
+            )
             health.tell_desk(locked)
     except _Rejected as rejected:
         return record_failure(source=source, kind=rejected.kind, reason=rejected.reason, now=now)
     except ValidationError as error:
         fields = error.message_dict if hasattr(error, "error_dict") else {"race": error.messages}
         reason = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in fields.items())
-        return record_failure(source=source, kind="bad", reason=f"refused by the race status ({reason})", now=now)
+        return record_failure(
+            source=source, kind="bad", reason=f"refused by the race status ({reason})", now=now
+        )
     except PermissionDenied as error:
         return record_failure(source=source, kind="refused", reason=f"{source.author}: {error}", now=now)
     _copy_state(locked, into=source)
@@ -162,7 +172,12 @@ def record_idle(*, source: TimingSource, now: datetime | None = None) -> Outcome
 def reset(*, source: TimingSource) -> None:
     """Forget what the source last said (a new session starts again from lap 0)."""
     TimingSource.objects.filter(pk=source.pk).update(
-        last_timestamp=None, last_lap=None, last_fingerprint="", last_change_at=None, last_error="", failures=0
+        last_timestamp=None,
+        last_lap=None,
+        last_fingerprint="",
+        last_change_at=None,
+        last_error="",
+        failures=0,
     )
 
 
@@ -171,11 +186,14 @@ def _check_order(source: TimingSource, snapshot: RaceSnapshot, *, new_session: b
     a session (each session counts its laps from 0)."""
     if snapshot.timestamp and source.last_timestamp and snapshot.timestamp < source.last_timestamp:
         raise _Rejected(
-            "stale", f"stale data: timestamp {snapshot.timestamp.isoformat()} is older than the last applied "
+            "stale",
+            f"stale data: timestamp {snapshot.timestamp.isoformat()} is older than the last applied "
             f"({source.last_timestamp.isoformat()})",
         )
     if not new_session and source.last_lap is not None and snapshot.lap < source.last_lap:
-        raise _Rejected("stale", f"stale data: lap {snapshot.lap} is behind the last applied lap {source.last_lap}")
+        raise _Rejected(
+            "stale", f"stale data: lap {snapshot.lap} is behind the last applied lap {source.last_lap}"
+        )
 
 
 def _check_not_frozen(source: TimingSource, feed: Feed, now: datetime) -> None:
@@ -191,7 +209,13 @@ def _check_not_frozen(source: TimingSource, feed: Feed, now: datetime) -> None:
 
 
 def _remember(
-    source: TimingSource, snapshot: RaceSnapshot, *, fingerprint: str, now: datetime, changed: bool, new_session: bool
+    source: TimingSource,
+    snapshot: RaceSnapshot,
+    *,
+    fingerprint: str,
+    now: datetime,
+    changed: bool,
+    new_session: bool,
 ) -> None:
     """Note what was applied. The fingerprint carries the session key, so the next snapshot can
     tell a new session; fields left out are reported on the source's health."""
@@ -206,44 +230,65 @@ def _remember(
     if source.last_error:
         source.last_error_at = now
     source.failures = 0
-    source.save(update_fields=[
-        "last_timestamp", "last_lap", "last_fingerprint", "last_ok_at", "last_change_at", "last_error",
-        "last_error_at", "failures",
-    ])
+    source.save(
+        update_fields=[
+            "last_timestamp",
+            "last_lap",
+            "last_fingerprint",
+            "last_ok_at",
+            "last_change_at",
+            "last_error",
+            "last_error_at",
+            "failures",
+        ]
+    )
 
 
-def _announce(source: TimingSource, feed: Feed, *, previous: dict[str, Any], snapshot: RaceSnapshot) -> list[Entry]:
+def _announce(
+    source: TimingSource, feed: Feed, *, previous: dict[str, Any], snapshot: RaceSnapshot
+) -> list[Entry]:
     """Post the new flag and, when asked, the new leader; the same flag twice posts nothing."""
     state, posts = feed.race, []
     flag = state.get("flag")
-    if source.post_flag_changes != TimingSource.Post.OFF and flag and flag != "none" and flag != previous.get("flag"):
-        posts.append(services.create_entry(
-            feed=feed,
-            by=source.author,
-            kind=Entry.Kind.RACE_STATUS,
-            headline=flag_headline(previous=previous, state=state, reason=snapshot.flag_reason),
-            details=state,
-            status=source.post_flag_changes,
-            key_event=flag in ("red", "checkered") and roles.can_publish(source.author),
-        ))
+    if (
+        source.post_flag_changes != TimingSource.Post.OFF
+        and flag
+        and flag != "none"
+        and flag != previous.get("flag")
+    ):
+        posts.append(
+            services.create_entry(
+                feed=feed,
+                by=source.author,
+                kind=Entry.Kind.RACE_STATUS,
+                headline=flag_headline(previous=previous, state=state, reason=snapshot.flag_reason),
+                details=state,
+                status=source.post_flag_changes,
+                key_event=flag in ("red", "checkered") and roles.can_publish(source.author),
+            )
+        )
     leader = state.get("leader")
     if (
         source.post_lead_changes != TimingSource.Post.OFF
         and race.is_racing(state)
-        and leader and previous.get("leader") and leader != previous["leader"]
+        and leader
+        and previous.get("leader")
+        and leader != previous["leader"]
         and flag != "checkered"
     ):
-        posts.append(services.create_entry(
-            feed=feed,
-            by=source.author,
-            headline=lead_change_headline(state),
-            status=source.post_lead_changes,
-        ))
+        posts.append(
+            services.create_entry(
+                feed=feed,
+                by=source.author,
+                headline=lead_change_headline(state),
+                status=source.post_lead_changes,
+            )
+        )
     return posts
 
 
 def lead_change_headline(state: dict[str, Any]) -> str:
-    """"Tyler Reddick takes the lead on lap 234, 26 to go (lead change 20)"."""
+    """ "Tyler Reddick takes the lead on lap 234, 26 to go (lead change 20)"."""
     text = f"{state['leader']} takes the lead on lap {state.get('lap', 0)}"
     if state.get("laps_to_go"):
         text = f"{text}, {state['laps_to_go']} to go"
@@ -253,7 +298,7 @@ def lead_change_headline(state: dict[str, Any]) -> str:
 
 
 def flag_headline(*, previous: dict[str, Any], state: dict[str, Any], reason: str = "") -> str:
-    """"Caution on lap 57 (debris, Turn 3)", "Restart on lap 62", "Checkered flag: Larson wins";
+    """ "Caution on lap 57 (debris, Turn 3)", "Restart on lap 62", "Checkered flag: Larson wins";
     in practice and qualifying "Final Practice: caution"."""
     flag, lap = state["flag"], state.get("lap", 0)
     if not race.is_racing(state):
@@ -285,6 +330,14 @@ def flag_headline(*, previous: dict[str, Any], state: dict[str, Any], reason: st
 
 
 def _copy_state(locked: TimingSource, *, into: TimingSource) -> None:
-    for name in ("last_timestamp", "last_lap", "last_fingerprint", "last_ok_at", "last_change_at",
-                 "last_error", "last_error_at", "failures"):
+    for name in (
+        "last_timestamp",
+        "last_lap",
+        "last_fingerprint",
+        "last_ok_at",
+        "last_change_at",
+        "last_error",
+        "last_error_at",
+        "failures",
+    ):
         setattr(into, name, getattr(locked, name))

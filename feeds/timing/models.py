@@ -27,40 +27,55 @@ class TimingSource(models.Model):
     feed = models.OneToOneField("feeds.Feed", on_delete=models.CASCADE, related_name="timing_source")
     format = models.CharField(max_length=30, choices=registry.choices, default="livefeed")
     url = models.URLField(
-        max_length=500, blank=True, validators=[validate_public_url],
+        max_length=500,
+        blank=True,
+        validators=[validate_public_url],
         help_text="Polled for the race status. Leave empty to only receive pushes to the API.",
     )
     enabled = models.BooleanField(default=True, help_text="Poll the URL and accept pushes.")
     interval_seconds = models.PositiveIntegerField(
-        default=5, validators=[MinValueValidator(1), MaxValueValidator(3600)], help_text="Seconds between polls."
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(3600)],
+        help_text="Seconds between polls.",
     )
     max_backoff_seconds = models.PositiveIntegerField(
-        default=60, validators=[MinValueValidator(1), MaxValueValidator(3600)],
+        default=60,
+        validators=[MinValueValidator(1), MaxValueValidator(3600)],
         help_text="Longest wait between polls while the source keeps failing.",
     )
     stale_after_seconds = models.PositiveIntegerField(
-        default=120, validators=[MaxValueValidator(86400)],
+        default=120,
+        validators=[MaxValueValidator(86400)],
         help_text="Report the source unhealthy when its data has not changed for this long under a "
         "green, yellow or white flag (0: never).",
     )
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="timing_sources",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="timing_sources",
         help_text="Who changes the race status and signs automatic posts: an Editor.",
     )
     post_flag_changes = models.CharField(
-        max_length=10, choices=Post.choices, default=Post.DRAFT, help_text="A race status entry for each new flag."
+        max_length=10,
+        choices=Post.choices,
+        default=Post.DRAFT,
+        help_text="A race status entry for each new flag.",
     )
     post_lead_changes = models.CharField(
         max_length=10, choices=Post.choices, default=Post.OFF, help_text="An entry when the leader changes."
     )
 
     # What the source last told us; written by the ingest service only.
-    generation = models.PositiveIntegerField(default=0, editable=False, help_text="Raised to replace the polling chain.")
+    generation = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Raised to replace the polling chain."
+    )
     last_timestamp = models.DateTimeField(null=True, blank=True, editable=False)
     last_lap = models.PositiveIntegerField(null=True, blank=True, editable=False)
     last_fingerprint = models.TextField(blank=True, editable=False)
     last_ok_at = models.DateTimeField(null=True, blank=True, editable=False, help_text="Last good response.")
-    last_change_at = models.DateTimeField(null=True, blank=True, editable=False, help_text="Last response that changed something.")
+    last_change_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Last response that changed something."
+    )
     last_error = models.CharField(max_length=300, blank=True, editable=False)
     last_error_at = models.DateTimeField(null=True, blank=True, editable=False)
     failures = models.PositiveIntegerField(default=0, editable=False, help_text="Failed responses in a row.")
@@ -80,7 +95,9 @@ class TimingSource(models.Model):
             return
         if not roles.can_run_feed(author):
             raise ValidationError({"author": "Choose an Editor: this user may not change the race status."})
-        if self.Post.PUBLISHED in (self.post_flag_changes, self.post_lead_changes) and not roles.can_publish(author):
+        if self.Post.PUBLISHED in (self.post_flag_changes, self.post_lead_changes) and not roles.can_publish(
+            author
+        ):
             raise ValidationError({"author": "This user may not publish; choose an Editor or post drafts."})
 
     @property

@@ -56,15 +56,23 @@ def request_headers(source: TimingSource) -> dict[str, str]:
 def poll_once(*, source: TimingSource) -> ingest.Outcome:
     """Fetch the source's URL once and apply what it answers."""
     try:
-        response = outbound.request("GET", source.url, timeout=REQUEST_TIMEOUT, headers=request_headers(source))
+        response = outbound.request(
+            "GET", source.url, timeout=REQUEST_TIMEOUT, headers=request_headers(source)
+        )
     except outbound.RefusedURL as error:
         return ingest.record_failure(source=source, kind="unreachable", reason=f"refused URL: {error}")
     except outbound.ResponseTooLarge:
-        return ingest.record_failure(source=source, kind="bad", reason=f"response larger than {outbound.MAX_RESPONSE_BYTES} bytes")
+        return ingest.record_failure(
+            source=source, kind="bad", reason=f"response larger than {outbound.MAX_RESPONSE_BYTES} bytes"
+        )
     except httpx2.HTTPError as error:
-        return ingest.record_failure(source=source, kind="unreachable", reason=f"request failed: {type(error).__name__}: {error}")
+        return ingest.record_failure(
+            source=source, kind="unreachable", reason=f"request failed: {type(error).__name__}: {error}"
+        )
     if response.status_code != 200:
-        return ingest.record_failure(source=source, kind="unreachable", reason=f"the source answered HTTP {response.status_code}")
+        return ingest.record_failure(
+            source=source, kind="unreachable", reason=f"the source answered HTTP {response.status_code}"
+        )
     return ingest.ingest(source=source, payload=response.content)
 
 
@@ -81,7 +89,9 @@ def poll_timing_source(*, source_id: int, generation: int) -> str:
         outcome = poll_once(source=source)
     finally:
         # Queue the next run even if this one failed in an unexpected way, so the chain survives.
-        source.refresh_from_db(fields=["failures", "generation", "enabled", "url", "interval_seconds", "max_backoff_seconds"])
+        source.refresh_from_db(
+            fields=["failures", "generation", "enabled", "url", "interval_seconds", "max_backoff_seconds"]
+        )
         if source.generation == generation and source.is_polled:
             delay = next_delay(
                 interval=source.interval_seconds, failures=source.failures, cap=source.max_backoff_seconds

@@ -81,7 +81,9 @@ def replay(
 ) -> list[ingest.Outcome]:
     """Apply each recording to the source's feed in turn, as if the source had just answered it."""
     outcomes = []
-    for recording, wait in zip(recordings, delays(recordings, speed=speed, interval=interval, max_wait=max_wait), strict=True):
+    for recording, wait in zip(
+        recordings, delays(recordings, speed=speed, interval=interval, max_wait=max_wait), strict=True
+    ):
         if wait > 0:
             sleep(wait)
         outcome = ingest.ingest(source=source, payload=recording.body)
@@ -98,4 +100,3 @@ def _moment(adapter: object, body: bytes) -> datetime | None:
         return adapter.parse(body).timestamp  # type: ignore[attr-defined]
     except BadTimingData:
         return None
-

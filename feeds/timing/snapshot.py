@@ -55,7 +55,7 @@ class RaceSnapshot:
         """The race status fields this snapshot sets (None for those it clears); fields it does not
         carry are left alone."""
         carried = {name: getattr(self, name) for name in RACE_FIELDS if getattr(self, name) is not None}
-        return {**{name: None for name in self.cleared}, **carried}
+        return {**dict.fromkeys(self.cleared), **carried}
 
     def fingerprint(self) -> str:
         """A stable text of everything the snapshot says, to tell a repeat from a change."""
@@ -66,8 +66,21 @@ class RaceSnapshot:
 
 
 RACE_FIELDS = (
-    "flag", "lap", "laps_total", "stage", "leader", "cautions", "running_order", "series", "track", "session",
-    "session_name", "laps_to_go", "stage_laps_left", "lead_changes", "leaders",
+    "flag",
+    "lap",
+    "laps_total",
+    "stage",
+    "leader",
+    "cautions",
+    "running_order",
+    "series",
+    "track",
+    "session",
+    "session_name",
+    "laps_to_go",
+    "stage_laps_left",
+    "lead_changes",
+    "leaders",
 )
 
 
@@ -114,7 +127,9 @@ def load_json(payload: bytes | str | dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def whole_number(data: dict[str, Any], name: str, *, required: bool = False, label: str | None = None) -> int | None:
+def whole_number(
+    data: dict[str, Any], name: str, *, required: bool = False, label: str | None = None
+) -> int | None:
     """A non-negative integer field; booleans and fractions are refused."""
     label = label or name
     value = data.get(name)

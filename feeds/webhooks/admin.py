@@ -59,9 +59,12 @@ class WebhookSubscriptionAdmin(FeedRunnersOnly, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[WebhookSubscription]:
         return (
-            super().get_queryset(request)
+            super()
+            .get_queryset(request)
             .select_related("feed")
-            .annotate(pending_count=Count("deliveries", filter=Q(deliveries__status=WebhookDelivery.Status.PENDING)))
+            .annotate(
+                pending_count=Count("deliveries", filter=Q(deliveries__status=WebhookDelivery.Status.PENDING))
+            )
         )
 
     def get_fields(self, request: HttpRequest, obj: WebhookSubscription | None = None) -> list[str]:
@@ -86,7 +89,10 @@ class WebhookSubscriptionAdmin(FeedRunnersOnly, admin.ModelAdmin):
 
     @admin.display(description="delivery log")
     def log_link(self, subscription: WebhookSubscription) -> str:
-        url = reverse("admin:webhooks_webhookdelivery_changelist") + f"?subscription__id__exact={subscription.pk}"
+        url = (
+            reverse("admin:webhooks_webhookdelivery_changelist")
+            + f"?subscription__id__exact={subscription.pk}"
+        )
         return format_html('<a href="{}">Delivery log</a>', url)
 
     @admin.display(description="recent deliveries")
@@ -98,7 +104,15 @@ class WebhookSubscriptionAdmin(FeedRunnersOnly, admin.ModelAdmin):
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
-                (d.event, d.seq, d.status, d.response_status or "–", d.attempts, d.last_attempt_at or "–", d.error or "")
+                (
+                    d.event,
+                    d.seq,
+                    d.status,
+                    d.response_status or "–",
+                    d.attempts,
+                    d.last_attempt_at or "–",
+                    d.error or "",
+                )
                 for d in rows
             ),
         )
@@ -108,7 +122,9 @@ class WebhookSubscriptionAdmin(FeedRunnersOnly, admin.ModelAdmin):
             body,
         )
 
-    def save_model(self, request: HttpRequest, obj: WebhookSubscription, form: forms.ModelForm, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: WebhookSubscription, form: forms.ModelForm, change: bool
+    ) -> None:
         subscriptions.save_subscription(subscription=obj, by=request.user)
 
     @admin.action(description="Turn on again (resume from the oldest pending delivery)")
@@ -122,7 +138,8 @@ class WebhookSubscriptionAdmin(FeedRunnersOnly, admin.ModelAdmin):
         for subscription in queryset:
             subscriptions.rotate_secret(subscription=subscription, by=request.user)
         messages.success(
-            request, "New secrets set. Deliveries carry a signature under the old secret too for 24 hours: "
+            request,
+            "New secrets set. Deliveries carry a signature under the old secret too for 24 hours: "
             "give each partner its new secret within that time.",
         )
 
@@ -132,8 +149,16 @@ class WebhookDeliveryAdmin(FeedRunnersOnly, admin.ModelAdmin):
     """The delivery log: read only, pruned by the worker (see WEBHOOK_KEEP_DAYS)."""
 
     list_display = [
-        "created_at", "subscription", "event", "seq", "status", "response_status", "attempts",
-        "last_attempt_at", "delivered_at", "error",
+        "created_at",
+        "subscription",
+        "event",
+        "seq",
+        "status",
+        "response_status",
+        "attempts",
+        "last_attempt_at",
+        "delivered_at",
+        "error",
     ]
     list_filter = ["status", "event", "subscription"]
     list_select_related = ["subscription__feed"]

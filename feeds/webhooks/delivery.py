@@ -81,7 +81,9 @@ def _claim(subscription_id: int, owner: str) -> bool:
 
 
 def _release(subscription_id: int, owner: str) -> None:
-    WebhookSubscription.objects.filter(pk=subscription_id, lease_owner=owner).update(lease_owner="", lease_until=None)
+    WebhookSubscription.objects.filter(pk=subscription_id, lease_owner=owner).update(
+        lease_owner="", lease_until=None
+    )
 
 
 def _holds(subscription_id: int, owner: str) -> bool:
@@ -124,7 +126,9 @@ def _attempt(subscription: WebhookSubscription, delivery: WebhookDelivery) -> bo
     """POST one delivery and record the outcome; True when the receiver acknowledged it (2xx)."""
     body = delivery.body.encode()
     headers = signing.headers(
-        secrets=signing_secrets(subscription), body=body, event=delivery.event,
+        secrets=signing_secrets(subscription),
+        body=body,
+        event=delivery.event,
         delivery_id=str(delivery.delivery_id),
     )
     status: int | None = None
@@ -151,18 +155,25 @@ def signing_secrets(subscription: WebhookSubscription) -> list[str]:
     """The current secret, then those a rotation replaced whose overlap has not ended."""
     now = timezone.now()
     retiring = [
-        item["secret"] for item in subscription.retiring_secrets
+        item["secret"]
+        for item in subscription.retiring_secrets
         if datetime.fromisoformat(item["until"]) > now
     ]
     return [subscription.secret, *retiring]
 
 
-def _record_success(subscription: WebhookSubscription, delivery: WebhookDelivery, *, status: int | None) -> None:
+def _record_success(
+    subscription: WebhookSubscription, delivery: WebhookDelivery, *, status: int | None
+) -> None:
     now = timezone.now()
     with transaction.atomic():
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            status=WebhookDelivery.Status.DELIVERED, attempts=F("attempts") + 1, last_attempt_at=now,
-            delivered_at=now, response_status=status, error="",
+            status=WebhookDelivery.Status.DELIVERED,
+            attempts=F("attempts") + 1,
+            last_attempt_at=now,
+            delivered_at=now,
+            response_status=status,
+            error="",
         )
         WebhookSubscription.objects.filter(pk=subscription.pk).update(consecutive_failures=0)
 
@@ -176,10 +187,18 @@ def _record_failure(
     retry_at = now + timedelta(seconds=retry_delay(attempts))
     with transaction.atomic():
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            attempts=attempts, last_attempt_at=now, next_attempt_at=retry_at, response_status=status, error=error
+            attempts=attempts,
+            last_attempt_at=now,
+            next_attempt_at=retry_at,
+            response_status=status,
+            error=error,
         )
-        WebhookSubscription.objects.filter(pk=subscription.pk).update(consecutive_failures=F("consecutive_failures") + 1)
-        failures = WebhookSubscription.objects.values_list("consecutive_failures", flat=True).get(pk=subscription.pk)
+        WebhookSubscription.objects.filter(pk=subscription.pk).update(
+            consecutive_failures=F("consecutive_failures") + 1
+        )
+        failures = WebhookSubscription.objects.values_list("consecutive_failures", flat=True).get(
+            pk=subscription.pk
+        )
         limit = int(option("WEBHOOK_MAX_FAILURES"))
         if failures >= limit:
             reason = f"Disabled after {failures} failed deliveries in a row. Last error: {error}"
@@ -188,7 +207,13 @@ def _record_failure(
             )
             logger.warning("Webhook subscription %s disabled: %s", subscription.pk, reason)
         else:
-            logger.info("Webhook delivery %s to %s failed (%s); retrying at %s", delivery.pk, subscription.url, error, retry_at)
+            logger.info(
+                "Webhook delivery %s to %s failed (%s); retrying at %s",
+                delivery.pk,
+                subscription.url,
+                error,
+                retry_at,
+            )
             schedule(subscription_id=subscription.pk, at=retry_at)
 
 
@@ -206,9 +231,13 @@ def restart_stalled() -> int:
     """
     now = timezone.now()
     due = WebhookDelivery.objects.filter(
-        subscription=OuterRef("pk"), status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now - LEASE_MARGIN
+        subscription=OuterRef("pk"),
+        status=WebhookDelivery.Status.PENDING,
+        next_attempt_at__lte=now - LEASE_MARGIN,
     )
-    stalled = WebhookSubscription.objects.filter(unclaimed(now), Exists(due), active=True).values_list("pk", flat=True)
+    stalled = WebhookSubscription.objects.filter(unclaimed(now), Exists(due), active=True).values_list(
+        "pk", flat=True
+    )
     count = 0
     for subscription_id in stalled:
         schedule(subscription_id=subscription_id)

@@ -39,11 +39,14 @@ class WebhookSubscription(models.Model):
     feed = models.ForeignKey(Feed, on_delete=models.CASCADE, related_name="webhook_subscriptions")
     url = models.URLField("URL", max_length=500, validators=[validate_public_url])
     secret = models.CharField(
-        max_length=200, default=new_secret,
+        max_length=200,
+        default=new_secret,
         help_text="Shared with the receiver, which checks each request's signature with it.",
     )
     retiring_secrets = models.JSONField(
-        default=list, blank=True, editable=False,
+        default=list,
+        blank=True,
+        editable=False,
         help_text="Secrets replaced by a rotation, still signed with until their end: [{secret, until}].",
     )
     events = models.JSONField(default=every_event, help_text="The kinds of change this URL receives.")

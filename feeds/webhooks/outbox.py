@@ -16,7 +16,9 @@ def record_change(*, feed: Feed, seq: int, event: str, text: str) -> None:
     """Queue `text` for each active subscription of the feed that wants `event`, and a hub ping."""
     subscriptions = [
         subscription
-        for subscription in WebhookSubscription.objects.filter(feed_id=feed.pk, active=True).only("pk", "events")
+        for subscription in WebhookSubscription.objects.filter(feed_id=feed.pk, active=True).only(
+            "pk", "events"
+        )
         if subscription.wants(event)
     ]
     if subscriptions:

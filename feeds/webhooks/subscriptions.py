@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from datetime import datetime, timedelta
-
 from django.utils import timezone
 
 from .. import roles
@@ -55,9 +55,9 @@ def enable_subscription(*, subscription: WebhookSubscription, by: AbstractBaseUs
 
 def _resume(subscription: WebhookSubscription) -> None:
     """The oldest pending delivery is due now; the worker takes it from there, in order."""
-    WebhookDelivery.objects.filter(
-        subscription=subscription, status=WebhookDelivery.Status.PENDING
-    ).update(next_attempt_at=timezone.now())
+    WebhookDelivery.objects.filter(subscription=subscription, status=WebhookDelivery.Status.PENDING).update(
+        next_attempt_at=timezone.now()
+    )
     delivery.schedule(subscription_id=subscription.pk)
 
 
@@ -74,7 +74,10 @@ def rotate_secret(
         still_retiring = [
             item for item in locked.retiring_secrets if datetime.fromisoformat(item["until"]) > now
         ]
-        locked.retiring_secrets = [{"secret": locked.secret, "until": (now + overlap).isoformat()}, *still_retiring]
+        locked.retiring_secrets = [
+            {"secret": locked.secret, "until": (now + overlap).isoformat()},
+            *still_retiring,
+        ]
         locked.secret = new_secret()
         locked.save(update_fields=["secret", "retiring_secrets", "updated_at"])
     subscription.secret, subscription.retiring_secrets = locked.secret, locked.retiring_secrets

@@ -39,7 +39,11 @@ def request_ping(*, feed: Feed, seq: int) -> None:
         return
     now = timezone.now()
     ping, _ = WebSubPing.objects.select_for_update().get_or_create(feed_id=feed.pk)
-    pending = ping.requested_seq > ping.pinged_seq and ping.queued_at is not None and ping.queued_at > now - STALE_AFTER
+    pending = (
+        ping.requested_seq > ping.pinged_seq
+        and ping.queued_at is not None
+        and ping.queued_at > now - STALE_AFTER
+    )
     ping.requested_seq = max(ping.requested_seq, seq)
     if not pending:
         ping.queued_at = now
@@ -48,7 +52,11 @@ def request_ping(*, feed: Feed, seq: int) -> None:
 
 
 def _queue(*, feed_id: int, delay: float = 0) -> None:
-    task = ping_websub_hub.using(run_after=timezone.now() + timedelta(seconds=delay)) if delay else ping_websub_hub
+    task = (
+        ping_websub_hub.using(run_after=timezone.now() + timedelta(seconds=delay))
+        if delay
+        else ping_websub_hub
+    )
     task.enqueue(feed_id=feed_id)
 
 
@@ -88,7 +96,9 @@ def ping(*, feed_id: int) -> bool:
             logger.warning("WebSub ping of feed %s failed (%s); retrying", feed_id, error)
         else:
             if error:
-                logger.warning("WebSub ping of feed %s given up after %d attempts: %s", feed_id, MAX_ATTEMPTS, error)
+                logger.warning(
+                    "WebSub ping of feed %s given up after %d attempts: %s", feed_id, MAX_ATTEMPTS, error
+                )
             state.pinged_seq = max(state.pinged_seq, target)
             state.attempts = 0
             state.last_error = error

@@ -18,19 +18,27 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def race_feed(publisher, live_feed):
     """A feed with pre-race notes, a pinned entry, key events, a draft and a race status."""
     for lap in range(14):
-        services.create_entry(feed=live_feed, by=publisher, headline=f"Lap {lap}", body="Green flag *racing*.")
+        services.create_entry(
+            feed=live_feed, by=publisher, headline=f"Lap {lap}", body="Green flag *racing*."
+        )
     services.create_entry(feed=live_feed, by=publisher, headline="Lights out", body="-", key_event=True)
-    services.create_entry(feed=live_feed, by=publisher, headline="Welcome", body="Read this first.", pinned=True)
+    services.create_entry(
+        feed=live_feed, by=publisher, headline="Welcome", body="Read this first.", pinned=True
+    )
     services.create_entry(feed=live_feed, by=publisher, headline="Not yet", body="-", status="draft")
     return services.update_race_status(
-        feed=live_feed, by=publisher, changes={"flag": "yellow", "lap": 45, "laps_total": 200, "leader": "Reyes"}
+        feed=live_feed,
+        by=publisher,
+        changes={"flag": "yellow", "lap": 45, "laps_total": 200, "leader": "Reyes"},
     )
 
 
 def logged_in(context, server, user) -> None:
     client = Client()
     client.force_login(user)
-    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}])
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}]
+    )
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
@@ -77,7 +85,9 @@ def test_widget_permalink_and_script_free_pages_have_no_serious_accessibility_vi
     context = browser.new_context(viewport=viewport, color_scheme=scheme)
     # The page as a browser without script gets it: the page's own scripts never load (axe still runs).
     script_free = browser.new_context(viewport=viewport, color_scheme=scheme)
-    script_free.route("**/*", lambda route: route.abort() if route.request.resource_type == "script" else route.continue_())
+    script_free.route(
+        "**/*", lambda route: route.abort() if route.request.resource_type == "script" else route.continue_()
+    )
     try:
         page = context.new_page()
         found = []

@@ -15,7 +15,9 @@ def open_as(browser, server, user, path: str):
     if user is not None:
         client = Client()
         client.force_login(user)
-        context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}])
+        context.add_cookies(
+            [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}]
+        )
     page = context.new_page()
     page.goto(f"{server.url}{path}")
     return page
@@ -61,7 +63,9 @@ def test_contributor_drafts_editor_publishes_reader_sees_it(browser, server, mak
     draft.locator("[data-action=publish]").click()
     expect(reader.locator("[data-stream] .entry-headline")).to_have_text(["Leader pits"])
     expect(reader.locator("[data-stream] .entry-body strong")).to_have_text("four tyres")
-    expect(contributor_desk.locator(".desk-entry", has_text="Leader pits")).to_have_attribute("data-status", "published")
+    expect(contributor_desk.locator(".desk-entry", has_text="Leader pits")).to_have_attribute(
+        "data-status", "published"
+    )
     assert reader.evaluate("window.loadedOnce") is True
 
 
@@ -89,7 +93,9 @@ def test_a_flag_change_on_the_desk_reaches_the_readers_status_bar(browser, serve
     assert reader.evaluate("window.loadedOnce") is True
 
 
-def test_a_conflicting_edit_shows_the_conflict_and_the_newer_text(browser, server, make_member, publisher, live_feed):
+def test_a_conflicting_edit_shows_the_conflict_and_the_newer_text(
+    browser, server, make_member, publisher, live_feed
+):
     from feeds import services
 
     services.create_entry(feed=live_feed, by=publisher, headline="Caution", body="Debris in turn 3")
@@ -108,7 +114,9 @@ def test_a_conflicting_edit_shows_the_conflict_and_the_newer_text(browser, serve
     expect(second.locator("[data-yours] pre")).to_contain_text("Oil in turn 3")
 
 
-def test_editor_publishes_with_ctrl_enter_and_restores_an_earlier_version(browser, server, make_member, live_feed):
+def test_editor_publishes_with_ctrl_enter_and_restores_an_earlier_version(
+    browser, server, make_member, live_feed
+):
     reader = open_reader(browser, server, live_feed)
     desk = open_desk(browser, server, make_member("Editor", "eve"), live_feed)
     desk.locator("[data-composer] [name=body]").fill("Okafor leads lap 10")
@@ -130,7 +138,9 @@ def test_editor_publishes_with_ctrl_enter_and_restores_an_earlier_version(browse
     assert reader.evaluate("window.loadedOnce") is True
 
 
-def test_each_kind_shows_its_own_inputs_and_body_label_from_the_kinds_registry(browser, server, make_member, live_feed):
+def test_each_kind_shows_its_own_inputs_and_body_label_from_the_kinds_registry(
+    browser, server, make_member, live_feed
+):
     desk = open_desk(browser, server, make_member("Editor", "eve"), live_feed)
     composer = desk.locator("[data-composer]")
     for kind, label, visible, hidden in [
@@ -146,12 +156,17 @@ def test_each_kind_shows_its_own_inputs_and_body_label_from_the_kinds_registry(b
         expect(composer.locator(f"[name={hidden}]")).to_be_hidden()
 
 
-def test_editing_a_quote_inline_fills_and_saves_its_speaker_and_role(browser, server, make_member, publisher, live_feed):
+def test_editing_a_quote_inline_fills_and_saves_its_speaker_and_role(
+    browser, server, make_member, publisher, live_feed
+):
     from feeds import services
     from feeds.models import Entry
 
     services.create_entry(
-        feed=live_feed, by=publisher, kind="quote", body="Tight in the center.",
+        feed=live_feed,
+        by=publisher,
+        kind="quote",
+        body="Tight in the center.",
         details={"speaker": "Dana Okafor", "role": "No. 75"},
     )
     desk = open_desk(browser, server, make_member("Editor", "eve"), live_feed)

@@ -26,7 +26,9 @@ def log_in(context, server, user) -> None:
     """Give the browser context a fresh session for `user` (no login form needed)."""
     client = Client()
     client.force_login(user)
-    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}])
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}]
+    )
 
 
 def phone_desk(browser, server, user, feed):
@@ -53,7 +55,9 @@ def write(desk, body: str, headline: str = "") -> None:
     desk.locator("[data-composer] [data-submit=publish]").tap()
 
 
-def test_the_composer_comes_first_fits_360_px_and_has_touch_sized_controls(browser, server, make_member, live_feed):
+def test_the_composer_comes_first_fits_360_px_and_has_touch_sized_controls(
+    browser, server, make_member, live_feed
+):
     desk = phone_desk(browser, server, make_member("Editor", "eve"), live_feed)
     for kind in ("text", "image", "quote", "social"):
         desk.locator("[data-kind]").select_option(kind)
@@ -71,7 +75,10 @@ def test_the_composer_comes_first_fits_360_px_and_has_touch_sized_controls(brows
     desk.mouse.wheel(0, 600)
     for control in ("[data-kind]", "[data-submit=publish]"):
         box = desk.locator(control).bounding_box()
-        assert PHONE["height"] - 80 <= box["y"] and box["y"] + box["height"] <= PHONE["height"], (control, box)
+        assert PHONE["height"] - 80 <= box["y"] and box["y"] + box["height"] <= PHONE["height"], (
+            control,
+            box,
+        )
     photo = desk.locator("[data-composer] [name=image]")
     assert photo.get_attribute("accept") == "image/*" and photo.get_attribute("capture") == "environment"
 
@@ -98,7 +105,9 @@ def test_typed_text_survives_a_reload_and_is_cleared_once_posted(browser, server
     assert Entry.objects.get().details["speaker"] == "Ana Reyes"
 
 
-def test_a_lost_session_keeps_the_post_and_the_text_until_the_reporter_is_back(browser, server, make_member, live_feed):
+def test_a_lost_session_keeps_the_post_and_the_text_until_the_reporter_is_back(
+    browser, server, make_member, live_feed
+):
     from django.contrib.sessions.models import Session
 
     editor = make_member("Editor", "eve")
@@ -118,7 +127,9 @@ def test_a_lost_session_keeps_the_post_and_the_text_until_the_reporter_is_back(b
     assert Entry.objects.get().headline == "Lap 30"
 
 
-def test_posts_written_offline_wait_then_reach_readers_once_each_in_order(browser, server, make_member, live_feed):
+def test_posts_written_offline_wait_then_reach_readers_once_each_in_order(
+    browser, server, make_member, live_feed
+):
     reader = open_reader(browser, server, live_feed)
     desk = phone_desk(browser, server, make_member("Editor", "eve"), live_feed)
     desk.context.set_offline(True)
@@ -141,7 +152,9 @@ def test_posts_written_offline_wait_then_reach_readers_once_each_in_order(browse
     assert reader.evaluate("window.loadedOnce") is True
 
 
-def test_the_queue_survives_a_reload_and_is_sent_when_posts_get_through(browser, server, make_member, live_feed):
+def test_the_queue_survives_a_reload_and_is_sent_when_posts_get_through(
+    browser, server, make_member, live_feed
+):
     desk = phone_desk(browser, server, make_member("Editor", "eve"), live_feed)
 
     desk.route("**/desk/entries/", drop_posts)
@@ -158,7 +171,9 @@ def test_the_queue_survives_a_reload_and_is_sent_when_posts_get_through(browser,
     assert Entry.objects.get().headline == "Restart"
 
 
-def test_a_post_whose_answer_was_lost_is_retried_with_its_key_and_written_once(browser, server, make_member, live_feed):
+def test_a_post_whose_answer_was_lost_is_retried_with_its_key_and_written_once(
+    browser, server, make_member, live_feed
+):
     reader = open_reader(browser, server, live_feed)
     desk = phone_desk(browser, server, make_member("Editor", "eve"), live_feed)
     keys = []
@@ -187,7 +202,9 @@ def test_a_post_whose_answer_was_lost_is_retried_with_its_key_and_written_once(b
 def test_every_desk_action_sends_its_own_idempotency_key(browser, server, make_member, publisher, live_feed):
     from feeds import services
 
-    services.create_entry(feed=live_feed, by=publisher, headline="Tyres", body="Four new tyres", status="draft")
+    services.create_entry(
+        feed=live_feed, by=publisher, headline="Tyres", body="Four new tyres", status="draft"
+    )
     desk = phone_desk(browser, server, make_member("Editor", "eve"), live_feed)
     sent = []
     desk.on("request", lambda request: sent.append(request) if request.method == "POST" else None)

@@ -18,8 +18,10 @@ INLINE_SCRIPTS = "[...document.scripts].filter(s => !s.src && s.type !== 'applic
 
 def post(server, publisher, slug: str, **data) -> dict:
     response = httpx.post(
-        f"{server.url}/api/feeds/{slug}/entries/", json=data,
-        headers={"Authorization": f"Bearer {publisher.token}"}, timeout=10,
+        f"{server.url}/api/feeds/{slug}/entries/",
+        json=data,
+        headers={"Authorization": f"Bearer {publisher.token}"},
+        timeout=10,
     )
     response.raise_for_status()
     return response.json()
@@ -31,7 +33,14 @@ def test_hostile_entries_run_nothing_in_the_browser(browser, start_daphne, publi
     first = None
     for payload in CORPUS:
         entry = post(server, publisher, slug, headline=payload[:200], body=payload)
-        post(server, publisher, slug, kind="quote", body=payload, details={"speaker": payload[:200], "role": "x"})
+        post(
+            server,
+            publisher,
+            slug,
+            kind="quote",
+            body=payload,
+            details={"speaker": payload[:200], "role": "x"},
+        )
         first = first or entry
     context = browser.new_context(bypass_csp=True)
     dialogs: list[str] = []
@@ -47,11 +56,14 @@ def test_hostile_entries_run_nothing_in_the_browser(browser, start_daphne, publi
                 "document.querySelector('[data-livefeed]').addEventListener("
                 "'livefeed:message', (event) => window.__applied.push(event.detail.seq))"
             )
-            pushed = [post(server, publisher, slug, headline=payload[:200], body=payload) for payload in CORPUS[:6]]
+            pushed = [
+                post(server, publisher, slug, headline=payload[:200], body=payload) for payload in CORPUS[:6]
+            ]
             # Every pushed payload reached the page's script and was applied (a permalink page,
             # detached from the live top, applies them without showing them above itself).
             page.wait_for_function(
-                "(seqs) => seqs.every((seq) => window.__applied.includes(seq))", arg=[e["seq"] for e in pushed]
+                "(seqs) => seqs.every((seq) => window.__applied.includes(seq))",
+                arg=[e["seq"] for e in pushed],
             )
             if "/entries/" not in path:
                 expect(page.locator("[data-stream] > [data-entry-id]")).to_have_count(before + 6)

@@ -11,8 +11,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def api(server, publisher, path: str, method: str = "POST", **data) -> dict:
     response = httpx.request(
-        method, f"{server.url}/api/feeds/{path}", json=data or None,
-        headers={"Authorization": f"Bearer {publisher.token}"}, timeout=10,
+        method,
+        f"{server.url}/api/feeds/{path}",
+        json=data or None,
+        headers={"Authorization": f"Bearer {publisher.token}"},
+        timeout=10,
     )
     response.raise_for_status()
     return response.json() if response.content else {}
@@ -32,7 +35,13 @@ def page(browser, start_daphne, live_feed):
 
 
 def test_new_entry_appears_without_reload(page, publisher, live_feed):
-    entry = api(page.server, publisher, f"{live_feed.slug}/entries/", headline="Caution on lap 57", body="Debris, *Turn 3*")
+    entry = api(
+        page.server,
+        publisher,
+        f"{live_feed.slug}/entries/",
+        headline="Caution on lap 57",
+        body="Debris, *Turn 3*",
+    )
     article = page.locator(f'[data-entry-id="{entry["id"]}"]')
     expect(article.locator(".entry-headline")).to_have_text("Caution on lap 57")
     expect(article.locator(".entry-body em")).to_have_text("Turn 3")
@@ -74,8 +83,9 @@ def test_page_reconnects_by_itself_after_the_socket_drops(page, publisher, live_
 
 
 @pytest.mark.parametrize("path", ["/feeds/{slug}/", "/feeds/{slug}/embed/"], ids=["reader-page", "widget"])
-def test_a_page_ahead_of_the_feed_reloads_its_state_on_reset_and_follows_on(browser, start_daphne, live_feed,
-                                                                            publisher, path):
+def test_a_page_ahead_of_the_feed_reloads_its_state_on_reset_and_follows_on(
+    browser, start_daphne, live_feed, publisher, path
+):
     """A stale tab or a restored backup: the server answers feed.reset, and the page (and the
     widget, which runs the same script) reloads its entries instead of waiting in silence."""
     server = start_daphne()
@@ -91,7 +101,9 @@ def test_a_page_ahead_of_the_feed_reloads_its_state_on_reset_and_follows_on(brow
     page.evaluate("window.livefeed.connection.lastSeq = 10000; window.livefeed.resume()")
     expect(page.locator(f'[data-entry-id="{missed["id"]}"]')).to_be_visible()
     live = api(server, publisher, f"{live_feed.slug}/entries/", headline="After the reset", body="-")
-    expect(page.locator("[data-stream] .entry-headline")).to_have_text(["After the reset", "Posted while away"])
+    expect(page.locator("[data-stream] .entry-headline")).to_have_text(
+        ["After the reset", "Posted while away"]
+    )
     assert page.evaluate("window.livefeed.lastSeq") == live["seq"]
     assert page.evaluate("window.loadedOnce") is True
     context.close()

@@ -24,7 +24,10 @@ DESKTOP = {"width": 1280, "height": 900}
 
 
 def laps(feed, publisher, count: int, **fields) -> list:
-    return [services.create_entry(feed=feed, by=publisher, headline=f"Lap {lap}", body="-", **fields) for lap in range(count)]
+    return [
+        services.create_entry(feed=feed, by=publisher, headline=f"Lap {lap}", body="-", **fields)
+        for lap in range(count)
+    ]
 
 
 @pytest.fixture
@@ -50,7 +53,9 @@ def headlines(page, where: str = "[data-stream]"):
     return page.locator(f"{where} .entry-headline")
 
 
-def test_reader_scrolled_down_is_not_moved_and_gets_a_new_updates_button(server, context, publisher, live_feed):
+def test_reader_scrolled_down_is_not_moved_and_gets_a_new_updates_button(
+    server, context, publisher, live_feed
+):
     laps(live_feed, publisher, 10)
     page = open_live(context, f"{server.url}/feeds/{live_feed.slug}/")
     page.locator("[data-entry-id]").last.scroll_into_view_if_needed()
@@ -78,7 +83,9 @@ HIDE_TAB = """hidden => {
 }"""
 
 
-def test_reader_whose_tab_is_in_the_background_gets_the_button_not_a_jump(server, context, publisher, live_feed):
+def test_reader_whose_tab_is_in_the_background_gets_the_button_not_a_jump(
+    server, context, publisher, live_feed
+):
     """Headless Chromium keeps every tab visible, so the page is told it went to the background
     the way a browser tells it: document.hidden, visibilityState and a visibilitychange event."""
     laps(live_feed, publisher, 3)
@@ -95,7 +102,9 @@ def test_reader_whose_tab_is_in_the_background_gets_the_button_not_a_jump(server
     expect(button).to_be_hidden()
 
 
-def test_reader_at_the_top_sees_the_entry_slide_in_and_hears_it_announced(server, context, publisher, live_feed):
+def test_reader_at_the_top_sees_the_entry_slide_in_and_hears_it_announced(
+    server, context, publisher, live_feed
+):
     laps(live_feed, publisher, 3)
     page = open_live(context, f"{server.url}/feeds/{live_feed.slug}/")
     entry = api(server, publisher, f"{live_feed.slug}/entries/", headline="Green flag", body="-")
@@ -111,7 +120,9 @@ def test_edit_keeps_its_place_and_delete_removes_even_while_held_back(server, co
     page = open_live(context, f"{server.url}/feeds/{live_feed.slug}/")
     middle = page.locator("[data-stream] [data-entry-id]").nth(4)
     middle_id = int(middle.get_attribute("data-entry-id"))
-    api(server, publisher, f"{live_feed.slug}/entries/{middle_id}/", method="PATCH", headline="Lap 5, penalty")
+    api(
+        server, publisher, f"{live_feed.slug}/entries/{middle_id}/", method="PATCH", headline="Lap 5, penalty"
+    )
     expect(headlines(page).nth(4)).to_have_text("Lap 5, penalty")
     page.locator("[data-entry-id]").last.scroll_into_view_if_needed()
     held = api(server, publisher, f"{live_feed.slug}/entries/", headline="Held back", body="-")
@@ -132,11 +143,21 @@ def test_key_events_list_follows_the_feed_live_and_jumps_to_the_entry(server, co
     expect(page.locator("[data-livefeed]")).to_have_attribute("data-connection", "live")
     keys = page.locator("[data-key-list] li")
     expect(page.locator("[data-key-empty]")).to_be_visible()
-    start = api(server, publisher, f"{live_feed.slug}/entries/", headline="Lights out", body="-", key_event=True)
-    crash = api(server, publisher, f"{live_feed.slug}/entries/", headline="Crash at Turn 1", body="-", key_event=True)
+    start = api(
+        server, publisher, f"{live_feed.slug}/entries/", headline="Lights out", body="-", key_event=True
+    )
+    crash = api(
+        server, publisher, f"{live_feed.slug}/entries/", headline="Crash at Turn 1", body="-", key_event=True
+    )
     expect(keys).to_have_text([re.compile("Crash at Turn 1"), re.compile("Lights out")])
     expect(page.locator("[data-key-count]")).to_have_text("(2)")
-    api(server, publisher, f"{live_feed.slug}/entries/{crash['id']}/", method="PATCH", headline="Contact at Turn 1")
+    api(
+        server,
+        publisher,
+        f"{live_feed.slug}/entries/{crash['id']}/",
+        method="PATCH",
+        headline="Contact at Turn 1",
+    )
     expect(keys.first).to_contain_text("Contact at Turn 1")
     api(server, publisher, f"{live_feed.slug}/entries/{crash['id']}/", method="PATCH", key_event=False)
     expect(keys).to_have_count(1)
@@ -157,7 +178,9 @@ def test_key_events_are_collapsed_on_phones(server, context, publisher, live_fee
     expect(page.locator("[data-key-list] li").first).to_be_visible()
 
 
-def test_permalink_deep_in_the_feed_opens_at_the_entry_and_loads_around_it(server, context, publisher, live_feed):
+def test_permalink_deep_in_the_feed_opens_at_the_entry_and_loads_around_it(
+    server, context, publisher, live_feed
+):
     entries = laps(live_feed, publisher, 300)
     target = entries[20]
     page = open_live(context, f"{server.url}/feeds/{live_feed.slug}/entries/{target.pk}/")
@@ -168,7 +191,13 @@ def test_permalink_deep_in_the_feed_opens_at_the_entry_and_loads_around_it(serve
     expect(page.locator("[data-stream] [data-entry-id]")).to_have_count(12)
     # Changes far above this window are not pulled into it: an edit there is left alone, a new
     # entry is counted and the button offers the latest page.
-    api(server, publisher, f"{live_feed.slug}/entries/{entries[-1].pk}/", method="PATCH", headline="Lap 299, edited")
+    api(
+        server,
+        publisher,
+        f"{live_feed.slug}/entries/{entries[-1].pk}/",
+        method="PATCH",
+        headline="Lap 299, edited",
+    )
     newest = api(server, publisher, f"{live_feed.slug}/entries/", headline="Newest", body="-")
     page.wait_for_function(f"window.livefeed.lastSeq === {newest['seq']}")
     expect(page.locator("[data-new-updates]")).to_have_text("1 new update")
@@ -191,7 +220,9 @@ def test_share_button_copies_the_permalink(server, browser, publisher, live_feed
         context.close()
 
 
-def test_older_entries_load_by_button_then_by_scrolling_without_duplicates(server, context, publisher, live_feed):
+def test_older_entries_load_by_button_then_by_scrolling_without_duplicates(
+    server, context, publisher, live_feed
+):
     laps(live_feed, publisher, 25)
     page = open_live(context, f"{server.url}/feeds/{live_feed.slug}/")
     stream = page.locator("[data-stream] [data-entry-id]")
@@ -237,7 +268,9 @@ def test_times_are_relative_with_the_absolute_time_on_hover_or_tap(server, conte
 
 def test_page_falls_back_to_polling_when_the_websocket_is_refused(server, context, publisher, live_feed):
     refused = []
-    context.route_web_socket(re.compile(r"/ws/feeds/"), lambda ws: (refused.append(ws.url), ws.close(code=1011)))
+    context.route_web_socket(
+        re.compile(r"/ws/feeds/"), lambda ws: (refused.append(ws.url), ws.close(code=1011))
+    )
     page = context.new_page()
     page.goto(f"{server.url}/feeds/{live_feed.slug}/")
     root = page.locator("[data-livefeed]")
@@ -245,7 +278,13 @@ def test_page_falls_back_to_polling_when_the_websocket_is_refused(server, contex
     expect(page.locator(".connection")).to_contain_text("checking every few seconds")
     assert len(refused) >= 2
     entry = api(server, publisher, f"{live_feed.slug}/entries/", headline="Via polling", body="-")
-    api(server, publisher, f"{live_feed.slug}/entries/{entry['id']}/", method="PATCH", headline="Via polling, edited")
+    api(
+        server,
+        publisher,
+        f"{live_feed.slug}/entries/{entry['id']}/",
+        method="PATCH",
+        headline="Via polling, edited",
+    )
     expect(headlines(page)).to_have_text(["Via polling, edited"], timeout=15_000)
 
 
@@ -293,7 +332,9 @@ def test_page_reconnects_after_the_server_restarts_with_nothing_missed(
         assert page.evaluate("window.livefeed.lastSeq") == after["seq"]
 
 
-def test_device_going_offline_is_shown_and_the_page_catches_up_when_back(server, context, publisher, live_feed):
+def test_device_going_offline_is_shown_and_the_page_catches_up_when_back(
+    server, context, publisher, live_feed
+):
     page = open_live(context, f"{server.url}/feeds/{live_feed.slug}/")
     root = page.locator("[data-livefeed]")
     context.set_offline(True)
@@ -326,13 +367,20 @@ def test_page_loads_nothing_from_elsewhere_and_its_script_is_small(server, conte
     origins = set()
     page = context.new_page()
     page.on("request", lambda request: origins.add(urlparse(request.url).netloc))
-    page.on("response", lambda response: response.request.resource_type == "script" and scripts.update({response.url: response.body()}))
+    page.on(
+        "response",
+        lambda response: (
+            response.request.resource_type == "script" and scripts.update({response.url: response.body()})
+        ),
+    )
     page.goto(f"{server.url}/feeds/{live_feed.slug}/")
     expect(page.locator("[data-livefeed]")).to_have_attribute("data-connection", "live")
     assert origins == {urlparse(server.url).netloc}
     names = {Path(urlparse(url).path).name for url in scripts}
     # Every page script is loaded (the widget's loader and frame script belong to other pages).
-    assert names == {path.name for path in (ROOT / "static/feeds").glob("*.js") if not path.name.startswith("embed")}
+    assert names == {
+        path.name for path in (ROOT / "static/feeds").glob("*.js") if not path.name.startswith("embed")
+    }
     compressed = len(gzip.compress(b"".join(scripts.values()), compresslevel=9))
     per_file = sum(len(gzip.compress(body, compresslevel=9)) for body in scripts.values())
     assert max(compressed, per_file) < 12 * 1024, f"{per_file} bytes gzipped"
@@ -358,9 +406,15 @@ def test_page_works_without_javascript(server, browser, publisher, live_feed):
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_no_serious_accessibility_violations(server, browser, publisher, live_feed, viewport, scheme):
     laps(live_feed, publisher, 12)
-    services.create_entry(feed=live_feed, by=publisher, headline="Green flag", body="Go *go* go", key_event=True)
-    services.create_entry(feed=live_feed, by=publisher, headline="Welcome", body="Read this first.", pinned=True)
-    services.update_race_status(feed=live_feed, by=publisher, changes={"flag": "green", "lap": 3, "leader": "Reyes"})
+    services.create_entry(
+        feed=live_feed, by=publisher, headline="Green flag", body="Go *go* go", key_event=True
+    )
+    services.create_entry(
+        feed=live_feed, by=publisher, headline="Welcome", body="Read this first.", pinned=True
+    )
+    services.update_race_status(
+        feed=live_feed, by=publisher, changes={"flag": "green", "lap": 3, "leader": "Reyes"}
+    )
     context = browser.new_context(viewport=viewport, color_scheme=scheme)
     try:
         found = []

@@ -26,9 +26,13 @@ def server(start_daphne):
 @pytest.fixture
 def story(publisher, live_feed):
     """A pinned welcome note before the race, then 25 laps; the green flag is a key event."""
-    services.create_entry(feed=live_feed, by=publisher, headline="Welcome", body="Read this first.", pinned=True)
+    services.create_entry(
+        feed=live_feed, by=publisher, headline="Welcome", body="Read this first.", pinned=True
+    )
     for lap in range(25):
-        services.create_entry(feed=live_feed, by=publisher, headline=f"Lap {lap}", body="-", key_event=lap in (0, 20))
+        services.create_entry(
+            feed=live_feed, by=publisher, headline=f"Lap {lap}", body="-", key_event=lap in (0, 20)
+        )
     return live_feed
 
 
@@ -145,7 +149,9 @@ def test_oldest_first_without_javascript_pages_forward_through_the_whole_story(s
         context.close()
 
 
-def test_screen_readers_hear_arrivals_and_flag_changes_once_and_keep_their_place(server, browser, publisher, story):
+def test_screen_readers_hear_arrivals_and_flag_changes_once_and_keep_their_place(
+    server, browser, publisher, story
+):
     context = browser.new_context(viewport=PHONE)
     try:
         page = context.new_page()
@@ -159,7 +165,13 @@ def test_screen_readers_hear_arrivals_and_flag_changes_once_and_keep_their_place
         arrival = api(server, publisher, f"{story.slug}/entries/", headline="Green flag", body="-")
         expect(headlines(page).first).to_have_text("Green flag")
         expect(region).to_have_text("New update: Green flag")
-        edited = api(server, publisher, f"{story.slug}/entries/{arrival['id']}/", method="PATCH", headline="Green, green")
+        edited = api(
+            server,
+            publisher,
+            f"{story.slug}/entries/{arrival['id']}/",
+            method="PATCH",
+            headline="Green, green",
+        )
         page.wait_for_function(f"window.livefeed.lastSeq === {edited['seq']}")
         expect(headlines(page).first).to_have_text("Green, green")
         expect(region).to_have_text("New update: Green flag")
@@ -187,8 +199,16 @@ def test_screen_readers_hear_arrivals_and_flag_changes_once_and_keep_their_place
         expect(region).to_have_text("1 new update")
         expect(page.locator(f'[data-entry-id="{held["id"]}"]')).to_have_count(0)
         expect(link).to_be_focused()
-        api(server, publisher, f"{story.slug}/entries/{entry_id}/", method="PATCH", headline="Edited while focused")
-        expect(page.locator(f'[data-entry-id="{entry_id}"] .entry-headline')).to_have_text("Edited while focused")
+        api(
+            server,
+            publisher,
+            f"{story.slug}/entries/{entry_id}/",
+            method="PATCH",
+            headline="Edited while focused",
+        )
+        expect(page.locator(f'[data-entry-id="{entry_id}"] .entry-headline')).to_have_text(
+            "Edited while focused"
+        )
         expect(page.locator(f'[data-entry-id="{entry_id}"] [data-permalink]')).to_be_focused()
         button.focus()
         page.keyboard.press("Enter")

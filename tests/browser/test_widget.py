@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
-import re
 import http.server
+import re
 import threading
 from pathlib import Path
 
@@ -30,7 +30,9 @@ def other_site(tmp_path: Path):
     server.shutdown()
 
 
-def test_entry_appears_in_the_right_widget_which_grows_to_fit(browser, start_daphne, other_site, publisher, live_feed):
+def test_entry_appears_in_the_right_widget_which_grows_to_fit(
+    browser, start_daphne, other_site, publisher, live_feed
+):
     other = services.create_feed(by=publisher, title="Truck practice", slug="truck-practice", status="live")
     server = start_daphne()
     folder, origin = other_site
@@ -54,19 +56,24 @@ def test_entry_appears_in_the_right_widget_which_grows_to_fit(browser, start_dap
         httpx.post(
             f"{server.url}/api/feeds/{live_feed.slug}/entries/",
             json={"headline": f"Lap {lap} report", "body": "Green flag racing.\n\nStill green."},
-            headers={"Authorization": f"Bearer {publisher.token}"}, timeout=10,
+            headers={"Authorization": f"Bearer {publisher.token}"},
+            timeout=10,
         ).raise_for_status()
 
     expect(first.locator(".entry-headline")).to_have_text(["Lap 2 report", "Lap 1 report", "Lap 0 report"])
     expect(second.locator(".entry-headline")).to_have_count(0)
-    page.wait_for_function(f"() => document.querySelectorAll('iframe')[0].getBoundingClientRect().height > {before + 50}")
+    page.wait_for_function(
+        f"() => document.querySelectorAll('iframe')[0].getBoundingClientRect().height > {before + 50}"
+    )
     inner = first.locator("body").evaluate("body => document.documentElement.getBoundingClientRect().height")
     assert abs(frames.nth(0).bounding_box()["height"] - inner) <= 2
 
     # The race status bar follows the feed live, as on the live page, and links go to Livefeed.
     httpx.patch(
-        f"{server.url}/api/feeds/{live_feed.slug}/", json={"race": {"flag": "green", "lap": 12}},
-        headers={"Authorization": f"Bearer {publisher.token}"}, timeout=10,
+        f"{server.url}/api/feeds/{live_feed.slug}/",
+        json={"race": {"flag": "green", "lap": 12}},
+        headers={"Authorization": f"Bearer {publisher.token}"},
+        timeout=10,
     ).raise_for_status()
     expect(first.locator("[data-race-status]")).to_contain_text("Lap 12")
     expect(second.locator("[data-race-status]")).to_be_hidden()

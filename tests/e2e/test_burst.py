@@ -33,15 +33,19 @@ async def crowd(ws_url: str, post_entry) -> tuple[int, list[int]]:
         await asyncio.gather(*(socket.close() for socket in sockets), return_exceptions=True)
 
 
-def test_two_thousand_readers_connect_at_once_and_all_receive_the_next_entry(start_daphne, redis, publisher, live_feed):
+def test_two_thousand_readers_connect_at_once_and_all_receive_the_next_entry(
+    start_daphne, redis, publisher, live_feed
+):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     server = start_daphne(REDIS_URL=redis.url)
 
     def post_entry() -> int:
         response = httpx.post(
-            f"{server.url}/api/feeds/{live_feed.slug}/entries/", json={"headline": "Green flag"},
-            headers={"Authorization": f"Bearer {publisher.token}"}, timeout=30,
+            f"{server.url}/api/feeds/{live_feed.slug}/entries/",
+            json={"headline": "Green flag"},
+            headers={"Authorization": f"Bearer {publisher.token}"},
+            timeout=30,
         )
         response.raise_for_status()
         return response.json()["id"]

@@ -24,7 +24,9 @@ def test_killing_a_server_mid_burst_leaves_only_whole_entries(start_daphne, publ
     stop = threading.Event()
 
     def write(writer: int) -> None:
-        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {publisher.token}"}, timeout=5) as client:
+        with httpx.Client(
+            base_url=server.url, headers={"Authorization": f"Bearer {publisher.token}"}, timeout=5
+        ) as client:
             n = 0
             while not stop.is_set():
                 try:
@@ -54,7 +56,9 @@ def test_killing_a_server_mid_burst_leaves_only_whole_entries(start_daphne, publ
     entries = list(Entry.objects.filter(feed=feed))
     assert len(confirmed) >= 30
     assert set(confirmed) <= {entry.pk for entry in entries}, "every confirmed entry is stored"
-    assert all(entry.seq and entry.published_at and entry.html == render_markdown(entry.body) for entry in entries)
+    assert all(
+        entry.seq and entry.published_at and entry.html == render_markdown(entry.body) for entry in entries
+    )
     seqs = sorted([entry.seq for entry in entries] + [feed.changed_seq])
     assert seqs == list(range(1, feed.seq + 1)), "one seq per change, none shared, none skipped"
 
@@ -67,7 +71,9 @@ def test_killing_a_server_mid_burst_leaves_only_whole_entries(start_daphne, publ
     # Against what was posted and stored, not the code that built the answer: every change once,
     # in seq order, each confirmed entry exactly as it was sent.
     by_id = {entry.pk: entry for entry in entries}
-    expected = sorted([(feed.changed_seq, "feed.updated", None)] + [(e.seq, "entry.created", e.pk) for e in entries])
+    expected = sorted(
+        [(feed.changed_seq, "feed.updated", None)] + [(e.seq, "entry.created", e.pk) for e in entries]
+    )
     assert [(e["seq"], e["type"], e.get("entry", {}).get("id")) for e in events["events"]] == expected
     for event in events["events"]:
         if event["type"] != "entry.created":

@@ -78,11 +78,15 @@ def test_a_draft_posted_on_one_process_reaches_the_desk_on_another_and_no_reader
     a = start_daphne(REDIS_URL=redis.url)
     b = start_daphne(REDIS_URL=redis.url)
     contributor, editor = make_member("Contributor", "casey"), make_member("Editor", "eve")
-    with connect(f"{b.ws_url}/ws/feeds/{live_feed.slug}/?after={live_feed.seq}", open_timeout=10) as reader, \
-            desk_socket(b, editor, live_feed.slug) as desk:
+    with (
+        connect(f"{b.ws_url}/ws/feeds/{live_feed.slug}/?after={live_feed.seq}", open_timeout=10) as reader,
+        desk_socket(b, editor, live_feed.slug) as desk,
+    ):
         response = httpx.post(
-            f"{a.url}/api/feeds/{live_feed.slug}/entries/", json={"body": "Embargoed", "status": "draft"},
-            headers={"Authorization": f"Bearer {contributor.token}"}, timeout=10,
+            f"{a.url}/api/feeds/{live_feed.slug}/entries/",
+            json={"body": "Embargoed", "status": "draft"},
+            headers={"Authorization": f"Bearer {contributor.token}"},
+            timeout=10,
         )
         assert response.status_code == 201
         message = next_of(desk, "entry.updated")
@@ -91,13 +95,17 @@ def test_a_draft_posted_on_one_process_reaches_the_desk_on_another_and_no_reader
             reader.recv(timeout=1)
         # Positive control: the same reader does hear a published entry.
         published = httpx.post(
-            f"{a.url}/api/feeds/{live_feed.slug}/entries/", json={"body": "Public"},
-            headers={"Authorization": f"Bearer {editor.token}"}, timeout=10,
+            f"{a.url}/api/feeds/{live_feed.slug}/entries/",
+            json={"body": "Public"},
+            headers={"Authorization": f"Bearer {editor.token}"},
+            timeout=10,
         ).json()
         assert json.loads(reader.recv(timeout=10))["entry"]["id"] == published["id"]
 
 
-def test_a_scheduled_entry_appears_on_time_and_never_before(start_daphne, start_worker, redis, publisher, live_feed):
+def test_a_scheduled_entry_appears_on_time_and_never_before(
+    start_daphne, start_worker, redis, publisher, live_feed
+):
     server = start_daphne(REDIS_URL=redis.url)
     start_worker(REDIS_URL=redis.url)
     slug = live_feed.slug
@@ -107,7 +115,8 @@ def test_a_scheduled_entry_appears_on_time_and_never_before(start_daphne, start_
         response = httpx.post(
             f"{server.url}/api/feeds/{slug}/entries/",
             json={"headline": "Green flag", "body": "They're racing", "publish_at": publish_at.isoformat()},
-            headers={"Authorization": f"Bearer {publisher.token}"}, timeout=10,
+            headers={"Authorization": f"Bearer {publisher.token}"},
+            timeout=10,
         )
         assert response.status_code == 201 and response.json()["status"] == "draft"
         entry_id = response.json()["id"]

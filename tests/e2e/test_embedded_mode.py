@@ -76,6 +76,7 @@ class Heard:
 
     def wait_for(self, wanted: Callable[[dict], bool], timeout: float = WAIT_SECONDS) -> tuple[float, dict]:
         """The first message `wanted` accepts, and when it arrived."""
+
         def found() -> tuple[float, dict] | None:
             return next(((at, message) for at, message in self.messages if wanted(message)), None)
 
@@ -83,7 +84,9 @@ class Heard:
             self.condition.wait_for(lambda: found() is not None or self.ended, timeout=timeout)
             match = found()
         if match is None:
-            raise AssertionError(f"never heard it; heard {[m for _, m in self.messages]} (closed: {self.close_code})")
+            raise AssertionError(
+                f"never heard it; heard {[m for _, m in self.messages]} (closed: {self.close_code})"
+            )
         return match
 
     def wait_closed(self, timeout: float = WAIT_SECONDS) -> tuple[float, int | None]:
@@ -97,8 +100,10 @@ class Heard:
 def follow(server: servers.Daphne, feed: Feed, staff) -> Iterator[tuple[Heard, Heard]]:
     """A reader of the feed and a staff member's desk, both connected and subscribed."""
     feed.refresh_from_db()
-    with connect(f"{server.ws_url}/ws/feeds/{feed.slug}/?after={feed.seq}", open_timeout=10) as reader, \
-            desk_socket(server, staff, feed.slug) as desk:
+    with (
+        connect(f"{server.ws_url}/ws/feeds/{feed.slug}/?after={feed.seq}", open_timeout=10) as reader,
+        desk_socket(server, staff, feed.slug) as desk,
+    ):
         heard_by_reader, heard_by_desk = Heard(reader), Heard(desk)
         # The desk counts readers once it has joined its group: from then on it hears every change.
         heard_by_desk.wait_for(lambda message: message["type"] == "readers")
@@ -108,12 +113,17 @@ def follow(server: servers.Daphne, feed: Feed, staff) -> Iterator[tuple[Heard, H
 def entry_message(entry_id: int | None = None, **fields) -> Callable[[dict], bool]:
     def wanted(message: dict) -> bool:
         entry = message.get("entry") or {}
-        return (entry_id is None or entry.get("id") == entry_id) and all(entry.get(k) == v for k, v in fields.items())
+        return (entry_id is None or entry.get("id") == entry_id) and all(
+            entry.get(k) == v for k, v in fields.items()
+        )
+
     return wanted
 
 
 def race_flag(flag: str) -> Callable[[dict], bool]:
-    return lambda message: message["type"] == "feed.updated" and message["feed_data"]["race"].get("flag") == flag
+    return lambda message: (
+        message["type"] == "feed.updated" and message["feed_data"]["race"].get("flag") == flag
+    )
 
 
 def assert_live(what: str, mode: dict[str, str], made_at: datetime | float, **arrivals: float) -> None:
@@ -121,7 +131,10 @@ def assert_live(what: str, mode: dict[str, str], made_at: datetime | float, **ar
     start = made_at.timestamp() if isinstance(made_at, datetime) else made_at
     delays = {who: arrived - start for who, arrived in arrivals.items()}
     label = "REDIS_URL" if mode else "embedded"
-    print(f"\n[delay] {what} ({label}): " + ", ".join(f"{who} {delay * 1000:.0f} ms" for who, delay in delays.items()))
+    print(
+        f"\n[delay] {what} ({label}): "
+        + ", ".join(f"{who} {delay * 1000:.0f} ms" for who, delay in delays.items())
+    )
     for who, delay in delays.items():
         assert 0 <= delay < LIVE_SECONDS, f"{who} heard of {what} {delay:.3f} s after it was made"
 
@@ -134,24 +147,39 @@ def test_a_scheduled_entry_published_by_the_worker_reaches_readers_and_the_desk_
     with follow(server, live_feed, make_member("Editor", "eve")) as (reader, desk):
         response = httpx.post(
             f"{server.url}/api/feeds/{live_feed.slug}/entries/",
-            json={"headline": "Green flag", "body": "Racing", "publish_at": (timezone.now() + timedelta(seconds=3)).isoformat()},
-            headers={"Authorization": f"Bearer {publisher.token}"}, timeout=10,
+            json={
+                "headline": "Green flag",
+                "body": "Racing",
+                "publish_at": (timezone.now() + timedelta(seconds=3)).isoformat(),
+            },
+            headers={"Authorization": f"Bearer {publisher.token}"},
+            timeout=10,
         )
         assert response.status_code == 201 and response.json()["status"] == "draft"
         entry_id = response.json()["id"]
-        heard_by_reader, message = reader.wait_for(lambda m: m["type"] == "entry.created" and entry_message(entry_id)(m))
+        heard_by_reader, message = reader.wait_for(
+            lambda m: m["type"] == "entry.created" and entry_message(entry_id)(m)
+        )
         heard_by_desk, _ = desk.wait_for(entry_message(entry_id, status="published"))
     assert message["entry"]["headline"] == "Green flag"
     entry = Entry.objects.get(pk=entry_id)
-    assert_live("a scheduled entry published by the worker", mode, entry.published_at,
-                reader=heard_by_reader, desk=heard_by_desk)
+    assert_live(
+        "a scheduled entry published by the worker",
+        mode,
+        entry.published_at,
+        reader=heard_by_reader,
+        desk=heard_by_desk,
+    )
 
 
 def test_a_timing_poll_that_changes_the_flag_reaches_readers_and_the_desk_live(
     mode, start_daphne, start_worker, make_member, live_feed
 ):
     editor = make_member("Editor", "eve")
-    answers = [Response({"flag": "green", "lap": 10}), Response({"flag": "yellow", "lap": 11, "flag_reason": "debris"})]
+    answers = [
+        Response({"flag": "green", "lap": 10}),
+        Response({"flag": "yellow", "lap": 11, "flag_reason": "debris"}),
+    ]
     with timing_server(answers) as timing:
         source = TimingSource.objects.create(
             feed=live_feed, author=editor, url=timing.url, interval_seconds=1, max_backoff_seconds=2
@@ -166,11 +194,20 @@ def test_a_timing_poll_that_changes_the_flag_reaches_readers_and_the_desk_live(
             heard_by_desk, _ = desk.wait_for(race_flag("yellow"))
             # The flag change is posted too (as a draft, the source's default): the desk hears it.
             heard_post, post = desk.wait_for(
-                lambda m: entry_message(kind="race_status", status="draft")(m) and m["entry"]["details"]["flag"] == "yellow"
+                lambda m: (
+                    entry_message(kind="race_status", status="draft")(m)
+                    and m["entry"]["details"]["flag"] == "yellow"
+                )
             )
             assert not [m for _, m in reader.messages if m.get("entry", {}).get("id") == post["entry"]["id"]]
-    assert_live("a timing poll changing the flag", mode, timing.first_served[1],
-                reader=heard_by_reader, desk=heard_by_desk, desk_flag_post=heard_post)
+    assert_live(
+        "a timing poll changing the flag",
+        mode,
+        timing.first_served[1],
+        reader=heard_by_reader,
+        desk=heard_by_desk,
+        desk_flag_post=heard_post,
+    )
 
 
 SHELL_CREATE = """
@@ -187,28 +224,44 @@ def test_an_entry_created_from_a_management_command_reaches_readers_and_the_desk
 ):
     server = start_daphne(**mode)
     with follow(server, live_feed, make_member("Editor", "eve")) as (reader, desk):
-        result = servers.manage({**server_env, **mode}, "shell", "-c", SHELL_CREATE.format(body='"Typed at the prompt"'))
+        result = servers.manage(
+            {**server_env, **mode}, "shell", "-c", SHELL_CREATE.format(body='"Typed at the prompt"')
+        )
         assert result.returncode == 0, result.stderr
         heard_by_reader, message = reader.wait_for(entry_message(headline="From the shell"))
         heard_by_desk, _ = desk.wait_for(entry_message(headline="From the shell", status="published"))
     entry = Entry.objects.get(headline="From the shell")
     assert message["type"] == "entry.created" and message["entry"]["id"] == entry.pk
-    assert_live("an entry created by `manage.py shell`", mode, entry.published_at,
-                reader=heard_by_reader, desk=heard_by_desk)
+    assert_live(
+        "an entry created by `manage.py shell`",
+        mode,
+        entry.published_at,
+        reader=heard_by_reader,
+        desk=heard_by_desk,
+    )
 
 
-def test_a_timing_replay_command_moves_the_race_status_live(mode, start_daphne, server_env, make_member, live_feed):
+def test_a_timing_replay_command_moves_the_race_status_live(
+    mode, start_daphne, server_env, make_member, live_feed
+):
     editor = make_member("Editor", "eve")
     TimingSource.objects.create(feed=live_feed, author=editor, url="")
     server = start_daphne(**mode)
     with follow(server, live_feed, editor) as (reader, desk):
-        result = servers.manage({**server_env, **mode}, "replaytiming", str(RECORDING), live_feed.slug, "--speed", "0")
+        result = servers.manage(
+            {**server_env, **mode}, "replaytiming", str(RECORDING), live_feed.slug, "--speed", "0"
+        )
         assert result.returncode == 0, result.stderr
         heard_by_reader, message = reader.wait_for(race_flag("yellow"))
         heard_by_desk, _ = desk.wait_for(race_flag("yellow"))
     assert message["feed_data"]["race"]["lap"] == 57
-    assert_live("a race status replayed by `manage.py replaytiming`", mode, Feed.objects.get(pk=live_feed.pk).updated_at,
-                reader=heard_by_reader, desk=heard_by_desk)
+    assert_live(
+        "a race status replayed by `manage.py replaytiming`",
+        mode,
+        Feed.objects.get(pk=live_feed.pk).updated_at,
+        reader=heard_by_reader,
+        desk=heard_by_desk,
+    )
 
 
 def test_an_entry_posted_on_one_server_process_reaches_readers_and_the_desk_on_another(
@@ -217,15 +270,22 @@ def test_an_entry_posted_on_one_server_process_reaches_readers_and_the_desk_on_a
     a, b = start_daphne(**mode), start_daphne(**mode)
     with follow(b, live_feed, make_member("Editor", "eve")) as (reader, desk):
         response = httpx.post(
-            f"{a.url}/api/feeds/{live_feed.slug}/entries/", json={"headline": "Pit stop", "body": "Four tyres"},
-            headers={"Authorization": f"Bearer {publisher.token}"}, timeout=10,
+            f"{a.url}/api/feeds/{live_feed.slug}/entries/",
+            json={"headline": "Pit stop", "body": "Four tyres"},
+            headers={"Authorization": f"Bearer {publisher.token}"},
+            timeout=10,
         )
         assert response.status_code == 201
         entry_id = response.json()["id"]
         heard_by_reader, _ = reader.wait_for(entry_message(entry_id))
         heard_by_desk, _ = desk.wait_for(entry_message(entry_id))
-    assert_live("an entry posted on another server process", mode, Entry.objects.get(pk=entry_id).published_at,
-                reader=heard_by_reader, desk=heard_by_desk)
+    assert_live(
+        "an entry posted on another server process",
+        mode,
+        Entry.objects.get(pk=entry_id).published_at,
+        reader=heard_by_reader,
+        desk=heard_by_desk,
+    )
 
 
 def test_an_entry_too_big_for_one_datagram_reaches_readers_from_the_database_and_the_desk_reloads(
@@ -241,8 +301,13 @@ def test_an_entry_too_big_for_one_datagram_reaches_readers_from_the_database_and
         closed_at, code = desk.wait_closed()
     assert code == 4012
     assert "Überholmanöver" in message["entry"]["html"] and len(message["entry"]["html"]) > 300_000
-    assert_live("an entry too big for one datagram", {}, Entry.objects.get(headline="From the shell").published_at,
-                reader=heard_by_reader, desk_reload=closed_at)
+    assert_live(
+        "an entry too big for one datagram",
+        {},
+        Entry.objects.get(headline="From the shell").published_at,
+        reader=heard_by_reader,
+        desk_reload=closed_at,
+    )
 
 
 def test_processes_sharing_a_database_find_each_other_without_configuration(
@@ -252,7 +317,9 @@ def test_processes_sharing_a_database_find_each_other_without_configuration(
     unset = {"LIVEFEED_BUS_DIR": ""}
     server = start_daphne(**unset)
     with follow(server, live_feed, make_member("Editor", "eve")) as (reader, desk):
-        result = servers.manage({**server_env, **unset}, "shell", "-c", SHELL_CREATE.format(body='"No settings needed"'))
+        result = servers.manage(
+            {**server_env, **unset}, "shell", "-c", SHELL_CREATE.format(body='"No settings needed"')
+        )
         assert result.returncode == 0, result.stderr
         reader.wait_for(entry_message(headline="From the shell"), timeout=LIVE_SECONDS * 5)
         desk.wait_for(entry_message(headline="From the shell"), timeout=LIVE_SECONDS * 5)
@@ -282,5 +349,10 @@ def test_a_burst_of_changes_from_a_command_reaches_readers_complete_and_in_order
     assert [message["seq"] for message in created] == list(range(created[0]["seq"], created[0]["seq"] + 60))
     desk_headlines = [m["entry"]["headline"] for _, m in desk.messages if m["type"] == "entry.updated"]
     assert desk_headlines == [f"Lap {lap}" for lap in range(60)]
-    assert_live("the last of 60 entries from one command", mode, Entry.objects.get(headline="Lap 59").published_at,
-                reader=heard_by_reader, desk=heard_by_desk)
+    assert_live(
+        "the last of 60 entries from one command",
+        mode,
+        Entry.objects.get(headline="Lap 59").published_at,
+        reader=heard_by_reader,
+        desk=heard_by_desk,
+    )

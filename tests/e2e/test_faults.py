@@ -55,13 +55,13 @@ def text_frames(data: bytes) -> list[str]:
     while len(data) - position >= 2:
         opcode, length, start = data[position] & 0x0F, data[position + 1] & 0x7F, position + 2
         if length == 126:
-            length, start = int.from_bytes(data[start:start + 2], "big"), start + 2
+            length, start = int.from_bytes(data[start : start + 2], "big"), start + 2
         elif length == 127:
-            length, start = int.from_bytes(data[start:start + 8], "big"), start + 8
+            length, start = int.from_bytes(data[start : start + 8], "big"), start + 8
         if len(data) - start < length:
             break
         if opcode == 1:
-            frames.append(data[start:start + length].decode())
+            frames.append(data[start : start + length].decode())
         position = start + length
     return frames
 
@@ -72,16 +72,23 @@ def test_reader_that_stops_reading_is_disconnected_and_resumes_without_loss(
     # A page larger than the changes a resume can miss here, so the reader resumes change by change
     # (further behind, it would be told to reload: tests/test_consumers.py).
     server = start_daphne(
-        REDIS_URL=redis.url, LIVEFEED_READER_BUFFER_BYTES=str(512 * 1024), LOG_LEVEL="WARNING", LIVEFEED_PAGE_SIZE="200"
+        REDIS_URL=redis.url,
+        LIVEFEED_READER_BUFFER_BYTES=str(512 * 1024),
+        LOG_LEVEL="WARNING",
+        LIVEFEED_PAGE_SIZE="200",
     )
     slug, first = live_feed.slug, live_feed.seq + 1
     slow, already = open_raw_reader(server.port, f"/ws/feeds/{slug}/?after={live_feed.seq}")
     log = tmp_path / "daphne-1.log"
     body = "Lap chart update. " * 5000  # 90 KB a change (the API takes up to 100,000 characters)
     fast_state = FeedState(last_seq=live_feed.seq)
-    with connect(f"{server.ws_url}/ws/feeds/{slug}/?after={live_feed.seq}", open_timeout=10, max_size=None) as fast:
+    with connect(
+        f"{server.ws_url}/ws/feeds/{slug}/?after={live_feed.seq}", open_timeout=10, max_size=None
+    ) as fast:
         for number in range(80):
-            last = post(server, publisher, f"{slug}/entries/", headline=f"Lap {number}", body=body).json()["seq"]
+            last = post(server, publisher, f"{slug}/entries/", headline=f"Lap {number}", body=body).json()[
+                "seq"
+            ]
             fast_state.receive_until(fast, last, timeout=30)  # the others keep getting every change
             if "Disconnecting a reader" in log.read_text():  # logged by the fast path only
                 break
@@ -105,7 +112,9 @@ def test_reader_that_stops_reading_is_disconnected_and_resumes_without_loss(
     for text in text_frames(data):
         state.apply(json.loads(text))
     assert state.last_seq < last
-    with connect(f"{server.ws_url}/ws/feeds/{slug}/?after={state.last_seq}", open_timeout=10, max_size=None) as again:
+    with connect(
+        f"{server.ws_url}/ws/feeds/{slug}/?after={state.last_seq}", open_timeout=10, max_size=None
+    ) as again:
         state.receive_until(again, last, timeout=30)
     assert_each_change_once_in_order(state, first=first, last=last)
     assert state.visible() == fast_state.visible()
@@ -131,17 +140,23 @@ def test_posting_survives_redis_going_down_and_every_reader_ends_with_every_entr
             redis.process.wait()
             # Editors keep posting: each entry is saved and confirmed.
             during = [
-                post(server, publisher, f"{slug}/entries/", headline=f"During {n}", body="Redis is down").json()
+                post(
+                    server, publisher, f"{slug}/entries/", headline=f"During {n}", body="Redis is down"
+                ).json()
                 for n, server in enumerate((a, b, a))
             ]
             assert [entry["seq"] for entry in during] == [seq + 1, seq + 2, seq + 3]
             # Readers are told live delivery broke, and reconnect.
             wait_until(
-                lambda: all(4012 in reader.closes for reader in readers), timeout=30, what="readers told to resume"
+                lambda: all(4012 in reader.closes for reader in readers),
+                timeout=30,
+                what="readers told to resume",
             )
 
             with servers.redis_server(tmp_path / "redis", port=redis.port):
-                last = post(b, publisher, f"{slug}/entries/", headline="After", body="Redis is back").json()["seq"]
+                last = post(b, publisher, f"{slug}/entries/", headline="After", body="Redis is back").json()[
+                    "seq"
+                ]
                 for reader in readers:
                     reader.wait_for(last)
                 expected = server_entries(a, slug)
@@ -171,7 +186,9 @@ def test_concurrent_writers_on_two_processes_reach_every_reader_in_seq_order(
         try:
             for index in range(per_writer):
                 server = (a, b)[(number + index) % 2]
-                post(server, publisher, f"{slug}/entries/", headline=f"Writer {number}.{index}", body="Report")
+                post(
+                    server, publisher, f"{slug}/entries/", headline=f"Writer {number}.{index}", body="Report"
+                )
         except BaseException as error:  # reported below, so a failing writer fails the test
             failures.append(error)
 

@@ -27,11 +27,19 @@ def test_health_names_redis_when_it_is_down(start_daphne, tmp_path):
         response = httpx.get(f"{server.url}/healthz", timeout=10)
     assert response.status_code == 503
     assert response.json() == {
-        "status": "unavailable", "database": "ok", "redis": "unavailable", "subscription": "idle"
+        "status": "unavailable",
+        "database": "ok",
+        "redis": "unavailable",
+        "subscription": "idle",
     }
 
 
 def test_health_without_redis_checks_only_the_database(start_daphne):
     response = httpx.get(f"{start_daphne().url}/healthz", timeout=10)
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "redis": "not configured", "subscription": "local"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "redis": "not configured",
+        "subscription": "local",
+    }

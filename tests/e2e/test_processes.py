@@ -15,8 +15,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def post(server, publisher, path: str, method: str = "POST", **data) -> httpx.Response:
     response = httpx.request(
-        method, f"{server.url}/api/feeds/{path}", json=data or None,
-        headers={"Authorization": f"Bearer {publisher.token}"}, timeout=10,
+        method,
+        f"{server.url}/api/feeds/{path}",
+        json=data or None,
+        headers={"Authorization": f"Bearer {publisher.token}"},
+        timeout=10,
     )
     response.raise_for_status()
     return response
@@ -28,24 +31,33 @@ def server_entries(server, slug: str) -> dict[int, tuple[str, str]]:
     return {entry["id"]: (entry["headline"], entry["html"]) for entry in entries}
 
 
-def test_reader_on_one_process_receives_entry_posted_through_another(start_daphne, redis, publisher, live_feed):
+def test_reader_on_one_process_receives_entry_posted_through_another(
+    start_daphne, redis, publisher, live_feed
+):
     a = start_daphne(REDIS_URL=redis.url)
     b = start_daphne(REDIS_URL=redis.url)
     with connect(f"{b.ws_url}/ws/feeds/{live_feed.slug}/?after={live_feed.seq}", open_timeout=10) as reader:
-        created = post(a, publisher, f"{live_feed.slug}/entries/", headline="Green flag", body="Racing!").json()
+        created = post(
+            a, publisher, f"{live_feed.slug}/entries/", headline="Green flag", body="Racing!"
+        ).json()
         message = json.loads(reader.recv(timeout=10))
     assert message["type"] == "entry.created"
     assert message["seq"] == created["seq"] == live_feed.seq + 1
     assert message["entry"]["id"] == created["id"] and message["entry"]["html"] == "<p>Racing!</p>"
 
 
-def test_reader_that_reconnects_ends_with_exactly_the_servers_state(start_daphne, redis, publisher, live_feed):
+def test_reader_that_reconnects_ends_with_exactly_the_servers_state(
+    start_daphne, redis, publisher, live_feed
+):
     a = start_daphne(REDIS_URL=redis.url)
     b = start_daphne(REDIS_URL=redis.url)
     slug = live_feed.slug
     state = FeedState(last_seq=live_feed.seq)
     with connect(f"{b.ws_url}/ws/feeds/{slug}/?after={state.last_seq}", open_timeout=10) as reader:
-        ids = [post(a, publisher, f"{slug}/entries/", headline=f"Lap {n}", body="Report").json()["id"] for n in range(3)]
+        ids = [
+            post(a, publisher, f"{slug}/entries/", headline=f"Lap {n}", body="Report").json()["id"]
+            for n in range(3)
+        ]
         pinned = post(a, publisher, f"{slug}/entries/", headline="Pinned", body="Report", pinned=True).json()
         state.receive_until(reader, pinned["seq"])
     # While the reader is away: a new entry, an edit, a delete, a draft and a new pin.
@@ -73,7 +85,9 @@ def test_events_api_matches_the_websocket(start_daphne, publisher, live_feed):
     assert polled["events"] == [pushed] and polled["seq"] == last["seq"]
 
 
-def test_sites_sharing_one_redis_keep_their_changes_and_reader_counts_apart(start_daphne, redis, publisher, live_feed):
+def test_sites_sharing_one_redis_keep_their_changes_and_reader_counts_apart(
+    start_daphne, redis, publisher, live_feed
+):
     """Two sites (each its own REDIS_PREFIX) on one Redis: each publishes only on its own channels
     and counts readers under its own keys, though both serve a feed of the same slug."""
     import redis as redis_client
@@ -106,6 +120,9 @@ def test_sites_sharing_one_redis_keep_their_changes_and_reader_counts_apart(star
         published_until(on_b["seq"], f"site-b.feed.{slug}".encode())
         keys = redis_client.Redis(port=redis.port)
         presence_a, presence_b = keys.keys("site-a:presence:*"), keys.keys("site-b:presence:*")
-    assert published == {(f"site-a.feed.{slug}".encode(), on_a["seq"]), (f"site-b.feed.{slug}".encode(), on_b["seq"])}
+    assert published == {
+        (f"site-a.feed.{slug}".encode(), on_a["seq"]),
+        (f"site-b.feed.{slug}".encode(), on_b["seq"]),
+    }
     assert presence_a and presence_b, "each site keeps its reader count under its own prefix"
     assert not set(presence_a) & set(presence_b)

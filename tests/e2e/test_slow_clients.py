@@ -21,12 +21,20 @@ def test_stalled_handshakes_do_not_starve_readers_or_editors(start_daphne, publi
         for n in range(STALLED):
             sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
             # Half a request line or half a WebSocket upgrade, then silence.
-            sock.sendall(b"GET /feeds/ HTTP/1.1\r\nHost: 127.0.0.1\r\n" if n % 2 else b"GET /ws/feeds/x/ HTTP/1.1\r\nUpgr")
+            sock.sendall(
+                b"GET /feeds/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                if n % 2
+                else b"GET /ws/feeds/x/ HTTP/1.1\r\nUpgr"
+            )
             stalled.append(sock)
-        with connect(f"{server.ws_url}/ws/feeds/{live_feed.slug}/?after={live_feed.seq}", open_timeout=10) as reader:
+        with connect(
+            f"{server.ws_url}/ws/feeds/{live_feed.slug}/?after={live_feed.seq}", open_timeout=10
+        ) as reader:
             posted = httpx.post(
-                f"{server.url}/api/feeds/{live_feed.slug}/entries/", json={"headline": "Still flowing"},
-                headers={"Authorization": f"Bearer {publisher.token}"}, timeout=10,
+                f"{server.url}/api/feeds/{live_feed.slug}/entries/",
+                json={"headline": "Still flowing"},
+                headers={"Authorization": f"Bearer {publisher.token}"},
+                timeout=10,
             )
             assert posted.status_code == 201
             assert json.loads(reader.recv(timeout=10))["entry"]["headline"] == "Still flowing"

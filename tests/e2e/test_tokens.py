@@ -13,7 +13,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_revoked_token_is_refused_on_the_same_kept_alive_connection(start_daphne, publisher, live_feed):
     server = start_daphne()
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {publisher.token}"}, timeout=10) as client:
+    with httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {publisher.token}"}, timeout=10
+    ) as client:
         first = client.post(f"/api/feeds/{live_feed.slug}/entries/", json={"body": "before"})
         assert first.status_code == 201
         first_stream = first.extensions["network_stream"]

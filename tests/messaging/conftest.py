@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
-from typing import Any, Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -44,7 +44,9 @@ def publisher(django_user_model: Any) -> Any:
     quarter of a second per test."""
     from tests.conftest import grant_publishing
 
-    user = django_user_model.objects.create_user(username="editor", first_name="Eddie", last_name="Tor", is_staff=True)
+    user = django_user_model.objects.create_user(
+        username="editor", first_name="Eddie", last_name="Tor", is_staff=True
+    )
     grant_publishing(user)
     return django_user_model.objects.get(pk=user.pk)
 
@@ -60,11 +62,17 @@ def link(live_feed: Any) -> Callable[..., MessagingAccount]:
     """`link(user)`: a Telegram account (the fixtures' reporter) linked to `user`, posting to the live
     feed; `link(user, platform="slack")` a Slack member."""
 
-    def make(user: Any, *, platform: str = Platform.TELEGRAM, external_id: str | None = None) -> MessagingAccount:
+    def make(
+        user: Any, *, platform: str = Platform.TELEGRAM, external_id: str | None = None
+    ) -> MessagingAccount:
         if external_id is None:
-            external_id = str(telegram_updates.REPORTER["id"]) if platform == Platform.TELEGRAM else slack_events.MEMBER
+            external_id = (
+                str(telegram_updates.REPORTER["id"]) if platform == Platform.TELEGRAM else slack_events.MEMBER
+            )
         return MessagingAccount.objects.create(
-            platform=platform, external_id=external_id, user=user,
+            platform=platform,
+            external_id=external_id,
+            user=user,
             feed=live_feed if platform == Platform.TELEGRAM else None,
         )
 
@@ -84,11 +92,15 @@ def send_telegram(payload: Any, *, secret: str | None = TELEGRAM_SECRET, raw: by
     )
 
 
-def send_slack(payload: Any, *, raw: bytes | None = None, headers: dict[str, str] | None = None, **sign: Any) -> Any:
+def send_slack(
+    payload: Any, *, raw: bytes | None = None, headers: dict[str, str] | None = None, **sign: Any
+) -> Any:
     body = raw if raw is not None else slack_events.encode(payload)
     headers = headers if headers is not None else slack_events.signed_headers(body, **sign)
     headers = {name: value for name, value in headers.items() if name != "Content-Type"}
-    return Client().post(reverse("messaging:slack-events"), data=body, content_type="application/json", headers=headers)
+    return Client().post(
+        reverse("messaging:slack-events"), data=body, content_type="application/json", headers=headers
+    )
 
 
 def jpeg_bytes(width: int = 640, height: int = 400) -> bytes:

@@ -20,15 +20,30 @@ def test_nested_entities_nest_in_markdown():
 
 
 def test_emphasis_markers_stay_off_surrounding_spaces():
-    assert render_markdown(telegram_to_markdown("a bold b", [entity("bold", 1, 6)])) == "<p>a <strong>bold</strong> b</p>"
+    assert (
+        render_markdown(telegram_to_markdown("a bold b", [entity("bold", 1, 6)]))
+        == "<p>a <strong>bold</strong> b</p>"
+    )
 
 
 def test_code_keeps_backticks_and_markdown_inside_it():
-    assert render_markdown(telegram_to_markdown("x `*a*` y", [entity("code", 2, 5)])) == "<p>x <code>`*a*`</code> y</p>"
+    assert (
+        render_markdown(telegram_to_markdown("x `*a*` y", [entity("code", 2, 5)]))
+        == "<p>x <code>`*a*`</code> y</p>"
+    )
 
 
 def test_plain_text_that_looks_like_markdown_renders_as_typed():
-    for text in ["*a* _b_ `c`", "1. first", "- item", "# title", "> quote", "[x](https://e.test)", "a\\b", "&amp;"]:
+    for text in [
+        "*a* _b_ `c`",
+        "1. first",
+        "- item",
+        "# title",
+        "> quote",
+        "[x](https://e.test)",
+        "a\\b",
+        "&amp;",
+    ]:
         html = render_markdown(escape_markdown(text))
         assert "<em>" not in html and "<li>" not in html and "<h" not in html and "<a" not in html
         assert html.startswith("<p>") and "\\" not in html.replace("a\\b", "")

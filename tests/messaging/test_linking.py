@@ -22,7 +22,9 @@ def logged_in(user) -> Client:
 
 
 def test_the_desk_shows_the_linking_panel_with_a_code_button(messaging_on, make_member, live_feed):
-    page = logged_in(make_member("Contributor", "casey")).get(reverse("admin:feeds_feed_desk", args=[live_feed.pk]))
+    page = logged_in(make_member("Contributor", "casey")).get(
+        reverse("admin:feeds_feed_desk", args=[live_feed.pk])
+    )
     html = page.content.decode()
     assert "Post from Telegram or Slack" in html and "Get a linking code" in html
     assert "as drafts for an editor" in html and "posting is off" not in html
@@ -71,7 +73,9 @@ def test_a_user_who_lost_their_role_cannot_link(messaging_on, make_member):
         linking.link_account(platform="telegram", external_id="1", code=code)
 
 
-@pytest.mark.parametrize("page", ["messaging_slackchannel_changelist", "messaging_messagingaccount_changelist"])
+@pytest.mark.parametrize(
+    "page", ["messaging_slackchannel_changelist", "messaging_messagingaccount_changelist"]
+)
 def test_the_admin_says_when_slack_posting_is_off(settings, make_member, page):
     settings.MESSAGING = {}
     html = logged_in(make_member("superuser", "root")).get(reverse(f"admin:{page}")).content.decode()
@@ -79,7 +83,11 @@ def test_the_admin_says_when_slack_posting_is_off(settings, make_member, page):
 
 
 def test_the_admin_shows_no_notice_when_slack_is_on(messaging_on, make_member):
-    html = logged_in(make_member("superuser", "root")).get(reverse("admin:messaging_slackchannel_changelist")).content.decode()
+    html = (
+        logged_in(make_member("superuser", "root"))
+        .get(reverse("admin:messaging_slackchannel_changelist"))
+        .content.decode()
+    )
     assert "posting is off" not in html
 
 

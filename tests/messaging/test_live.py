@@ -15,15 +15,21 @@ from tests.messaging.conftest import TELEGRAM_SECRET, messaging_environment
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_a_telegram_message_reaches_a_readers_socket_and_the_public_page(start_daphne, bot_api, publisher, link, live_feed):
+def test_a_telegram_message_reaches_a_readers_socket_and_the_public_page(
+    start_daphne, bot_api, publisher, link, live_feed
+):
     link(publisher)
     server = start_daphne(**messaging_environment(bot_api))
     webhook = f"{server.url}/integrations/telegram/webhook/"
     headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
     update = tg.text_update("Green flag! *Lap 1*", entities=[tg.entity("bold", 0, 11)])
 
-    with connect(f"{server.ws_url}/ws/feeds/{live_feed.slug}/?after={live_feed.seq}", open_timeout=10) as reader:
-        stranger = httpx.post(webhook, json=tg.text_update("Spam", sender=tg.STRANGER), headers=headers, timeout=10)
+    with connect(
+        f"{server.ws_url}/ws/feeds/{live_feed.slug}/?after={live_feed.seq}", open_timeout=10
+    ) as reader:
+        stranger = httpx.post(
+            webhook, json=tg.text_update("Spam", sender=tg.STRANGER), headers=headers, timeout=10
+        )
         posted = httpx.post(webhook, json=update, headers=headers, timeout=10)
         redelivered = httpx.post(webhook, json=update, headers=headers, timeout=10)
         message = json.loads(reader.recv(timeout=10))

@@ -19,7 +19,11 @@ pytestmark = pytest.mark.django_db
 
 
 def nothing_written() -> bool:
-    return not Entry.objects.exists() and not MessagingEntry.objects.exists() and not MessagingDelivery.objects.exists()
+    return (
+        not Entry.objects.exists()
+        and not MessagingEntry.objects.exists()
+        and not MessagingDelivery.objects.exists()
+    )
 
 
 # --- Off, signatures, replays, bad input ------------------------------------------------------
@@ -69,8 +73,12 @@ def test_a_body_changed_after_signing_is_refused(messaging_on, publisher, link, 
     assert response.status_code == 403 and nothing_written()
 
 
-@pytest.mark.parametrize("age", [301, 6 * 60, 3600, -400], ids=["just-over-5-min", "6-min", "1-hour", "future"])
-def test_a_replayed_request_with_an_old_timestamp_is_refused(messaging_on, publisher, link, slack_channel, age):
+@pytest.mark.parametrize(
+    "age", [301, 6 * 60, 3600, -400], ids=["just-over-5-min", "6-min", "1-hour", "future"]
+)
+def test_a_replayed_request_with_an_old_timestamp_is_refused(
+    messaging_on, publisher, link, slack_channel, age
+):
     link(publisher, platform=Platform.SLACK)
     response = send_slack(sl.event_callback(sl.message("Green flag")), timestamp=int(time.time()) - age)
     assert response.status_code == 403 and nothing_written()
@@ -93,11 +101,16 @@ def test_malformed_json_answers_400_and_writes_nothing(messaging_on, slack_chann
     [
         ({"type": "event_callback", "event": {"type": "message"}}, "event_id"),
         ({"type": "event_callback", "event_id": "Ev1", "event": "hello"}, "event.type"),
-        (sl.event_callback({"type": "message", "channel": sl.CHANNEL, "text": "no user", "ts": "1.2"}), "event.user"),
+        (
+            sl.event_callback({"type": "message", "channel": sl.CHANNEL, "text": "no user", "ts": "1.2"}),
+            "event.user",
+        ),
         (sl.event_callback({**sl.message("x"), "subtype": "message_changed"}), "event.message"),
     ],
 )
-def test_a_malformed_event_answers_400_naming_the_field(messaging_on, publisher, link, slack_channel, payload, field):
+def test_a_malformed_event_answers_400_naming_the_field(
+    messaging_on, publisher, link, slack_channel, payload, field
+):
     link(publisher, platform=Platform.SLACK)
     response = send_slack(payload)
     assert response.status_code == 400 and field in response.json()["detail"]
@@ -115,9 +128,19 @@ def test_a_malformed_event_answers_400_naming_the_field(messaging_on, publisher,
         sl.message("elsewhere", channel="C0UNMAPPED"),
         sl.message("", subtype="file_share", files=[{"id": "F0PHOTO", "name": "grid.jpg"}]),
     ],
-    ids=["other-event", "channel-join", "bot-message", "bot-id", "thread-reply", "unmapped-channel", "file-only"],
+    ids=[
+        "other-event",
+        "channel-join",
+        "bot-message",
+        "bot-id",
+        "thread-reply",
+        "unmapped-channel",
+        "file-only",
+    ],
 )
-def test_events_that_are_not_entries_answer_200_and_post_nothing(messaging_on, publisher, link, slack_channel, event):
+def test_events_that_are_not_entries_answer_200_and_post_nothing(
+    messaging_on, publisher, link, slack_channel, event
+):
     link(publisher, platform=Platform.SLACK)
     response = send_slack(sl.event_callback(event))
     assert response.status_code == 200 and response.json()["result"] == "ignored"
@@ -170,14 +193,22 @@ def test_a_member_id_set_in_the_admin_links_the_member(messaging_on, make_member
     admin.force_login(make_member("superuser", "root"))
     response = admin.post(
         reverse("admin:messaging_messagingaccount_add"),
-        {"platform": "slack", "external_id": sl.MEMBER, "display_name": "Erin", "user": editor.pk, "feed": ""},
+        {
+            "platform": "slack",
+            "external_id": sl.MEMBER,
+            "display_name": "Erin",
+            "user": editor.pk,
+            "feed": "",
+        },
     )
     assert response.status_code == 302
     send_slack(sl.event_callback(sl.message("Green flag")))
     assert Entry.objects.get().author == editor
 
 
-def test_an_unmapped_members_message_is_not_posted_and_answered_privately(messaging_on, publisher, link, slack_channel):
+def test_an_unmapped_members_message_is_not_posted_and_answered_privately(
+    messaging_on, publisher, link, slack_channel
+):
     link(publisher, platform=Platform.SLACK)
     response = send_slack(sl.event_callback(sl.message("Green flag", user=sl.STRANGER)))
     assert response.status_code == 200 and response.json()["result"] == "refused"
@@ -206,7 +237,7 @@ def test_slack_formatting_becomes_sanitized_html(messaging_on, publisher, link, 
     text = "*Green* _flag_ ~red~ `lap_1` <https://example.com/a?b=1&amp;c=2|story> <@U0OTHER> &lt;script&gt;"
     send_slack(sl.event_callback(sl.message(text)))
     assert Entry.objects.get().html == (
-        '<p><strong>Green</strong> <em>flag</em> <s>red</s> <code>lap_1</code> '
+        "<p><strong>Green</strong> <em>flag</em> <s>red</s> <code>lap_1</code> "
         '<a href="https://example.com/a?b=1&amp;c=2" rel="noopener noreferrer nofollow ugc">story</a> '
         "@U0OTHER &lt;script&gt;</p>"
     )
@@ -220,8 +251,13 @@ def test_an_edited_message_updates_its_entry(messaging_on, publisher, link, slac
     original = sl.message("Leader pits on lap 45")
     send_slack(sl.event_callback(original))
 
-    response = send_slack(sl.event_callback(sl.message_changed(
-        ts=original["ts"], text="Leader pits on lap *46*", previous_text=original["text"])))
+    response = send_slack(
+        sl.event_callback(
+            sl.message_changed(
+                ts=original["ts"], text="Leader pits on lap *46*", previous_text=original["text"]
+            )
+        )
+    )
 
     assert response.json()["result"] == "updated"
     entry = Entry.objects.get()
@@ -234,7 +270,9 @@ def test_a_deleted_message_deletes_its_entry(messaging_on, publisher, link, slac
     send_slack(sl.event_callback(original))
     entry = Entry.objects.get()
 
-    response = send_slack(sl.event_callback(sl.message_deleted(ts=original["ts"], previous_text=original["text"])))
+    response = send_slack(
+        sl.event_callback(sl.message_deleted(ts=original["ts"], previous_text=original["text"]))
+    )
 
     assert response.json()["result"] == "deleted"
     entry.refresh_from_db()
@@ -242,12 +280,16 @@ def test_a_deleted_message_deletes_its_entry(messaging_on, publisher, link, slac
     assert not Entry.objects.visible_to_readers().exists()
 
 
-def test_a_contributors_deletion_leaves_the_entry_for_an_editor(messaging_on, make_member, link, slack_channel):
+def test_a_contributors_deletion_leaves_the_entry_for_an_editor(
+    messaging_on, make_member, link, slack_channel
+):
     link(make_member("Contributor", "casey"), platform=Platform.SLACK)
     original = sl.message("Draft from the pits")
     send_slack(sl.event_callback(original))
 
-    response = send_slack(sl.event_callback(sl.message_deleted(ts=original["ts"], previous_text=original["text"])))
+    response = send_slack(
+        sl.event_callback(sl.message_deleted(ts=original["ts"], previous_text=original["text"]))
+    )
 
     assert response.json()["result"] == "refused"
     assert not Entry.objects.get().is_tombstone
@@ -259,8 +301,11 @@ def test_a_retried_event_posts_once(messaging_on, publisher, link, slack_channel
     payload = sl.event_callback(sl.message("Green flag"))
     first = send_slack(payload)
     body = sl.encode(payload)
-    retry = send_slack(None, raw=body, headers={**sl.signed_headers(body), "X-Slack-Retry-Num": "1",
-                                                "X-Slack-Retry-Reason": "http_timeout"})
+    retry = send_slack(
+        None,
+        raw=body,
+        headers={**sl.signed_headers(body), "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
+    )
     assert first.json()["result"] == "posted" and retry.json()["result"] == "duplicate"
     assert Entry.objects.count() == 1 and MessagingEntry.objects.count() == 1
 

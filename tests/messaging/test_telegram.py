@@ -23,7 +23,9 @@ def nothing_written() -> bool:
 # --- Off, secrets, bad input ------------------------------------------------------------------
 
 
-def test_webhook_answers_404_and_writes_nothing_while_telegram_is_off(settings, bot_api, publisher, link, live_feed):
+def test_webhook_answers_404_and_writes_nothing_while_telegram_is_off(
+    settings, bot_api, publisher, link, live_feed
+):
     link(publisher)
     settings.MESSAGING = {"TELEGRAM_API_URL": bot_api.url}
     response = send_telegram(tg.text_update("Green flag"))
@@ -32,7 +34,9 @@ def test_webhook_answers_404_and_writes_nothing_while_telegram_is_off(settings, 
 
 
 @pytest.mark.parametrize("secret", [None, "", "webhook-secret_0123456788", "x" * 300])
-def test_missing_or_wrong_secret_is_refused_with_403_and_nothing_written(messaging_on, publisher, link, secret):
+def test_missing_or_wrong_secret_is_refused_with_403_and_nothing_written(
+    messaging_on, publisher, link, secret
+):
     link(publisher)
     response = send_telegram(tg.text_update("Green flag"), secret=secret)
     assert response.status_code == 403
@@ -53,7 +57,10 @@ def test_malformed_json_answers_400_and_writes_nothing(messaging_on, publisher, 
         ({"message": {}}, "update_id"),
         ({"update_id": "7", "message": {}}, "update_id"),
         ({"update_id": 7, "message": "Green flag"}, "message"),
-        ({"update_id": 7, "message": {"message_id": 1, "chat": {"id": "x"}, "text": "hi"}}, "message.chat.id"),
+        (
+            {"update_id": 7, "message": {"message_id": 1, "chat": {"id": "x"}, "text": "hi"}},
+            "message.chat.id",
+        ),
         ({"update_id": 7, "message": {**tg.message(text="hi"), "photo": [{"width": 5}]}}, "message.photo"),
     ],
 )
@@ -74,7 +81,9 @@ def test_unknown_update_type_answers_200_and_is_ignored(messaging_on, publisher,
 # --- Linking ----------------------------------------------------------------------------------
 
 
-def test_a_code_from_the_desk_links_the_account_and_its_messages_post_as_that_user(messaging_on, make_member, live_feed):
+def test_a_code_from_the_desk_links_the_account_and_its_messages_post_as_that_user(
+    messaging_on, make_member, live_feed
+):
     editor = make_member("Editor", "erin")
     desk = Client()
     desk.force_login(editor)
@@ -158,7 +167,9 @@ def test_feeds_lists_open_feeds_and_feed_chooses_one(messaging_on, publisher, li
     assert "Choose a feed first" in messaging_on.sent_texts()[-1]
     send_telegram(tg.text_update("/feeds"))
     listing = messaging_on.sent_texts()[-1]
-    assert "night-race — Night Race (Live)" in listing and "next-race" in listing and "old-race" not in listing
+    assert (
+        "night-race — Night Race (Live)" in listing and "next-race" in listing and "old-race" not in listing
+    )
     assert send_telegram(tg.text_update("/feed old-race")).json()["result"] == "refused"
     send_telegram(tg.text_update("/feed next-race"))
     send_telegram(tg.text_update("Practice starts"))
@@ -180,25 +191,30 @@ def test_formatting_entities_are_kept_as_markdown_and_rendered_sanitized(messagi
     link(publisher)
     text = "🏁 Bold italic code link https://example.com/live bad\nprint(lap)"
     entities = [
-        tg.entity("bold", 3, 11), tg.entity("italic", 8, 6), tg.entity("code", 15, 4),
+        tg.entity("bold", 3, 11),
+        tg.entity("italic", 8, 6),
+        tg.entity("code", 15, 4),
         tg.entity("text_link", 20, 4, url="https://example.com/story?a=1&b=2"),
-        tg.entity("url", 25, 24), tg.entity("text_link", 50, 3, url="javascript:alert(1)"),
+        tg.entity("url", 25, 24),
+        tg.entity("text_link", 50, 3, url="javascript:alert(1)"),
         tg.entity("pre", 54, 10, language="python"),
     ]
     send_telegram(tg.text_update(text, entities=entities))
     entry = Entry.objects.get()
     assert entry.body.startswith("🏁 **Bold *italic***")
     assert entry.html == (
-        '<p>🏁 <strong>Bold <em>italic</em></strong> <code>code</code> '
+        "<p>🏁 <strong>Bold <em>italic</em></strong> <code>code</code> "
         '<a href="https://example.com/story?a=1&amp;b=2" rel="noopener noreferrer nofollow ugc">link</a> '
         '<a href="https://example.com/live" rel="noopener noreferrer nofollow ugc">https://example.com/live</a> '
-        'bad</p>\n<pre><code>print(lap)\n</code></pre>'
+        "bad</p>\n<pre><code>print(lap)\n</code></pre>"
     )
 
 
 def test_markdown_typed_as_plain_text_shows_as_typed(messaging_on, publisher, link):
     link(publisher)
-    send_telegram(tg.text_update("<script>alert(1)</script> *not bold* [x](javascript:alert(1))\n# 1. not a heading"))
+    send_telegram(
+        tg.text_update("<script>alert(1)</script> *not bold* [x](javascript:alert(1))\n# 1. not a heading")
+    )
     html = Entry.objects.get().html
     assert html == (
         "<p>&lt;script&gt;alert(1)&lt;/script&gt; *not bold* [x](javascript:alert(1))\n# 1. not a heading</p>"
@@ -212,7 +228,9 @@ def test_a_photo_becomes_an_image_entry_with_its_caption(messaging_on, publisher
     link(publisher)
     messaging_on.add_file("pit-800", jpeg_bytes(800, 533))
     sizes = tg.photo_sizes("pit")
-    message = tg.message(photo=sizes, caption="Pit stop for No. 24", caption_entities=[tg.entity("bold", 0, 8)])
+    message = tg.message(
+        photo=sizes, caption="Pit stop for No. 24", caption_entities=[tg.entity("bold", 0, 8)]
+    )
 
     response = send_telegram(tg.update(message))
 
@@ -229,7 +247,9 @@ def test_a_photo_becomes_an_image_entry_with_its_caption(messaging_on, publisher
     ]
 
 
-def test_a_photo_that_is_not_an_image_is_refused_and_nothing_written(messaging_on, publisher, link, media_root):
+def test_a_photo_that_is_not_an_image_is_refused_and_nothing_written(
+    messaging_on, publisher, link, media_root
+):
     link(publisher)
     messaging_on.add_file("fake-800", b"%PDF-1.7 not an image at all")
     response = send_telegram(tg.update(tg.message(photo=tg.photo_sizes("fake"))))
@@ -247,13 +267,17 @@ def test_an_oversized_photo_is_refused_without_downloading_it(messaging_on, publ
     assert messaging_on.calls("/getFile") == [] and "larger than" in messaging_on.sent_texts()[-1]
 
 
-def test_a_download_larger_than_the_limit_is_cut_off_and_refused(messaging_on, publisher, link, settings, media_root):
+def test_a_download_larger_than_the_limit_is_cut_off_and_refused(
+    messaging_on, publisher, link, settings, media_root
+):
     link(publisher)
     settings.MAX_IMAGE_BYTES = 5000
     messaging_on.add_file("liar-320", jpeg_bytes(320, 213) + b"\0" * 200_000)
     messaging_on.unsized_file_ids.add("liar-320")
-    sizes = [{key: value for key, value in size.items() if key != "file_size"}
-             for size in tg.photo_sizes("liar", sizes=((320, 213, 0),))]
+    sizes = [
+        {key: value for key, value in size.items() if key != "file_size"}
+        for size in tg.photo_sizes("liar", sizes=((320, 213, 0),))
+    ]
     response = send_telegram(tg.update(tg.message(photo=sizes)))
     assert response.json()["result"] == "refused" and nothing_written()
     assert len(messaging_on.calls("/getFile")) == 1 and "larger than" in messaging_on.sent_texts()[-1]
@@ -299,14 +323,18 @@ def test_an_edit_of_a_message_that_is_no_entry_is_ignored(messaging_on, publishe
     assert response.json()["result"] == "ignored" and nothing_written()
 
 
-def test_a_contributor_cannot_edit_an_entry_once_an_editor_published_it(messaging_on, make_member, link, publisher):
+def test_a_contributor_cannot_edit_an_entry_once_an_editor_published_it(
+    messaging_on, make_member, link, publisher
+):
     link(make_member("Contributor", "casey"))
     original = tg.message(text="Draft from the pits")
     send_telegram(tg.update(original))
     entry = Entry.objects.get()
     services.update_entry(entry=entry, by=publisher, status=Entry.Status.PUBLISHED)
 
-    response = send_telegram(tg.update({**original, "text": "Changed after publication"}, kind="edited_message"))
+    response = send_telegram(
+        tg.update({**original, "text": "Changed after publication"}, kind="edited_message")
+    )
 
     assert response.json()["result"] == "refused"
     entry.refresh_from_db()
@@ -321,7 +349,10 @@ def test_a_redelivered_update_posts_once(messaging_on, publisher, link):
     assert first.json()["result"] == "posted" and second.json()["result"] == "duplicate"
     assert Entry.objects.count() == 1 and MessagingEntry.objects.count() == 1
     edit = tg.update({**update["message"], "text": "Green flag, lap 1"}, kind="edited_message")
-    assert send_telegram(edit).json()["result"] == "updated" and send_telegram(edit).json()["result"] == "duplicate"
+    assert (
+        send_telegram(edit).json()["result"] == "updated"
+        and send_telegram(edit).json()["result"] == "duplicate"
+    )
     assert Entry.objects.get().version == 2
 
 

@@ -16,7 +16,9 @@ pytestmark = pytest.mark.django_db
 def test_used_and_expired_linking_codes_go(publisher):
     now = timezone.now()
     LinkCode.objects.create(user=publisher, code_hash="expired", expires_at=now - timedelta(seconds=1))
-    LinkCode.objects.create(user=publisher, code_hash="used", expires_at=now + timedelta(minutes=5), used_at=now)
+    LinkCode.objects.create(
+        user=publisher, code_hash="used", expires_at=now + timedelta(minutes=5), used_at=now
+    )
     LinkCode.objects.create(user=publisher, code_hash="fresh", expires_at=now + timedelta(minutes=5))
     housekeeping.tidy()
     assert list(LinkCode.objects.values_list("code_hash", flat=True)) == ["fresh"]

@@ -40,7 +40,9 @@ class Reader:
         while not self.stopping:
             self.attempts.append(time.monotonic())
             try:
-                async with connect(f"{self.url}?after={self.last_seq}", open_timeout=60, max_queue=8) as socket:
+                async with connect(
+                    f"{self.url}?after={self.last_seq}", open_timeout=60, max_queue=8
+                ) as socket:
                     self.opens.append(time.monotonic())
                     attempt = 0
                     async for message in socket:
@@ -75,21 +77,31 @@ def test_killed_server_readers_reconnect_spread_out_and_lose_nothing(
 
     def post(server, headline: str) -> int:
         response = httpx.post(
-            f"{server.url}/api/feeds/{slug}/entries/", json={"headline": headline, "body": "Report"},
-            headers={"Authorization": f"Bearer {publisher.token}"}, timeout=60,
+            f"{server.url}/api/feeds/{slug}/entries/",
+            json={"headline": headline, "body": "Report"},
+            headers={"Authorization": f"Bearer {publisher.token}"},
+            timeout=60,
         )
         response.raise_for_status()
         return response.json()["seq"]
 
     async def scenario() -> dict:
         with servers.daphne_server(env, tmp_path / "victim.log") as victim:
-            victims = [Reader(f"{victim.ws_url}/ws/feeds/{slug}/", live_feed.seq) for _ in range(READERS_ON_VICTIM)]
-            others = [Reader(f"{other.ws_url}/ws/feeds/{slug}/", live_feed.seq) for _ in range(READERS_ON_OTHER)]
+            victims = [
+                Reader(f"{victim.ws_url}/ws/feeds/{slug}/", live_feed.seq) for _ in range(READERS_ON_VICTIM)
+            ]
+            others = [
+                Reader(f"{other.ws_url}/ws/feeds/{slug}/", live_feed.seq) for _ in range(READERS_ON_OTHER)
+            ]
             tasks = [asyncio.create_task(reader.run()) for reader in victims + others]
             everyone = victims + others
-            await until(lambda: all(reader.opens for reader in everyone), timeout=180, what="every reader connected")
+            await until(
+                lambda: all(reader.opens for reader in everyone), timeout=180, what="every reader connected"
+            )
             seq = await asyncio.to_thread(post, other, "Before")
-            await until(lambda: all(r.last_seq >= seq for r in everyone), timeout=60, what="first entry everywhere")
+            await until(
+                lambda: all(r.last_seq >= seq for r in everyone), timeout=60, what="first entry everywhere"
+            )
 
             victim.process.send_signal(signal.SIGKILL)
             victim.process.wait()
@@ -101,7 +113,9 @@ def test_killed_server_readers_reconnect_spread_out_and_lose_nothing(
         with servers.daphne_server(env, tmp_path / "victim.log", port=victim.port):
             restarted = time.monotonic()
             seq = await asyncio.to_thread(post, other, "After")
-            await until(lambda: all(r.last_seq >= seq for r in everyone), timeout=240, what="every reader caught up")
+            await until(
+                lambda: all(r.last_seq >= seq for r in everyone), timeout=240, what="every reader caught up"
+            )
             for reader in everyone:
                 reader.stopping = True
             for task in tasks:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -37,8 +37,12 @@ def test_livefeed_format_reads_every_field():
     assert (snapshot.lap, snapshot.laps_total, snapshot.stage, snapshot.cautions) == (57, 200, "2", 3)
     assert snapshot.leader == "Kyle Larson"
     assert snapshot.running_order == ["Kyle Larson (#5)", "Denny Hamlin (#11)", "Chase Elliott (#9)"]
-    assert (snapshot.series, snapshot.track, snapshot.session) == ("Harbor City Cup", "Harbor City Speedway", "race")
-    assert snapshot.timestamp == datetime(2026, 11, 28, 19, 42, 7, tzinfo=timezone.utc)
+    assert (snapshot.series, snapshot.track, snapshot.session) == (
+        "Harbor City Cup",
+        "Harbor City Speedway",
+        "race",
+    )
+    assert snapshot.timestamp == datetime(2026, 11, 28, 19, 42, 7, tzinfo=UTC)
 
 
 def test_the_documented_example_parses():
@@ -48,12 +52,17 @@ def test_the_documented_example_parses():
 
 
 def test_livefeed_running_order_may_be_plain_names_and_is_cut_to_ten():
-    snapshot = livefeed.adapter.parse({"flag": "green", "lap": 3, "running_order": [f"Driver {i}" for i in range(12)]})
+    snapshot = livefeed.adapter.parse(
+        {"flag": "green", "lap": 3, "running_order": [f"Driver {i}" for i in range(12)]}
+    )
     assert snapshot.running_order == [f"Driver {i}" for i in range(10)] and snapshot.leader == "Driver 0"
 
 
 def test_an_explicit_leader_wins_over_the_running_order():
-    assert livefeed.adapter.parse({"flag": "green", "lap": 3, "leader": "A", "running_order": ["B"]}).leader == "A"
+    assert (
+        livefeed.adapter.parse({"flag": "green", "lap": 3, "leader": "A", "running_order": ["B"]}).leader
+        == "A"
+    )
 
 
 @pytest.mark.parametrize(
@@ -96,7 +105,8 @@ def test_nascar_feed_reads_flag_lap_stage_cautions_and_running_order():
 
 
 @pytest.mark.parametrize(
-    ("code", "flag"), [(1, "green"), (2, "yellow"), (3, "red"), (4, "checkered"), (5, "white"), (8, "none"), (9, "none")]
+    ("code", "flag"),
+    [(1, "green"), (2, "yellow"), (3, "red"), (4, "checkered"), (5, "white"), (8, "none"), (9, "none")],
 )
 def test_nascar_flag_state_codes(code, flag):
     data = fixture("nascar_caution.json")
@@ -125,12 +135,32 @@ def test_nascar_feed_without_a_readable_lap_is_refused(change, field):
         (lambda d: d.update(flag_state=7), "flag_state: unknown code 7", {"flag": None, "lap": 57}),
         (lambda d: d.update(flag_state=True), "flag_state: unknown code True", {"flag": None, "cautions": 3}),
         (lambda d: d.update(stage=2), "stage: not an object", {"stage": None, "flag": "yellow"}),
-        (lambda d: d["stage"].update(finish_at_lap="185"), "stage.finish_at_lap", {"stage": None, "cautions": 3}),
+        (
+            lambda d: d["stage"].update(finish_at_lap="185"),
+            "stage.finish_at_lap",
+            {"stage": None, "cautions": 3},
+        ),
         (lambda d: d.update(vehicles={}), "vehicles: not a list", {"running_order": None, "flag": "yellow"}),
-        (lambda d: d["vehicles"][9].pop("running_position"), "vehicles: car 9 without", {"leader": "Denny Hamlin"}),
-        (lambda d: d["vehicles"][1]["driver"].pop("full_name"), "vehicles: car 1 without", {"leader": "Kyle Larson"}),
-        (lambda d: d.update(number_of_caution_segments=-2), "number_of_caution_segments: -2", {"cautions": None, "lap": 57}),
-        (lambda d: d.update(time_of_day_os="2026-11-28T19:42:07"), "time_of_day_os", {"timestamp": None, "lap": 57}),
+        (
+            lambda d: d["vehicles"][9].pop("running_position"),
+            "vehicles: car 9 without",
+            {"leader": "Denny Hamlin"},
+        ),
+        (
+            lambda d: d["vehicles"][1]["driver"].pop("full_name"),
+            "vehicles: car 1 without",
+            {"leader": "Kyle Larson"},
+        ),
+        (
+            lambda d: d.update(number_of_caution_segments=-2),
+            "number_of_caution_segments: -2",
+            {"cautions": None, "lap": 57},
+        ),
+        (
+            lambda d: d.update(time_of_day_os="2026-11-28T19:42:07"),
+            "time_of_day_os",
+            {"timestamp": None, "lap": 57},
+        ),
         (lambda d: d.update(run_type=7), "run_type: unknown code 7", {"session": None, "cautions": 3}),
     ],
 )

@@ -18,7 +18,9 @@ NASCAR = (Path(__file__).parent.parent / "fixtures" / "timing" / "nascar_caution
 
 @pytest.fixture
 def source(live_feed, publisher) -> TimingSource:
-    return TimingSource.objects.create(feed=live_feed, author=publisher, format="nascar", post_flag_changes="published")
+    return TimingSource.objects.create(
+        feed=live_feed, author=publisher, format="nascar", post_flag_changes="published"
+    )
 
 
 def push(user, feed, body: bytes | str, content_type: str = "application/json"):
@@ -77,13 +79,26 @@ def test_a_bad_body_is_a_400_naming_the_problem_and_writes_nothing(publisher, li
     assert not TimingSource.objects.get(pk=source.pk).healthy
 
 
-def test_a_push_with_an_unreadable_field_applies_the_rest_and_names_what_it_left_out(publisher, live_feed, source):
-    body = {"flag_state": 6, "lap_number": 3, "vehicles": [{"running_position": 1}, {"running_position": 2, "driver": {"full_name": "Ty Gibbs"}}]}
+def test_a_push_with_an_unreadable_field_applies_the_rest_and_names_what_it_left_out(
+    publisher, live_feed, source
+):
+    body = {
+        "flag_state": 6,
+        "lap_number": 3,
+        "vehicles": [{"running_position": 1}, {"running_position": 2, "driver": {"full_name": "Ty Gibbs"}}],
+    }
     response = push(publisher, live_feed, json.dumps(body))
     assert response.status_code == 200
     data = response.json()
-    assert data["result"] == "applied" and data["race"] == {"lap": 3, "leader": "Ty Gibbs", "running_order": ["Ty Gibbs"]}
-    assert "flag_state: unknown code 6" in data["reason"] and "vehicles: car 0 without a position or name" in data["reason"]
+    assert data["result"] == "applied" and data["race"] == {
+        "lap": 3,
+        "leader": "Ty Gibbs",
+        "running_order": ["Ty Gibbs"],
+    }
+    assert (
+        "flag_state: unknown code 6" in data["reason"]
+        and "vehicles: car 0 without a position or name" in data["reason"]
+    )
     stored = TimingSource.objects.get(pk=source.pk)
     assert not stored.healthy and "flag_state: unknown code 6" in stored.health_text()
 
@@ -95,7 +110,10 @@ def test_a_stale_push_is_a_409_and_changes_nothing(publisher, live_feed, source)
     seq = Feed.objects.get(pk=live_feed.pk).seq
     response = push(publisher, live_feed, json.dumps(older))
     assert response.status_code == 409 and "behind the last applied lap 57" in response.json()["reason"]
-    assert Feed.objects.get(pk=live_feed.pk).seq == seq and Feed.objects.get(pk=live_feed.pk).race["flag"] == "yellow"
+    assert (
+        Feed.objects.get(pk=live_feed.pk).seq == seq
+        and Feed.objects.get(pk=live_feed.pk).race["flag"] == "yellow"
+    )
 
 
 def test_a_feed_without_a_timing_source_answers_404(publisher, live_feed):
@@ -107,29 +125,40 @@ def test_a_retried_push_with_one_idempotency_key_posts_the_flag_once(publisher, 
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {publisher.token}")
     url = f"/api/feeds/{live_feed.slug}/timing/"
-    answers = [client.post(url, data=NASCAR, content_type="application/json", HTTP_IDEMPOTENCY_KEY="push-1") for _ in range(2)]
+    answers = [
+        client.post(url, data=NASCAR, content_type="application/json", HTTP_IDEMPOTENCY_KEY="push-1")
+        for _ in range(2)
+    ]
     assert [a.status_code for a in answers] == [200, 200] and answers[0].json() == answers[1].json()
     assert answers[1]["Idempotent-Replayed"] == "true"
     assert Entry.objects.filter(feed=live_feed).count() == 1
 
 
-def test_a_malformed_push_with_an_idempotency_key_still_marks_the_source_unhealthy(publisher, live_feed, source):
+def test_a_malformed_push_with_an_idempotency_key_still_marks_the_source_unhealthy(
+    publisher, live_feed, source
+):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {publisher.token}")
     response = client.post(
-        f"/api/feeds/{live_feed.slug}/timing/", data=b"not json", content_type="application/json", HTTP_IDEMPOTENCY_KEY="push-2"
+        f"/api/feeds/{live_feed.slug}/timing/",
+        data=b"not json",
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="push-2",
     )
     assert response.status_code == 400
     assert not TimingSource.objects.get(pk=source.pk).healthy
 
 
-@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "multipart/form-data; boundary=x"])
+@pytest.mark.parametrize(
+    "content_type", ["application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]
+)
 def test_a_keyed_push_sent_as_a_form_is_answered_and_replayed(publisher, live_feed, source, content_type):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {publisher.token}")
     url = f"/api/feeds/{live_feed.slug}/timing/"
     answers = [
-        client.post(url, data=NASCAR, content_type=content_type, HTTP_IDEMPOTENCY_KEY="form-push") for _ in range(2)
+        client.post(url, data=NASCAR, content_type=content_type, HTTP_IDEMPOTENCY_KEY="form-push")
+        for _ in range(2)
     ]
     assert [a.status_code for a in answers] == [200, 200] and answers[0].json() == answers[1].json()
     assert answers[1]["Idempotent-Replayed"] == "true"

@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import expect
 
 from feeds.models import Entry
-from feeds.timing.models import TimingSource
 from feeds.timing import poller
+from feeds.timing.models import TimingSource
 from tests.browser.test_desk import open_desk, open_reader
 from tests.fixtures.nascar_weekend import weekend
 from tests.fixtures.timing_server import Response, timing_server
@@ -20,7 +20,16 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ORDER = [{"driver": "Kyle Larson", "number": "5"}, {"driver": "Denny Hamlin", "number": "11"}]
 RACE = [
     Response({"flag": "green", "lap": 1, "laps_total": 200, "running_order": ORDER}),
-    Response({"flag": "yellow", "lap": 57, "laps_total": 200, "cautions": 1, "flag_reason": "debris, Turn 3", "running_order": ORDER}),
+    Response(
+        {
+            "flag": "yellow",
+            "lap": 57,
+            "laps_total": 200,
+            "cautions": 1,
+            "flag_reason": "debris, Turn 3",
+            "running_order": ORDER,
+        }
+    ),
     Response({"flag": "green", "lap": 62, "laps_total": 200, "cautions": 1, "running_order": ORDER}),
     Response(b'{"flag": "green", "lap": 6'),  # cut off mid-answer
     Response({"flag": "yellow", "lap": 40, "laps_total": 200}),  # a stale snapshot from earlier
@@ -28,11 +37,17 @@ RACE = [
 ]
 
 
-def test_the_status_bar_follows_a_scripted_race(browser, start_daphne, start_worker, redis, make_member, live_feed):
+def test_the_status_bar_follows_a_scripted_race(
+    browser, start_daphne, start_worker, redis, make_member, live_feed
+):
     editor = make_member("Editor", "eve")
     with timing_server(RACE) as timing:
         source = TimingSource.objects.create(
-            feed=live_feed, author=editor, url=timing.url, interval_seconds=1, max_backoff_seconds=2,
+            feed=live_feed,
+            author=editor,
+            url=timing.url,
+            interval_seconds=1,
+            max_backoff_seconds=2,
             post_flag_changes="published",
         )
         server = start_daphne(REDIS_URL=redis.url)
@@ -80,23 +95,38 @@ def test_the_status_bar_follows_a_scripted_race(browser, start_daphne, start_wor
 
     # Each flag posted once; the malformed and stale answers posted nothing.
     assert list(Entry.objects.filter(feed=live_feed).order_by("id").values_list("headline", flat=True)) == [
-        "Green flag: the race is under way", "Caution on lap 57 (debris, Turn 3)", "Restart on lap 62",
+        "Green flag: the race is under way",
+        "Caution on lap 57 (debris, Turn 3)",
+        "Restart on lap 62",
         "Checkered flag: Kyle Larson wins",
     ]
     assert reader.evaluate("window.loadedOnce") is True
 
 
-def test_the_status_bar_follows_a_nascar_session_change(browser, start_daphne, start_worker, redis, make_member, live_feed):
+def test_the_status_bar_follows_a_nascar_session_change(
+    browser, start_daphne, start_worker, redis, make_member, live_feed
+):
     """Last week's finish served days later, then this week's practice, then the race at a lower
     lap than last week's finish: each shown as the session it is, none refused as stale."""
     editor = make_member("Editor", "eve")
     steps = dict(weekend())
-    answers = [Response(steps[name]) for name in (
-        "00_last_week_finished.json", "01_idle.json", "02_practice.json", "06_race_lap_233.json",
-    )]
+    answers = [
+        Response(steps[name])
+        for name in (
+            "00_last_week_finished.json",
+            "01_idle.json",
+            "02_practice.json",
+            "06_race_lap_233.json",
+        )
+    ]
     with timing_server(answers) as timing:
         source = TimingSource.objects.create(
-            feed=live_feed, author=editor, url=timing.url, format="nascar", interval_seconds=1, max_backoff_seconds=2,
+            feed=live_feed,
+            author=editor,
+            url=timing.url,
+            format="nascar",
+            interval_seconds=1,
+            max_backoff_seconds=2,
             post_flag_changes="published",
         )
         server = start_daphne(REDIS_URL=redis.url)
@@ -128,7 +158,9 @@ def test_the_status_bar_follows_a_nascar_session_change(browser, start_daphne, s
         expect(stream.first).to_have_text("Final Practice: green flag")
 
         timing.advance()  # the race, at lap 233: lower than last week's 367, a new session
-        expect(status.locator(".race-flag")).to_have_text("Green flag · Lap 233 of 260, 27 to go", timeout=20_000)
+        expect(status.locator(".race-flag")).to_have_text(
+            "Green flag · Lap 233 of 260, 27 to go", timeout=20_000
+        )
         expect(facts).to_contain_text("SessionAmbetter Health 400 (race)")
         expect(facts).to_contain_text("Stage3 (ends lap 260), 27 laps left")
         expect(facts).to_contain_text("LeaderBrad Keselowski")

@@ -3,16 +3,14 @@ Editors link feeds to sources in the admin, and saving one starts its polling.""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.test import Client, override_settings
 from django_tasks_db.models import DBTaskResult
 
-from feeds.timing.models import TimingSource
 from feeds.timing import ingest
+from feeds.timing.models import TimingSource
 from tests.test_desk_consumer import next_message, open_desk, session_cookie
 
 
@@ -49,7 +47,9 @@ def test_a_desk_without_a_timing_source_has_no_timing_panel(publisher, live_feed
 @pytest.mark.django_db(transaction=True)
 async def test_the_desk_hears_when_the_source_turns_unhealthy_and_recovers(publisher, live_feed):
     source = await database_sync_to_async(TimingSource.objects.create)(feed=live_feed, author=publisher)
-    desk, connected, _ = await open_desk(live_feed.slug, cookie=await database_sync_to_async(session_cookie)(publisher))
+    desk, connected, _ = await open_desk(
+        live_feed.slug, cookie=await database_sync_to_async(session_cookie)(publisher)
+    )
     assert connected
     await database_sync_to_async(ingest.ingest)(source=source, payload={"flag": "green"})
     message = await next_message(desk, "timing.health")
@@ -71,11 +71,21 @@ def test_the_admin_lists_each_sources_health(make_member, live_feed, source):
 def test_an_editor_links_a_feed_in_the_admin_and_polling_starts(make_member, live_feed):
     editor = make_member("Editor", "eve")
     with override_settings(LIVEFEED={**settings.LIVEFEED, "OUTBOUND_ALLOW_PRIVATE": True}):
-        response = logged_in(editor).post("/admin/timing/timingsource/add/", {
-            "feed": live_feed.pk, "format": "nascar", "url": "http://127.0.0.1:9/live_feed.json", "enabled": "on",
-            "author": editor.pk, "interval_seconds": 5, "max_backoff_seconds": 60, "stale_after_seconds": 120,
-            "post_flag_changes": "published", "post_lead_changes": "off",
-        })
+        response = logged_in(editor).post(
+            "/admin/timing/timingsource/add/",
+            {
+                "feed": live_feed.pk,
+                "format": "nascar",
+                "url": "http://127.0.0.1:9/live_feed.json",
+                "enabled": "on",
+                "author": editor.pk,
+                "interval_seconds": 5,
+                "max_backoff_seconds": 60,
+                "stale_after_seconds": 120,
+                "post_flag_changes": "published",
+                "post_lead_changes": "off",
+            },
+        )
     assert response.status_code == 302, response.content.decode()[:2000]
     source = TimingSource.objects.get(feed=live_feed)
     [task] = DBTaskResult.objects.all()
@@ -85,10 +95,20 @@ def test_an_editor_links_a_feed_in_the_admin_and_polling_starts(make_member, liv
 @pytest.mark.django_db
 def test_the_admin_refuses_an_author_who_may_not_publish_what_the_source_posts(make_member, live_feed):
     editor, contributor = make_member("Editor", "eve"), make_member("Contributor", "casey")
-    response = logged_in(editor).post("/admin/timing/timingsource/add/", {
-        "feed": live_feed.pk, "format": "livefeed", "url": "", "enabled": "on", "author": contributor.pk,
-        "interval_seconds": 5, "max_backoff_seconds": 60, "stale_after_seconds": 120,
-        "post_flag_changes": "published", "post_lead_changes": "off",
-    })
+    response = logged_in(editor).post(
+        "/admin/timing/timingsource/add/",
+        {
+            "feed": live_feed.pk,
+            "format": "livefeed",
+            "url": "",
+            "enabled": "on",
+            "author": contributor.pk,
+            "interval_seconds": 5,
+            "max_backoff_seconds": 60,
+            "stale_after_seconds": 120,
+            "post_flag_changes": "published",
+            "post_lead_changes": "off",
+        },
+    )
     assert response.status_code == 200 and "Choose an Editor" in response.content.decode()
     assert not TimingSource.objects.exists()

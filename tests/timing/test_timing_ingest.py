@@ -14,13 +14,15 @@ from django.utils import timezone
 
 from feeds import selectors
 from feeds.models import Entry, Feed
-from feeds.timing.models import TimingSource
 from feeds.timing import ingest
 from feeds.timing.health import render_health
+from feeds.timing.models import TimingSource
 
 pytestmark = pytest.mark.django_db
 
-NASCAR = json.loads((Path(__file__).parent.parent / "fixtures" / "timing" / "nascar_caution.json").read_text())
+NASCAR = json.loads(
+    (Path(__file__).parent.parent / "fixtures" / "timing" / "nascar_caution.json").read_text()
+)
 
 
 @pytest.fixture
@@ -42,10 +44,18 @@ def posts(feed) -> list[Entry]:
 
 def test_a_snapshot_becomes_the_race_status_readers_see(source, live_feed):
     seq = live_feed.seq
-    outcome = ingest.ingest(source=source, payload=json.dumps(snap("green", 12, leader="Kyle Larson", cautions=1)))
+    outcome = ingest.ingest(
+        source=source, payload=json.dumps(snap("green", 12, leader="Kyle Larson", cautions=1))
+    )
     assert outcome.kind == "applied"
     feed = Feed.objects.get(pk=live_feed.pk)
-    assert feed.race == {"flag": "green", "lap": 12, "laps_total": 200, "leader": "Kyle Larson", "cautions": 1}
+    assert feed.race == {
+        "flag": "green",
+        "lap": 12,
+        "laps_total": 200,
+        "leader": "Kyle Larson",
+        "cautions": 1,
+    }
     assert "Lap 12 of 200" in feed.race_html
     changes = selectors.changes_after(feed=feed, after=seq)
     assert changes[0]["type"] == "feed.updated" and changes[0]["feed_data"]["race"]["lap"] == 12
@@ -67,7 +77,10 @@ def test_a_new_flag_posts_a_race_status_draft_by_default(source, live_feed):
     assert caution.kind == "race_status" and caution.headline == "Caution on lap 57 (debris, Turn 3)"
     assert caution.status == "draft" and not caution.is_visible_to_readers
     assert caution.author == source.author and caution.details["flag"] == "yellow"
-    assert [e.headline for e in posts(live_feed)] == ["Green flag on lap 56", "Caution on lap 57 (debris, Turn 3)"]
+    assert [e.headline for e in posts(live_feed)] == [
+        "Green flag on lap 56",
+        "Caution on lap 57 (debris, Turn 3)",
+    ]
 
 
 def test_flag_posts_can_be_published_at_once(source, live_feed):
@@ -77,7 +90,11 @@ def test_flag_posts_can_be_published_at_once(source, live_feed):
     ingest.ingest(source=source, payload=snap("green", 62))
     ingest.ingest(source=source, payload=snap("checkered", 200, leader="Kyle Larson"))
     entries = posts(live_feed)
-    assert [e.headline for e in entries] == ["Caution on lap 57", "Restart on lap 62", "Checkered flag: Kyle Larson wins"]
+    assert [e.headline for e in entries] == [
+        "Caution on lap 57",
+        "Restart on lap 62",
+        "Checkered flag: Kyle Larson wins",
+    ]
     assert all(e.is_visible_to_readers for e in entries) and entries[-1].key_event
 
 
@@ -134,7 +151,9 @@ def test_lead_changes_are_posted_when_asked(source, live_feed):
     assert len(posts(live_feed)) == 2
 
 
-def test_malformed_data_keeps_the_last_good_status_logs_once_and_marks_the_source_unhealthy(source, live_feed, caplog):
+def test_malformed_data_keeps_the_last_good_status_logs_once_and_marks_the_source_unhealthy(
+    source, live_feed, caplog
+):
     ingest.ingest(source=source, payload=snap("green", 12))
     assert TimingSource.objects.get(pk=source.pk).healthy
     caplog.set_level(logging.WARNING, logger="feeds.timing.ingest")
@@ -143,7 +162,9 @@ def test_malformed_data_keeps_the_last_good_status_logs_once_and_marks_the_sourc
     assert outcome.kind == "bad" and outcome.failing
     assert feed_race(live_feed) == {"flag": "green", "lap": 12, "laps_total": 200}
     lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
-    assert lines == [f"Timing source {source.pk} (feed {live_feed.slug}) ignored a response: malformed data: lap: must be a whole number, 0 or more"]
+    assert lines == [
+        f"Timing source {source.pk} (feed {live_feed.slug}) ignored a response: malformed data: lap: must be a whole number, 0 or more"
+    ]
     stored = TimingSource.objects.get(pk=source.pk)
     assert not stored.healthy and stored.failures == 3 and "lap" in stored.last_error
     panel = render_health(stored)
@@ -166,11 +187,17 @@ def test_data_unchanged_for_too_long_under_green_is_reported_stale(source, live_
     source.save()
     start = timezone.now()
     ingest.ingest(source=source, payload=snap("green", 12), now=start)
-    assert ingest.ingest(source=source, payload=snap("green", 12), now=start + timedelta(seconds=30)).kind == "unchanged"
+    assert (
+        ingest.ingest(source=source, payload=snap("green", 12), now=start + timedelta(seconds=30)).kind
+        == "unchanged"
+    )
     outcome = ingest.ingest(source=source, payload=snap("green", 12), now=start + timedelta(seconds=90))
     assert outcome.kind == "stale" and "unchanged for 90 s" in outcome.reason
     assert not TimingSource.objects.get(pk=source.pk).healthy
-    assert ingest.ingest(source=source, payload=snap("green", 13), now=start + timedelta(seconds=95)).kind == "applied"
+    assert (
+        ingest.ingest(source=source, payload=snap("green", 13), now=start + timedelta(seconds=95)).kind
+        == "applied"
+    )
 
 
 def test_a_long_red_flag_is_not_stale(source, live_feed):
@@ -178,7 +205,10 @@ def test_a_long_red_flag_is_not_stale(source, live_feed):
     source.save()
     start = timezone.now()
     ingest.ingest(source=source, payload=snap("red", 120), now=start)
-    assert ingest.ingest(source=source, payload=snap("red", 120), now=start + timedelta(minutes=20)).kind == "unchanged"
+    assert (
+        ingest.ingest(source=source, payload=snap("red", 120), now=start + timedelta(minutes=20)).kind
+        == "unchanged"
+    )
 
 
 def test_the_author_must_be_allowed_to_run_the_feed_and_to_publish_if_asked(make_member, live_feed):

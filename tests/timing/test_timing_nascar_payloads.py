@@ -8,17 +8,17 @@ import copy
 import html
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from feeds import race
 from feeds.models import Entry, Feed
-from feeds.timing.models import TimingSource
 from feeds.rendering import render_race_status
 from feeds.timing import ingest
 from feeds.timing.adapters import nascar
+from feeds.timing.models import TimingSource
 
 PAYLOADS = Path(__file__).parent.parent / "fixtures" / "timing" / "nascar"
 
@@ -74,7 +74,8 @@ def test_each_real_payload_reads_as_the_session_it_is(name):
 
 
 @pytest.mark.parametrize(
-    "name", ["cup_2025_darlington_finished", "xfinity_2026_chicagoland_finished", "series999_2019_bristol_finished"]
+    "name",
+    ["cup_2025_darlington_finished", "xfinity_2026_chicagoland_finished", "series999_2019_bristol_finished"],
 )
 def test_not_active_on_the_last_lap_with_none_to_go_is_a_finished_race(name):
     snapshot = nascar.adapter.parse(payload(name))
@@ -91,7 +92,9 @@ def test_not_active_before_the_start_is_not_started():
 def test_practice_has_no_distance_stage_cautions_or_leader_and_is_not_refused():
     snapshot = nascar.adapter.parse(payload("cup_2023_cota_practice"))  # number_of_caution_laps is -1
     assert snapshot.session == "practice" and snapshot.session_name == "Final Practice"
-    assert (snapshot.laps_total, snapshot.laps_to_go, snapshot.stage, snapshot.cautions, snapshot.leader) == (None,) * 5
+    assert (snapshot.laps_total, snapshot.laps_to_go, snapshot.stage, snapshot.cautions, snapshot.leader) == (
+        None,
+    ) * 5
     assert (snapshot.lead_changes, snapshot.leaders) == (None, None)
     assert snapshot.running_order[0] == "Joey Logano (#22)"
 
@@ -128,8 +131,10 @@ def test_driver_name_markers_are_removed(raw, clean):
 
 def test_the_snapshot_time_is_read_with_its_offset():
     snapshot = nascar.adapter.parse(payload("cup_2025_darlington_finished"))
-    assert snapshot.timestamp == datetime(2025, 9, 3, 18, 22, 40, 269126, tzinfo=timezone.utc)
-    assert nascar.adapter.parse(payload("series999_2019_bristol_finished")).timestamp is None  # older feeds lack it
+    assert snapshot.timestamp == datetime(2025, 9, 3, 18, 22, 40, 269126, tzinfo=UTC)
+    assert (
+        nascar.adapter.parse(payload("series999_2019_bristol_finished")).timestamp is None
+    )  # older feeds lack it
 
 
 def test_the_session_key_is_event_run_and_kind():
@@ -163,10 +168,15 @@ def test_a_lap_past_the_distance_is_overtime_not_an_error():
 
 # --- through ingest ---------------------------------------------------------------------------
 
+
 @pytest.fixture
 def source(live_feed, publisher) -> TimingSource:
     return TimingSource.objects.create(
-        feed=live_feed, author=publisher, format="nascar", post_flag_changes="published", post_lead_changes="published"
+        feed=live_feed,
+        author=publisher,
+        format="nascar",
+        post_flag_changes="published",
+        post_lead_changes="published",
     )
 
 
@@ -227,7 +237,16 @@ def test_a_new_session_clears_what_the_last_one_set(source, live_feed):
     ingest.ingest(source=source, payload=practice)
     state = Feed.objects.get(pk=live_feed.pk).race
     assert state["session"] == "practice" and state["session_name"] == "Final Practice"
-    for gone in ("laps_total", "laps_to_go", "stage", "stage_laps_left", "leader", "cautions", "lead_changes", "leaders"):
+    for gone in (
+        "laps_total",
+        "laps_to_go",
+        "stage",
+        "stage_laps_left",
+        "leader",
+        "cautions",
+        "lead_changes",
+        "leaders",
+    ):
         assert gone not in state
 
 
@@ -247,7 +266,7 @@ def test_practice_never_posts_lead_changes(source, live_feed):
 def test_a_quiet_practice_under_green_is_not_reported_stale(source, live_feed):
     source.stale_after_seconds = 60
     source.save()
-    start = datetime(2025, 9, 5, 18, 0, tzinfo=timezone.utc)
+    start = datetime(2025, 9, 5, 18, 0, tzinfo=UTC)
     practice = payload("cup_2023_cota_practice")
     ingest.ingest(source=source, payload=practice, now=start)
     outcome = ingest.ingest(source=source, payload=practice, now=start + timedelta(minutes=10))
@@ -260,9 +279,13 @@ def test_a_lead_change_post_names_the_lap_laps_to_go_and_the_count(source, live_
     ingest.ingest(source=source, payload=race_data)
     race_data = copy.deepcopy(race_data)
     race_data["vehicles"][0]["running_position"], race_data["vehicles"][1]["running_position"] = 2, 1
-    race_data.update(lap_number=234, laps_to_go=26, number_of_lead_changes=20, time_of_day_os="2023-03-19T18:00:53-04:00")
+    race_data.update(
+        lap_number=234, laps_to_go=26, number_of_lead_changes=20, time_of_day_os="2023-03-19T18:00:53-04:00"
+    )
     outcome = ingest.ingest(source=source, payload=race_data)
-    assert [post.headline for post in outcome.posts] == ["Tyler Reddick takes the lead on lap 234, 26 to go (lead change 20)"]
+    assert [post.headline for post in outcome.posts] == [
+        "Tyler Reddick takes the lead on lap 234, 26 to go (lead change 20)"
+    ]
 
 
 @pytest.mark.django_db
@@ -307,4 +330,3 @@ def test_an_unknown_flag_code_applies_lap_and_order_and_is_reported_on_the_sourc
     data.update(flag_state=1, lap_number=236, time_of_day_os="2023-03-19T18:02:00-04:00")
     ingest.ingest(source=source, payload=data)
     assert TimingSource.objects.get(pk=source.pk).healthy
-

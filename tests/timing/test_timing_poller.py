@@ -13,8 +13,8 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from feeds.models import Feed
-from feeds.timing.models import TimingSource
 from feeds.timing import poller
+from feeds.timing.models import TimingSource
 from tests.fixtures.servers import free_port
 from tests.fixtures.timing_server import Response, timing_server
 
@@ -30,7 +30,9 @@ def allow_private():
 
 @pytest.fixture
 def source(live_feed, publisher) -> TimingSource:
-    return TimingSource.objects.create(feed=live_feed, author=publisher, url="http://127.0.0.1:9/x", interval_seconds=5)
+    return TimingSource.objects.create(
+        feed=live_feed, author=publisher, url="http://127.0.0.1:9/x", interval_seconds=5
+    )
 
 
 def queued() -> list[DBTaskResult]:
@@ -66,7 +68,9 @@ def test_a_nascar_poll_sends_the_headers_the_feeds_cdn_expects(source):
 def test_an_empty_answer_between_sessions_is_idle_and_does_not_back_off(source, live_feed, body):
     source.format = "nascar"
     source.save()
-    with timing_server([Response({"flag_state": 1, "lap_number": 3}), Response(body)], advance_on_request=True) as server:
+    with timing_server(
+        [Response({"flag_state": 1, "lap_number": 3}), Response(body)], advance_on_request=True
+    ) as server:
         source.url = server.url
         poller.poll_once(source=source)
         outcome = poller.poll_once(source=source)
@@ -78,7 +82,8 @@ def test_an_empty_answer_between_sessions_is_idle_and_does_not_back_off(source, 
 
 
 @pytest.mark.parametrize(
-    "response", [Response("oops", status=500), Response("{", status=200), Response({"flag": "green"}, status=200)]
+    "response",
+    [Response("oops", status=500), Response("{", status=200), Response({"flag": "green"}, status=200)],
 )
 def test_a_failing_source_counts_failures_and_keeps_the_status(source, live_feed, response):
     with timing_server([Response({"flag": "yellow", "lap": 3}), response], advance_on_request=True) as server:

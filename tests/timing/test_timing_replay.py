@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -13,9 +13,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from feeds.models import Entry, Feed
-from feeds.timing.models import TimingSource
 from feeds.rendering import render_race_status
 from feeds.timing import replay
+from feeds.timing.models import TimingSource
 from tests.fixtures.nascar_weekend import write_weekend
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +24,11 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def source(live_feed, publisher) -> TimingSource:
     return TimingSource.objects.create(
-        feed=live_feed, author=publisher, format="nascar", post_flag_changes="published", post_lead_changes="published"
+        feed=live_feed,
+        author=publisher,
+        format="nascar",
+        post_flag_changes="published",
+        post_lead_changes="published",
     )
 
 
@@ -46,31 +50,111 @@ def published(feed) -> list[str]:
 
 # (recording, what ingest does, the status bar starts with, it shows, it does not show, posts it adds)
 WEEKEND = [
-    ("00_last_week_finished", "applied", "Checkered flag · Lap 367 of 367", ["Winner Chase Briscoe", "Darlington"], ["Not started", "(P)"],
-     ["Checkered flag: Chase Briscoe wins the Cook Out Southern 500"]),
+    (
+        "00_last_week_finished",
+        "applied",
+        "Checkered flag · Lap 367 of 367",
+        ["Winner Chase Briscoe", "Darlington"],
+        ["Not started", "(P)"],
+        ["Checkered flag: Chase Briscoe wins the Cook Out Southern 500"],
+    ),
     ("01_idle", "idle", "Checkered flag · Lap 367 of 367", ["Winner Chase Briscoe"], [], []),
-    ("02_practice", "applied", "Green flag · Lap 16 Series", ["Session Final Practice", "Joey Logano (#22)"],
-     ["999", "Leader", "Stage", "Cautions", "Lead changes", "Darlington", "Winner"], ["Final Practice: green flag"]),
-    ("03_practice_end", "applied", "Checkered flag · Lap 31 Series", ["Session Final Practice"], ["Winner", "Leader"],
-     ["Final Practice: checkered flag"]),
+    (
+        "02_practice",
+        "applied",
+        "Green flag · Lap 16 Series",
+        ["Session Final Practice", "Joey Logano (#22)"],
+        ["999", "Leader", "Stage", "Cautions", "Lead changes", "Darlington", "Winner"],
+        ["Final Practice: green flag"],
+    ),
+    (
+        "03_practice_end",
+        "applied",
+        "Checkered flag · Lap 31 Series",
+        ["Session Final Practice"],
+        ["Winner", "Leader"],
+        ["Final Practice: checkered flag"],
+    ),
     ("04_idle", "idle", "Checkered flag · Lap 31 Series", ["Session Final Practice"], [], []),
-    ("05_qualifying", "applied", "Green flag · Lap 1 Series", ["Session Qualifying"], ["Final Practice", "Leader", "999"],
-     ["Qualifying: green flag"]),
-    ("06_race_lap_233", "applied", "Green flag · Lap 233 of 260, 27 to go",
-     ["Session Ambetter Health 400 (race)", "Stage 3 (ends lap 260), 27 laps left", "Leader Brad Keselowski",
-      "Cautions 5", "Lead changes 19 among 13 drivers"], ["Qualifying"], ["Green flag on lap 233"]),
-    ("07_lead_change", "applied", "Green flag · Lap 234 of 260, 26 to go", ["Leader Tyler Reddick", "Lead changes 20 among 13"], [],
-     ["Tyler Reddick takes the lead on lap 234, 26 to go (lead change 20)"]),
-    ("08_caution", "applied", "Caution · Lap 258 of 260, 2 to go", ["2 laps left", "Cautions 6"], [],
-     ["Caution on lap 258, 2 to go in the stage"]),
-    ("09_overtime_restart", "applied", "Green flag · Lap 261 of 261", ["Leader Tyler Reddick"], ["Stage"], ["Restart on lap 261"]),
+    (
+        "05_qualifying",
+        "applied",
+        "Green flag · Lap 1 Series",
+        ["Session Qualifying"],
+        ["Final Practice", "Leader", "999"],
+        ["Qualifying: green flag"],
+    ),
+    (
+        "06_race_lap_233",
+        "applied",
+        "Green flag · Lap 233 of 260, 27 to go",
+        [
+            "Session Ambetter Health 400 (race)",
+            "Stage 3 (ends lap 260), 27 laps left",
+            "Leader Brad Keselowski",
+            "Cautions 5",
+            "Lead changes 19 among 13 drivers",
+        ],
+        ["Qualifying"],
+        ["Green flag on lap 233"],
+    ),
+    (
+        "07_lead_change",
+        "applied",
+        "Green flag · Lap 234 of 260, 26 to go",
+        ["Leader Tyler Reddick", "Lead changes 20 among 13"],
+        [],
+        ["Tyler Reddick takes the lead on lap 234, 26 to go (lead change 20)"],
+    ),
+    (
+        "08_caution",
+        "applied",
+        "Caution · Lap 258 of 260, 2 to go",
+        ["2 laps left", "Cautions 6"],
+        [],
+        ["Caution on lap 258, 2 to go in the stage"],
+    ),
+    (
+        "09_overtime_restart",
+        "applied",
+        "Green flag · Lap 261 of 261",
+        ["Leader Tyler Reddick"],
+        ["Stage"],
+        ["Restart on lap 261"],
+    ),
     ("10_white", "applied", "White flag · Lap 262 of 263, 1 to go", [], ["Stage"], ["White flag: final lap"]),
-    ("11_checkered", "applied", "Checkered flag · Lap 263 of 263", ["Winner Tyler Reddick"], ["Leader", "to go"],
-     ["Checkered flag: Tyler Reddick wins the Ambetter Health 400"]),
-    ("12_finished", "unchanged", "Checkered flag · Lap 263 of 263", ["Winner Tyler Reddick"], ["Not started"], []),
-    ("13_next_week_leftover", "unchanged", "Checkered flag · Lap 263 of 263", ["Winner Tyler Reddick"], ["Not started"], []),
-    ("14_next_week_race_lap_233", "applied", "Green flag · Lap 233 of 260, 27 to go", ["Leader Brad Keselowski"], ["Winner"],
-     ["Green flag on lap 233"]),
+    (
+        "11_checkered",
+        "applied",
+        "Checkered flag · Lap 263 of 263",
+        ["Winner Tyler Reddick"],
+        ["Leader", "to go"],
+        ["Checkered flag: Tyler Reddick wins the Ambetter Health 400"],
+    ),
+    (
+        "12_finished",
+        "unchanged",
+        "Checkered flag · Lap 263 of 263",
+        ["Winner Tyler Reddick"],
+        ["Not started"],
+        [],
+    ),
+    (
+        "13_next_week_leftover",
+        "unchanged",
+        "Checkered flag · Lap 263 of 263",
+        ["Winner Tyler Reddick"],
+        ["Not started"],
+        [],
+    ),
+    (
+        "14_next_week_race_lap_233",
+        "applied",
+        "Green flag · Lap 233 of 260, 27 to go",
+        ["Leader Brad Keselowski"],
+        ["Winner"],
+        ["Green flag on lap 233"],
+    ),
 ]
 
 
@@ -107,7 +191,11 @@ def test_a_jsonl_recording_is_one_snapshot_per_line(source, live_feed, tmp_path)
     recording = tmp_path / "race.jsonl"
     recording.write_text('{"flag_state": 1, "lap_number": 1}\n\n{"flag_state": 2, "lap_number": 2}\nnull\n')
     output = replaytiming(str(recording), live_feed.slug, speed=0)
-    assert "race.jsonl:1: applied" in output and "race.jsonl:2: applied" in output and "race.jsonl:3: idle" in output
+    assert (
+        "race.jsonl:1: applied" in output
+        and "race.jsonl:2: applied" in output
+        and "race.jsonl:3: idle" in output
+    )
     assert Feed.objects.get(pk=live_feed.pk).race == {"flag": "yellow", "lap": 2}
 
 
@@ -121,7 +209,7 @@ def test_replay_waits_the_snapshots_own_gaps_divided_by_the_speed(source, tmp_pa
 
 
 def test_delays_use_the_interval_without_times_cap_long_gaps_and_skip_waiting_at_speed_zero():
-    start = datetime(2025, 9, 7, 22, 0, tzinfo=timezone.utc)
+    start = datetime(2025, 9, 7, 22, 0, tzinfo=UTC)
     recordings = [
         replay.Recording("a", b"", start),
         replay.Recording("idle", b""),

@@ -9,9 +9,10 @@ import pytest
 
 from feeds import services
 from feeds.models import Feed
-from feeds.webhooks.models import WebhookDelivery, WebhookSubscription, WebSubPing
 from feeds.webhooks import subscriptions
-from tests.fixtures.receivers import documented_verify, receiver as start_receiver
+from feeds.webhooks.models import WebhookDelivery, WebhookSubscription, WebSubPing
+from tests.fixtures.receivers import documented_verify
+from tests.fixtures.receivers import receiver as start_receiver
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,7 +21,9 @@ SITE = "https://live.example.com"
 
 
 def subscribe(feed: Feed, by, url: str) -> WebhookSubscription:
-    return subscriptions.save_subscription(subscription=WebhookSubscription(feed=feed, url=url, secret=SECRET), by=by)
+    return subscriptions.save_subscription(
+        subscription=WebhookSubscription(feed=feed, url=url, secret=SECRET), by=by
+    )
 
 
 def wait_until(condition, timeout: float = 30) -> None:
@@ -37,7 +40,9 @@ def test_the_worker_delivers_every_change_in_order_through_failures_and_pings_th
     verify = documented_verify()
     with start_receiver() as hub:
         settings.LIVEFEED = {**settings.LIVEFEED, "WEBSUB_HUB": hub.url, "SITE_URL": SITE}
-        start_worker(LIVEFEED_WEBHOOK_RETRY_SECONDS="0.2", LIVEFEED_WEBSUB_HUB=hub.url, LIVEFEED_SITE_URL=SITE)
+        start_worker(
+            LIVEFEED_WEBHOOK_RETRY_SECONDS="0.2", LIVEFEED_WEBSUB_HUB=hub.url, LIVEFEED_SITE_URL=SITE
+        )
         subscribe(live_feed, publisher, receiver.url)
         receiver.fail(2)
         first = services.create_entry(feed=live_feed, by=publisher, body="Lights out")
@@ -48,10 +53,15 @@ def test_the_worker_delivers_every_change_in_order_through_failures_and_pings_th
         seq = Feed.objects.get().seq
         wait_until(lambda: WebSubPing.objects.filter(pinged_seq=seq).exists())
     assert [request.answered for request in receiver.requests] == [500, 500, 204, 204, 204, 204]
-    assert all(verify(SECRET, request.body, request.headers["Livefeed-Signature"]) for request in receiver.requests)
+    assert all(
+        verify(SECRET, request.body, request.headers["Livefeed-Signature"]) for request in receiver.requests
+    )
     messages = [json.loads(request.body) for request in acknowledged]
     assert [(message["type"], message["seq"]) for message in messages] == [
-        ("entry.created", seq - 3), ("entry.created", seq - 2), ("feed.updated", seq - 1), ("entry.deleted", seq),
+        ("entry.created", seq - 3),
+        ("entry.created", seq - 2),
+        ("feed.updated", seq - 1),
+        ("entry.deleted", seq),
     ]
     assert messages[1]["entry"]["id"] == second.pk
     assert len({request.headers["Livefeed-Delivery"] for request in acknowledged}) == 4
@@ -74,4 +84,7 @@ def test_posting_returns_while_the_receiver_hangs(start_worker, publisher, live_
     assert WebhookDelivery.objects.get(seq=later.seq).status == "pending"
     release.set()
     acknowledged = receiver.wait_acknowledged(2)
-    assert [json.loads(request.body)["entry"]["html"] for request in acknowledged] == ["<p>Lap 1</p>", "<p>Lap 2</p>"]
+    assert [json.loads(request.body)["entry"]["html"] for request in acknowledged] == [
+        "<p>Lap 1</p>",
+        "<p>Lap 2</p>",
+    ]

@@ -81,7 +81,9 @@ def test_each_change_is_posted_signed_as_the_documented_check_verifies(publisher
     assert json.loads(request.body)["entry"]["id"] == entry.pk
 
 
-def test_the_body_is_the_text_readers_sockets_get(publisher, live_feed, receiver, django_capture_on_commit_callbacks):
+def test_the_body_is_the_text_readers_sockets_get(
+    publisher, live_feed, receiver, django_capture_on_commit_callbacks
+):
     class Reader:
         def __init__(self) -> None:
             self.texts: list[str] = []
@@ -108,7 +110,10 @@ def test_the_body_is_the_text_readers_sockets_get(publisher, live_feed, receiver
     requests = receiver.wait_for(4)
     assert [request.body.decode() for request in requests] == reader.texts
     assert [request.headers["Livefeed-Event"] for request in requests] == [
-        "entry.created", "entry.updated", "feed.updated", "entry.deleted",
+        "entry.created",
+        "entry.updated",
+        "feed.updated",
+        "entry.deleted",
     ]
     # The events API serves the same messages for the feed's latest state.
     api = Client().get(f"/api/feeds/{live_feed.slug}/events/?after={before}").json()["events"]
@@ -122,7 +127,10 @@ def test_only_the_chosen_events_are_delivered(publisher, live_feed, receiver):
     services.delete_entry(entry=entry, by=publisher)
     services.update_feed(feed=live_feed, by=publisher, title="Night Race (red flag)")
     deliver_all(subscription)
-    assert [request.headers["Livefeed-Event"] for request in receiver.wait_for(2)] == ["entry.deleted", "feed.updated"]
+    assert [request.headers["Livefeed-Event"] for request in receiver.wait_for(2)] == [
+        "entry.deleted",
+        "feed.updated",
+    ]
     assert WebhookDelivery.objects.count() == 2
 
 
@@ -187,7 +195,9 @@ def test_a_failing_receiver_gets_every_change_in_order_once_it_recovers(publishe
     assert len(receiver.requests) == 6
     log = list(WebhookDelivery.objects.order_by("id"))
     assert [(row.status, row.attempts, row.response_status) for row in log] == [
-        ("delivered", 4, 204), ("delivered", 1, 204), ("delivered", 1, 204),
+        ("delivered", 4, 204),
+        ("delivered", 1, 204),
+        ("delivered", 1, 204),
     ]
     assert WebhookSubscription.objects.get(pk=subscription.pk).consecutive_failures == 0
 
@@ -205,14 +215,20 @@ def test_a_failed_delivery_is_retried_later_with_backoff(publisher, live_feed, r
     wait = (first.next_attempt_at - first.last_attempt_at).total_seconds()
     assert 27 <= wait <= 33  # WEBHOOK_RETRY_SECONDS, jittered
     retry = DBTaskResult.objects.get()
-    assert retry.run_after == first.next_attempt_at and retry.args_kwargs["kwargs"] == {"subscription_id": subscription.pk}
+    assert retry.run_after == first.next_attempt_at and retry.args_kwargs["kwargs"] == {
+        "subscription_id": subscription.pk
+    }
     # Not due yet: a wake-up from a new change does not jump the queue.
     delivery.deliver_pending(subscription_id=subscription.pk)
     assert len(receiver.requests) == 1
 
 
 def test_the_backoff_doubles_up_to_its_cap(webhook_settings):
-    webhook_settings.LIVEFEED = {**webhook_settings.LIVEFEED, "WEBHOOK_RETRY_SECONDS": 10.0, "WEBHOOK_RETRY_MAX_SECONDS": 60.0}
+    webhook_settings.LIVEFEED = {
+        **webhook_settings.LIVEFEED,
+        "WEBHOOK_RETRY_SECONDS": 10.0,
+        "WEBHOOK_RETRY_MAX_SECONDS": 60.0,
+    }
     delays = [delivery.retry_delay(attempts) for attempts in range(1, 6)]
     for delay, expected in zip(delays, [10, 20, 40, 60, 60], strict=True):
         assert expected * 0.9 <= delay <= expected * 1.1
@@ -242,35 +258,57 @@ def test_a_subscription_is_disabled_after_a_run_of_failures_and_the_admin_says_w
     page_url = reverse("admin:webhooks_webhooksubscription_change", args=[subscription.pk])
     page = client.get(page_url).content.decode()
     assert "Disabled after 3 failed deliveries in a row" in page and "The receiver answered HTTP 503." in page
-    log = client.get(reverse("admin:webhooks_webhookdelivery_changelist") + f"?subscription__id__exact={subscription.pk}")
+    log = client.get(
+        reverse("admin:webhooks_webhookdelivery_changelist") + f"?subscription__id__exact={subscription.pk}"
+    )
     assert log.status_code == 200 and "The receiver answered HTTP 503." in log.content.decode()
 
     # Turned back on in the admin, it resumes from the oldest pending delivery.
     receiver.fail(0)
-    response = client.post(page_url, {
-        "feed": live_feed.pk, "url": receiver.url, "secret": SECRET,
-        "events": ["entry.created", "entry.updated", "entry.deleted", "feed.updated"], "active": "on",
-    })
+    response = client.post(
+        page_url,
+        {
+            "feed": live_feed.pk,
+            "url": receiver.url,
+            "secret": SECRET,
+            "events": ["entry.created", "entry.updated", "entry.deleted", "feed.updated"],
+            "active": "on",
+        },
+    )
     assert response.status_code == 302
     subscription.refresh_from_db()
-    assert subscription.active and subscription.disabled_reason == "" and subscription.consecutive_failures == 0
+    assert (
+        subscription.active and subscription.disabled_reason == "" and subscription.consecutive_failures == 0
+    )
     deliver_all(subscription)
-    assert [body["entry"]["html"] for body in bodies(receiver.acknowledged())] == ["<p>Lap 1</p>", "<p>Lap 2</p>"]
+    assert [body["entry"]["html"] for body in bodies(receiver.acknowledged())] == [
+        "<p>Lap 1</p>",
+        "<p>Lap 2</p>",
+    ]
 
 
 def test_only_those_who_run_feeds_manage_webhooks(publisher, make_member, live_feed):
     contributor = Client()
     contributor.force_login(make_member("Contributor", "casey"))
-    for name in ["admin:webhooks_webhooksubscription_changelist", "admin:webhooks_webhooksubscription_add",
-                 "admin:webhooks_webhookdelivery_changelist"]:
+    for name in [
+        "admin:webhooks_webhooksubscription_changelist",
+        "admin:webhooks_webhooksubscription_add",
+        "admin:webhooks_webhookdelivery_changelist",
+    ]:
         assert contributor.get(reverse(name)).status_code == 403
     editor = Client()
     editor.force_login(make_member("Editor", "edna"))
     assert editor.get(reverse("admin:webhooks_webhooksubscription_add")).status_code == 200
-    response = editor.post(reverse("admin:webhooks_webhooksubscription_add"), {
-        "feed": live_feed.pk, "url": "https://partner.example/hook", "secret": SECRET,
-        "events": ["entry.created"], "active": "on",
-    })
+    response = editor.post(
+        reverse("admin:webhooks_webhooksubscription_add"),
+        {
+            "feed": live_feed.pk,
+            "url": "https://partner.example/hook",
+            "secret": SECRET,
+            "events": ["entry.created"],
+            "active": "on",
+        },
+    )
     assert response.status_code == 302
     assert WebhookSubscription.objects.get().events == ["entry.created"]
 
@@ -279,11 +317,21 @@ def test_the_admin_refuses_a_private_url_and_no_events(webhook_settings, publish
     webhook_settings.LIVEFEED = {**webhook_settings.LIVEFEED, "OUTBOUND_ALLOW_PRIVATE": False}
     client = Client()
     client.force_login(publisher)
-    response = client.post(reverse("admin:webhooks_webhooksubscription_add"), {
-        "feed": live_feed.pk, "url": "http://127.0.0.1:6379/", "secret": SECRET, "active": "on",
-    })
+    response = client.post(
+        reverse("admin:webhooks_webhooksubscription_add"),
+        {
+            "feed": live_feed.pk,
+            "url": "http://127.0.0.1:6379/",
+            "secret": SECRET,
+            "active": "on",
+        },
+    )
     html = response.content.decode()
-    assert response.status_code == 200 and "private or local address" in html and "This field is required" in html
+    assert (
+        response.status_code == 200
+        and "private or local address" in html
+        and "This field is required" in html
+    )
     assert not WebhookSubscription.objects.exists()
 
 
@@ -297,7 +345,9 @@ def test_acknowledged_deliveries_are_pruned_after_the_keep_days(publisher, live_
     assert [row.seq for row in WebhookDelivery.objects.all()] == [Feed.objects.get().seq]
 
 
-def test_a_receiver_that_does_not_answer_in_time_is_a_failure(webhook_settings, publisher, live_feed, receiver):
+def test_a_receiver_that_does_not_answer_in_time_is_a_failure(
+    webhook_settings, publisher, live_feed, receiver
+):
     webhook_settings.LIVEFEED = {**webhook_settings.LIVEFEED, "WEBHOOK_TIMEOUT": 0.5}
     subscription = subscribe(live_feed, publisher, receiver.url)
     receiver.hold()
@@ -389,7 +439,9 @@ def test_rotating_a_secret_never_fails_a_delivery(publisher, live_feed, receiver
     assert not WebhookDelivery.objects.filter(status="pending").exists()
     # After the overlap, the old secret no longer signs.
     WebhookSubscription.objects.filter(pk=subscription.pk).update(
-        retiring_secrets=[{"secret": old_secret, "until": (timezone.now() - timedelta(seconds=1)).isoformat()}]
+        retiring_secrets=[
+            {"secret": old_secret, "until": (timezone.now() - timedelta(seconds=1)).isoformat()}
+        ]
     )
     receiver.verify = standard_verifier(old_secret)
     post(live_feed, publisher, "Old secret retired")

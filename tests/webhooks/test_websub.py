@@ -12,8 +12,8 @@ from django_tasks_db.models import DBTaskResult
 
 from feeds import services
 from feeds.models import Feed
-from feeds.webhooks.models import WebSubPing
 from feeds.webhooks import websub
+from feeds.webhooks.models import WebSubPing
 from feeds.webhooks.websub import ping_websub_hub
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +46,9 @@ def test_feeds_name_the_hub_and_themselves_in_link_headers_and_documents(hub, li
     rss = ElementTree.fromstring(client.get(f"/feeds/{live_feed.slug}/rss/").content)
     links = {link.get("rel"): link.get("href") for link in rss.iter(f"{{{ATOM}}}link")}
     assert links["hub"] == hub.url + "/hub" and links["self"] == f"{SITE}/feeds/{live_feed.slug}/rss/"
-    assert client.get(f"/feeds/{live_feed.slug}/feed.json").json()["hubs"] == [{"type": "WebSub", "url": hub.url + "/hub"}]
+    assert client.get(f"/feeds/{live_feed.slug}/feed.json").json()["hubs"] == [
+        {"type": "WebSub", "url": hub.url + "/hub"}
+    ]
 
 
 def test_without_a_hub_nothing_is_advertised_or_queued(publisher, live_feed):
@@ -66,7 +68,9 @@ def test_the_hub_is_told_of_each_syndication_url_after_a_change(hub, publisher, 
     assert [request.path for request in requests] == ["/hub"] * 3
     forms = [parse_qs(request.body.decode()) for request in requests]
     assert all(form["hub.mode"] == ["publish"] for form in forms)
-    assert [form["hub.url"][0] for form in forms] == [f"{SITE}/feeds/{live_feed.slug}/{suffix}" for suffix in SYNDICATION]
+    assert [form["hub.url"][0] for form in forms] == [
+        f"{SITE}/feeds/{live_feed.slug}/{suffix}" for suffix in SYNDICATION
+    ]
 
 
 def test_a_burst_of_changes_is_one_ping(hub, publisher, live_feed):

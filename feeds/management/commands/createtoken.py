@@ -22,6 +22,8 @@ class Command(BaseCommand):
         except User.DoesNotExist:
             raise CommandError(f"No user named {username!r}.")
         if not user.has_perm("feeds.publish_entry"):
-            self.stderr.write(f"Warning: {username} may not publish, so the write API will refuse this token.")
+            self.stderr.write(
+                f"Warning: {username} may not publish, so the write API will refuse this token."
+            )
         _, key = issue_token(user=user, name=name)
         self.stdout.write(key)

@@ -12,4 +12,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         feed = load_demo()
-        self.stdout.write(f"Demo feed: {feed.title} ({feed.entries.count()} entries) at {feed.get_absolute_url()}")
+        self.stdout.write(
+            f"Demo feed: {feed.title} ({feed.entries.count()} entries) at {feed.get_absolute_url()}"
+        )

@@ -27,5 +27,7 @@ def messaging_link_panel(context: dict[str, Any]) -> dict[str, Any]:
         "slack_off": config.SLACK_OFF,
         "can_write": roles.can_write(user),
         "can_publish": roles.can_publish(user),
-        "accounts": list(MessagingAccount.objects.filter(user=user).select_related("feed").order_by("platform")),
+        "accounts": list(
+            MessagingAccount.objects.filter(user=user).select_related("feed").order_by("platform")
+        ),
     }

@@ -24,7 +24,10 @@ FLAG_STATES = {1: "green", 2: "yellow", 3: "red", 4: "checkered", 5: "white", 8:
 NOT_ACTIVE = 9
 RUN_TYPES = {1: "practice", 2: "qualifying", 3: "race"}
 SERIES = {
-    1: "NASCAR Cup Series", 2: "NASCAR Xfinity Series", 3: "NASCAR Craftsman Truck Series", 999: "ARCA Menards Series",
+    1: "NASCAR Cup Series",
+    2: "NASCAR Xfinity Series",
+    3: "NASCAR Craftsman Truck Series",
+    999: "ARCA Menards Series",
 }
 # Markers the feed adds to names: "(i)" ineligible for points, "(P)" playoff driver, "#" and "*"
 # rookie or other notes, e.g. "* Tyler Reddick (P)", "Chase Elliott(i)", "Noah Gragson #".
@@ -92,11 +95,13 @@ class NascarAdapter:
 
 
 def clean_name(name: str) -> str:
-    """"Chase Briscoe" from "Chase Briscoe (P)", "* Tyler Reddick (P)" or "Chase Briscoe #"."""
+    """ "Chase Briscoe" from "Chase Briscoe (P)", "* Tyler Reddick (P)" or "Chase Briscoe #"."""
     return NAME_TAGS.sub("", name).strip(NAME_MARKS).strip()
 
 
-def _flag(read: _Reader, *, lap: int, laps_total: int | None, laps_to_go: int | None, racing: bool) -> str | None:
+def _flag(
+    read: _Reader, *, lap: int, laps_total: int | None, laps_to_go: int | None, racing: bool
+) -> str | None:
     """The flag; a race the feed calls "not active" on its last lap with none to go has finished."""
     code = read.code("flag_state", FLAG_STATES, why_unknown="the flag is left as it was", required=True)
     if code is None:
@@ -108,11 +113,13 @@ def _flag(read: _Reader, *, lap: int, laps_total: int | None, laps_to_go: int | 
 
 
 def _session_key(data: dict[str, Any]) -> str | None:
-    """"5575/11/3": the event (race_id), the run in it (run_id) and its kind (run_type)."""
+    """ "5575/11/3": the event (race_id), the run in it (run_id) and its kind (run_type)."""
     parts = [data.get(name) for name in ("race_id", "run_id", "run_type")]
     if all(part is None for part in parts):
         return None
-    return "/".join("" if isinstance(part, bool) or not isinstance(part, (int, str)) else str(part) for part in parts)
+    return "/".join(
+        "" if isinstance(part, bool) or not isinstance(part, (int, str)) else str(part) for part in parts
+    )
 
 
 class _Reader:
@@ -125,7 +132,9 @@ class _Reader:
     def drop(self, name: str, why: str) -> None:
         self.dropped.append(f"{name}: {why}")
 
-    def number(self, name: str, *, within: dict[str, Any] | None = None, label: str | None = None) -> int | None:
+    def number(
+        self, name: str, *, within: dict[str, Any] | None = None, label: str | None = None
+    ) -> int | None:
         value = (self.data if within is None else within).get(name)
         if value is None:
             return None

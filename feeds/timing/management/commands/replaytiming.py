@@ -22,17 +22,27 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("path", help="A recorded snapshot, a .jsonl file of them, or a folder of such files.")
+        parser.add_argument(
+            "path", help="A recorded snapshot, a .jsonl file of them, or a folder of such files."
+        )
         parser.add_argument("feed", help="The slug of the feed whose timing source plays them.")
         parser.add_argument(
-            "--speed", type=float, default=1.0,
+            "--speed",
+            type=float,
+            default=1.0,
             help="How much faster than recorded: 1 plays at the snapshots' own pace, 10 ten times faster, 0 at once.",
         )
         parser.add_argument(
-            "--interval", type=float, default=5.0, help="Seconds between snapshots that carry no time of their own."
+            "--interval",
+            type=float,
+            default=5.0,
+            help="Seconds between snapshots that carry no time of their own.",
         )
         parser.add_argument(
-            "--max-wait", type=float, default=60.0, help="Longest wait between two snapshots (e.g. between sessions)."
+            "--max-wait",
+            type=float,
+            default=60.0,
+            help="Longest wait between two snapshots (e.g. between sessions).",
         )
 
     def handle(
@@ -55,7 +65,12 @@ class Command(BaseCommand):
         self.source = source
         self.stdout.write(f"Playing {len(recordings)} snapshots into {feed} ({source.get_format_display()}).")
         outcomes = replay.replay(
-            source=source, recordings=recordings, speed=speed, interval=interval, max_wait=max_wait, report=self.report
+            source=source,
+            recordings=recordings,
+            speed=speed,
+            interval=interval,
+            max_wait=max_wait,
+            report=self.report,
         )
         counts = Counter(outcome.kind for outcome in outcomes)  # in the order each kind first came
         self.stdout.write("Done: " + ", ".join(f"{count} {kind}" for kind, count in counts.items()) + ".")
@@ -67,7 +82,9 @@ class Command(BaseCommand):
             line = f"{line} ({outcome.reason})"
         if outcome.kind in ("applied", "unchanged"):
             state = Feed.objects.get(pk=self.source.feed_id).race
-            summary = " · ".join(part for part in (race.flag_label(state.get("flag")), race.lap_text(state)) if part)
+            summary = " · ".join(
+                part for part in (race.flag_label(state.get("flag")), race.lap_text(state)) if part
+            )
             line = f"{line} → {summary}"
         for post in outcome.posts:
             line = f"{line}\n    posted ({post.status}): {post.headline}"
