@@ -282,7 +282,13 @@ function renderPending(item) {
   const row = element("article", "desk-entry is-pending");
   row.dataset.pending = item.key;
   const meta = element("header", "desk-entry-meta");
-  const label = item.error ? "Not sent" : item.sending ? "Sending…" : "Waiting to send";
+  const label = item.error
+    ? "Not sent"
+    : item.sending
+      ? "Sending…"
+      : item.photoStored === false
+        ? "Saving the photo…"
+        : "Waiting to send";
   meta.append(element("span", `desk-badge ${item.error ? "badge-failed" : "badge-pending"}`, label));
   meta.append(element("span", "desk-kind", (item.fields.kind || "text").replace("_", " ")));
   meta.append(element("span", "", { publish: "to publish", draft: "as a draft", schedule: "scheduled" }[item.mode] || ""));
