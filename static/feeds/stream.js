@@ -3,7 +3,7 @@
 // loaded below, arrivals joining at the end). Changes apply in place; arrivals are held back
 // behind the "N new updates" button while the reader is elsewhere.
 
-import { newer, renderEntry, sortKey } from "./entries.js";
+import { newer, renderEntry, renderRemoved, sortKey } from "./entries.js";
 
 export class EntryStream {
   constructor(root, { slug, announce }) {
@@ -57,8 +57,19 @@ export class EntryStream {
       return true;
     }
     if (entry) this.upsert(entry);
+    else if (message.entry.removal_notice) this.leaveNotice(id, message.seq);
     else this.find(id)?.remove();
     return true;
+  }
+
+  // A deleted entry the editor asked readers to be told about: a notice takes its place.
+  leaveNotice(id, seq) {
+    const old = this.find(id);
+    if (!old) return;
+    const focus = focusWithin(old);
+    const notice = renderRemoved(id, { seq, published: old.dataset.published });
+    old.replaceWith(notice);
+    focus?.(notice);
   }
 
   // Show `page` (the feed API's answer) instead of everything shown so far: after a reset.
