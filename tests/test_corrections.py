@@ -122,7 +122,7 @@ def test_reader_page_shows_the_note_and_the_earlier_wording_struck_through(publi
     services.correct_entry(entry=published, by=publisher, note="It was Turn 4.", body="Debris in Turn 4")
     html = Client().get(live_feed.get_absolute_url()).content.decode()
     assert "Corrected <time" in html and "— It was Turn 4." in html
-    earlier = html.split('<details class="correction-earlier">')[1].split("</details>")[0]
+    earlier = html.split('<aside class="correction">')[1].split("<details>")[1].split("</details>")[0]
     assert "<del>" in earlier and "Debris in Turn 3" in earlier and "Caution" in earlier
 
 

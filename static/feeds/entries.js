@@ -16,45 +16,20 @@ export function permalink(slug, id) {
 export function timeElement(iso) {
   const time = element("time");
   time.dateTime = iso || "";
-  time.textContent = new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   return time;
 }
 
-// Where a deleted entry was, when the editor asked readers to be told.
-export function renderRemoved(id, { seq, published } = {}) {
+// A removed entry's notice.
+export function renderRemoved(id, seq, published) {
   const article = element("article", "entry entry-removed");
-  article.id = `entry-${id}`;
-  article.tabIndex = -1;
-  Object.assign(article.dataset, { entryId: id, seq: seq ?? "", published: published || "", removed: "" });
-  article.append(element("p", "removed-notice", "This update was removed."));
+  article.innerHTML = "<p>This update was removed.</p>";
+  Object.assign(article, { id: `entry-${id}`, tabIndex: -1 });
+  Object.assign(article.dataset, { entryId: id, seq, published, removed: "" });
   return article;
 }
 
-// "Corrected 14:02 — note", with the wording readers saw before behind a disclosure, struck through.
-function renderCorrection(correction) {
-  const aside = element("aside", "correction");
-  aside.dataset.correction = "";
-  const note = element("p", "correction-note");
-  const label = element("strong", "", "Corrected ");
-  const time = element("time");
-  time.dateTime = correction.at;
-  time.dataset.clock = "";
-  label.append(time);
-  note.append(label, ` — ${correction.note}`);
-  const earlier = element("details", "correction-earlier");
-  earlier.append(element("summary", "", "Earlier wording"));
-  const struck = element("del");
-  if (correction.headline) struck.append(element("span", "correction-headline", correction.headline));
-  const html = document.createElement("div");
-  html.innerHTML = correction.html; // sanitized on the server when the entry was saved
-  struck.append(...html.childNodes);
-  earlier.append(struck);
-  aside.append(note, earlier);
-  return aside;
-}
-
 export function renderEntry(entry, slug) {
-  if (entry.removed) return renderRemoved(entry.id, { seq: entry.seq, published: entry.published_at });
+  if (entry.removed) return renderRemoved(entry.id, entry.seq, entry.published_at);
   const article = element("article", "entry");
   article.classList.toggle("entry-pinned", entry.pinned);
   article.classList.toggle("entry-key", entry.key_event);
@@ -76,7 +51,17 @@ export function renderEntry(entry, slug) {
   const body = element("div", "entry-body");
   body.innerHTML = entry.html; // sanitized on the server when the entry was saved
   article.append(body);
-  for (const correction of entry.corrections || []) article.append(renderCorrection(correction));
+  // "Corrected 14:02 — note", and the earlier wording struck through.
+  for (const { at, note, headline, html } of entry.corrections) {
+    const aside = element("aside", "correction");
+    aside.innerHTML = "<p><b>Corrected <time data-clock></time></b> — </p><details><summary>Earlier wording</summary><del></del></details>";
+    aside.querySelector("time").dateTime = at;
+    aside.firstChild.append(note);
+    const earlier = aside.querySelector("del");
+    if (headline) earlier.append(element("b", "", headline));
+    earlier.insertAdjacentHTML("beforeend", html); // sanitized on the server
+    article.append(aside);
+  }
 
   const foot = element("footer", "entry-foot");
   const link = element("a", "entry-link", "Link");

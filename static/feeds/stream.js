@@ -56,20 +56,12 @@ export class EntryStream {
       else this.showButton();
       return true;
     }
-    if (entry) this.upsert(entry);
-    else if (message.entry.removal_notice) this.leaveNotice(id, message.seq);
-    else this.find(id)?.remove();
-    return true;
-  }
-
-  // A deleted entry the editor asked readers to be told about: a notice takes its place.
-  leaveNotice(id, seq) {
     const old = this.find(id);
-    if (!old) return;
-    const focus = focusWithin(old);
-    const notice = renderRemoved(id, { seq, published: old.dataset.published });
-    old.replaceWith(notice);
-    focus?.(notice);
+    if (entry) this.upsert(entry);
+    // Removed with a notice for readers: the notice takes its place.
+    else if (message.entry.removal_notice) old?.replaceWith(renderRemoved(id, message.seq, old.dataset.published));
+    else old?.remove();
+    return true;
   }
 
   // Show `page` (the feed API's answer) instead of everything shown so far: after a reset.
