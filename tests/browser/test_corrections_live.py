@@ -77,3 +77,34 @@ def test_removal_notice_replaces_the_entry_live(reader, publisher, live_feed):
     assert reader.locator(f'[data-entry-id="{kept["id"]}"]').count() == 1
     reader.reload()
     expect(notice).to_have_text("This update was removed.")
+
+
+def test_editor_corrects_and_removes_from_the_desk_and_the_reader_sees_it(
+    browser, start_daphne, make_member, publisher, live_feed
+):
+    from feeds import services
+    from tests.browser.test_desk import open_desk, open_reader
+
+    server = start_daphne()
+    entry = services.create_entry(feed=live_feed, by=publisher, headline="Pit stop", body="Reyes pits")
+    gone = services.create_entry(feed=live_feed, by=publisher, headline="Wrong call", body="-")
+    reader = open_reader(browser, server, live_feed)
+    desk = open_desk(browser, server, make_member("Editor", "eve"), live_feed)
+
+    row = desk.locator(f'.desk-entry[data-entry-id="{entry.pk}"]')
+    row.locator("[data-action=edit]").click()
+    editor = row.locator("[data-edit-form]")
+    editor.locator("[name=body]").fill("Okafor pits")
+    editor.get_by_label("Correction note").fill("It was Okafor who pitted.")
+    editor.get_by_role("button", name="Save").click()
+    expect(row.locator(".badge-corrected")).to_have_text("Corrected: It was Okafor who pitted.")
+
+    article = reader.locator(f"#entry-{entry.pk}")
+    expect(article.locator(".entry-body")).to_have_text("Okafor pits")
+    expect(article.locator(".correction p").first).to_contain_text("— It was Okafor who pitted.")
+    expect(article.locator(".correction del")).to_contain_text("Reyes pits")
+
+    desk.once("dialog", lambda dialog: dialog.accept())
+    desk.locator(f'.desk-entry[data-entry-id="{gone.pk}"] [data-action=remove-notice]').click()
+    expect(reader.locator(f"#entry-{gone.pk}")).to_have_text("This update was removed.")
+    assert reader.evaluate("window.loadedOnce") is True
