@@ -44,6 +44,7 @@ class Summary {
   constructor(feed) {
     this.root = feed.root;
     this.slug = feed.slug;
+    this.announce = (text) => feed.announce(text);
     // An entry still held behind "N new updates" is shown first, then jumped to.
     this.reveal = (id) => {
       if (!feed.stream.find(id) && feed.stream.pending.has(String(id))) feed.stream.reveal({ scroll: false });
@@ -66,6 +67,8 @@ class Summary {
     const summary = summarize(body.events, { flagBefore });
     if (!summary.keyEvents.length && !summary.raceChanges.length && !summary.statusNow && !summary.others) return;
     this.render(summary);
+    const named = summary.keyEvents.length + summary.raceChanges.length;
+    this.announce(`While you were away: ${named} key moment${named === 1 ? "" : "s"} and ${summary.others} other update${summary.others === 1 ? "" : "s"}, summarized at the top.`);
   }
 
   render({ keyEvents, raceChanges, statusNow, others }) {

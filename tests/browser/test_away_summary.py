@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from feeds.models import Feed
 from tests.browser.test_live_page import api
+from tests.fixtures import accessibility
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -84,6 +85,10 @@ def test_returning_to_a_background_tab_shows_what_was_missed(server, context, pu
     )
     # Two new plain updates and one edit, whatever the number of saves: three, each counted once.
     expect(summary.locator("[data-away-others]")).to_have_text("And 3 other updates.")
+    expect(page.locator("[data-announcer]")).to_have_text(
+        "While you were away: 2 key moments and 3 other updates, summarized at the top."
+    )
+    assert accessibility.serious_violations(page) == []
 
     summary.get_by_role("link", name="Leader into the wall").click()
     target = page.locator(f"#entry-{crash['id']}")

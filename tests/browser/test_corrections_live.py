@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.test_live_page import api
+from tests.fixtures import accessibility
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -55,6 +56,7 @@ def test_correction_is_seen_live_with_its_note_and_earlier_wording(reader, publi
     expect(earlier.locator("del")).to_be_visible()
     expect(earlier.locator("del")).to_contain_text("Caution")
     expect(earlier.locator("del em")).to_have_text("Turn 3")
+    assert accessibility.serious_violations(reader) == []
     assert reader.evaluate("window.loadedOnce") is True
 
     # A reload shows the same, rendered by the server.
