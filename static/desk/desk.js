@@ -247,6 +247,8 @@ function renderRow(entry) {
   meta.append(element("span", "desk-kind", entry.kind.replace("_", " ")));
   if (entry.pinned) meta.append(element("span", "desk-badge badge-pinned", "Pinned"));
   if (entry.key_event) meta.append(element("span", "desk-badge badge-key", "Key event"));
+  const [correction] = (entry.corrections || []).slice(-1);
+  if (correction) meta.append(element("span", "desk-badge badge-corrected", `Corrected: ${correction.note}`));
   const when = entry.published_at || entry.created_at;
   if (when) meta.append(element("time", "", new Date(when).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })));
   meta.append(element("span", "desk-author", entry.author));
@@ -270,6 +272,7 @@ function renderRow(entry) {
     action(entry.pinned ? "Unpin" : "Pin", () => toggle(entry, entry.pinned ? "unpin" : "pin"), "pin");
     action(entry.key_event ? "Unmark key event" : "Key event", () => toggle(entry, entry.key_event ? "unkey" : "key"), "key");
     action("Delete", () => remove(entry), "delete");
+    if (entry.status === "published") action("Remove with notice", () => remove(entry, true), "remove-notice");
   }
   action("History", () => showHistory(entry.id), "history");
   row.append(actions);
@@ -333,9 +336,12 @@ async function toggle(entry, name) {
   else rowMessage(entry.id, data.detail);
 }
 
-async function remove(entry) {
-  if (!window.confirm(`Delete “${entry.headline || "this entry"}”? Readers will no longer see it.`)) return;
-  const { ok, data } = await send(`${entriesUrl}${entry.id}/delete/`, form({}));
+async function remove(entry, notice = false) {
+  const question = notice
+    ? `Remove “${entry.headline || "this entry"}”? Readers will see “This update was removed” in its place.`
+    : `Delete “${entry.headline || "this entry"}”? Readers will no longer see it.`;
+  if (!window.confirm(question)) return;
+  const { ok, data } = await send(`${entriesUrl}${entry.id}/delete/`, form(notice ? { removal_notice: "1" } : {}));
   if (ok) removeEntry(entry.id);
   else rowMessage(entry.id, data.detail);
 }
@@ -356,6 +362,8 @@ function startEdit(id) {
     <label class="block">Headline <input name="headline" maxlength="200"></label>
     <label class="block">Body <textarea name="body" rows="4"></textarea></label>
     <div class="desk-edit-kind"></div>
+    <label class="block" data-correction-field hidden>Correction note <input name="correction_note" maxlength="200"
+      placeholder="Leave empty for a silent fix (a typo)"></label>
     <details class="desk-yours" data-yours hidden><summary>Your unsaved text</summary><pre></pre></details>
     <div class="desk-edit-actions"><button type="submit" class="default">Save</button>
     <button type="button" data-cancel>Cancel</button><span class="desk-entry-message" role="alert"></span></div>`;
@@ -367,6 +375,8 @@ function startEdit(id) {
     wrap.append(input);
     kindBox.append(wrap);
   }
+  // Readers have seen a published entry: an edit to it may be a visible correction.
+  editor.querySelector("[data-correction-field]").hidden = entry.status !== "published";
   fill(editor, entry);
   editor.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -437,6 +447,7 @@ async function showHistory(id) {
     const item = element("div", "history-version");
     item.dataset.historyId = version.history_id;
     item.append(element("p", "history-when", `${new Date(version.when).toLocaleString()} · ${version.who} · ${version.type} · version ${version.version}`));
+    if (version.reason) item.append(element("p", "history-reason", version.reason));
     const changes = element("ul", "history-changes");
     for (const change of version.changes) {
       changes.append(element("li", "", `${change.field}: ${JSON.stringify(change.old)} → ${JSON.stringify(change.new)}`));
