@@ -160,6 +160,28 @@ class Entry(models.Model):
         return self.deleted_at is not None
 
 
+class ReaderSample(models.Model):
+    """How many readers watched a feed at one moment, counted across every server process.
+
+    Taken every few seconds by `feeds.audience.sampling` and kept as long as the feed, so the desk
+    can draw the audience over the whole event and tell each entry's reach.
+    """
+
+    feed = models.ForeignKey(Feed, on_delete=models.CASCADE, related_name="reader_samples")
+    at = models.DateTimeField(help_text="The moment counted, on a boundary of the sampling interval.")
+    readers = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["feed", "at"]
+        constraints = [
+            # One count per moment, however many processes try to record it.
+            models.UniqueConstraint(fields=["feed", "at"], name="reader_sample_unique_per_moment"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.feed_id} @ {self.at:%Y-%m-%d %H:%M:%S}: {self.readers}"
+
+
 class ApiToken(models.Model):
     """A bearer token for the write API; only a hash of the key is stored."""
 

@@ -35,6 +35,7 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     feed, editor, contributor = _content()
+    _audience(feed)
     # Sessions are made before Playwright starts its event loop, where the ORM may not run.
     desks = [(_session(editor), "desk-editor"), (_session(contributor), "desk-contributor")]
     env["SECRET_KEY"] = settings.SECRET_KEY
@@ -62,6 +63,12 @@ def main() -> None:
             desk.wait_for_function("document.querySelector('[data-readers]').textContent !== '–'")
             desk.screenshot(path=str(OUTPUT / f"{name}.png"), full_page=True)
             print(f"wrote {OUTPUT / f'{name}.png'}")
+            if name == "desk-editor":
+                panel = desk.locator("[data-audience]")
+                panel.locator("summary").click()
+                desk.wait_for_selector("[data-audience-chart] svg")
+                panel.screenshot(path=str(OUTPUT / "desk-audience.png"))
+                print(f"wrote {OUTPUT / 'desk-audience.png'}")
         reader.screenshot(path=str(OUTPUT / "reader.png"), full_page=True)
         print(f"wrote {OUTPUT / 'reader.png'}")
         browser.close()
@@ -141,6 +148,30 @@ def _content():
         feed=feed, by=contributor, headline="Okafor's crew chief", body="Interview coming up.", status="draft"
     )
     return feed, editor, contributor
+
+
+def _audience(feed) -> None:
+    """An hour of audience samples ending now, rising to the finish, for the desk's chart."""
+    import math
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from feeds.audience.sampling import interval_seconds, moment_now
+    from feeds.models import ReaderSample
+
+    step = interval_seconds()
+    now = moment_now(step)
+    count = 3600 // step
+    ReaderSample.objects.bulk_create(
+        ReaderSample(
+            feed=feed,
+            at=now - timedelta(seconds=step * (count - n)),
+            readers=int(1200 + 2400 * n / count + 300 * math.sin(n / 40) + (500 if 300 < n < 340 else 0)),
+        )
+        for n in range(count + 1)
+        if now - timedelta(seconds=step * (count - n)) <= timezone.now()
+    )
 
 
 def _session(user) -> str:
