@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from . import kinds
@@ -23,9 +24,9 @@ class FeedQuerySet(models.QuerySet):
 
 class Feed(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        LIVE = "live", "Live"
-        ENDED = "ended", "Ended"
+        DRAFT = "draft", pgettext_lazy("feed status", "Draft")
+        LIVE = "live", pgettext_lazy("feed status", "Live")
+        ENDED = "ended", pgettext_lazy("feed status", "Ended")
 
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
@@ -33,6 +34,12 @@ class Feed(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     coverage_start = models.DateTimeField(null=True, blank=True)
     coverage_end = models.DateTimeField(null=True, blank=True)
+    language = models.CharField(
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default="en",
+        help_text="What readers read it in: the page, the widget, the feeds and the race status.",
+    )
     race = models.JSONField(default=dict, blank=True, help_text="State of the race the feed covers.")
     race_html = models.TextField(blank=True, editable=False, help_text="Sanitized HTML of the race status.")
     seq = models.PositiveBigIntegerField(default=0, editable=False, help_text="Last change number.")

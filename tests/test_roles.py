@@ -143,6 +143,7 @@ def admin_action(world: dict[str, Any], action: str) -> tuple[int, bool]:
             {
                 "title": feed.title,
                 "summary": "",
+                "language": "en",
                 "status": "ended",
                 "coverage_start_0": "",
                 "coverage_start_1": "",
