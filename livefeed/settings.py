@@ -211,8 +211,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "en")
 LANGUAGES = [("en", "English"), ("es", "Español"), ("fr", "Français")]
 # Catalogs for Livefeed's own words (templates, Python and scripts), compiled .mo files included,
-# so a machine without GNU gettext serves them.
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# so a machine without GNU gettext serves them; project templates' words are kept there too.
+LOCALE_PATHS = [BASE_DIR / "feeds" / "locale"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

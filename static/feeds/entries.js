@@ -1,6 +1,7 @@
 // Entry markup built from a message payload, the same as the server's templates/feeds/_entry.html.
 
 import { refreshTimes } from "./times.js";
+import { gettext } from "./i18n.js";
 
 function element(tag, className, text) {
   const el = document.createElement(tag);
@@ -35,8 +36,8 @@ export function renderEntry(entry, slug) {
 
   const meta = element("header", "entry-meta");
   meta.append(timeElement(entry.published_at));
-  if (entry.key_event) meta.append(element("span", "badge badge-key", "Key event"));
-  if (entry.pinned) meta.append(element("span", "badge badge-pinned", "Pinned"));
+  if (entry.key_event) meta.append(element("span", "badge badge-key", gettext("Key event")));
+  if (entry.pinned) meta.append(element("span", "badge badge-pinned", gettext("Pinned")));
   article.append(meta);
   if (entry.headline) article.append(element("h2", "entry-headline", entry.headline));
   const body = element("div", "entry-body");
@@ -44,11 +45,11 @@ export function renderEntry(entry, slug) {
   article.append(body);
 
   const foot = element("footer", "entry-foot");
-  const link = element("a", "entry-link", "Link");
+  const link = element("a", "entry-link", gettext("Link"));
   link.href = permalink(slug, entry.id);
   link.dataset.permalink = "";
-  link.append(element("span", "visually-hidden", " to this update"));
-  const share = element("button", "share", "Copy link");
+  link.append(element("span", "visually-hidden", ` ${gettext("to this update")}`));
+  const share = element("button", "share", gettext("Copy link"));
   share.type = "button";
   share.dataset.share = "";
   foot.append(element("span", "entry-author", entry.author), " ", link, " ", share);

@@ -6,12 +6,14 @@ const UNITS = [
   ["hour", 3600],
   ["minute", 60],
 ];
-const relative = new Intl.RelativeTimeFormat("en", { numeric: "auto", style: "short" });
-const absolute = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+import { gettext, language } from "./i18n.js";
+
+const relative = new Intl.RelativeTimeFormat(language, { numeric: "auto", style: "short" });
+const absolute = new Intl.DateTimeFormat(language, { dateStyle: "medium", timeStyle: "short" });
 
 export function describe(date, now = Date.now()) {
   const seconds = Math.round((date.getTime() - now) / 1000);
-  if (Math.abs(seconds) < 45) return "just now";
+  if (Math.abs(seconds) < 45) return gettext("just now");
   if (Math.abs(seconds) > 7 * 86400) return absolute.format(date);
   for (const [unit, size] of UNITS) {
     if (Math.abs(seconds) >= size || unit === "minute") {
