@@ -36,6 +36,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     feed, editor, contributor = _content()
     _audience(feed)
+    spanish = _spanish_feed(editor)
     # Sessions are made before Playwright starts its event loop, where the ORM may not run.
     desks = [(_session(editor), "desk-editor"), (_session(contributor), "desk-contributor")]
     env["SECRET_KEY"] = settings.SECRET_KEY
@@ -71,6 +72,12 @@ def main() -> None:
                 print(f"wrote {OUTPUT / 'desk-audience.png'}")
         reader.screenshot(path=str(OUTPUT / "reader.png"), full_page=True)
         print(f"wrote {OUTPUT / 'reader.png'}")
+        # A feed in Spanish, read by a browser set to English: the page speaks the feed's language.
+        translated = browser.new_context(viewport={"width": 900, "height": 1200}, locale="en-US").new_page()
+        translated.goto(f"{server.url}{spanish.get_absolute_url()}")
+        translated.wait_for_selector("[data-livefeed][data-connection=live]")
+        translated.screenshot(path=str(OUTPUT / "reader-es.png"), full_page=True)
+        print(f"wrote {OUTPUT / 'reader-es.png'}")
         browser.close()
 
 
@@ -148,6 +155,33 @@ def _content():
         feed=feed, by=contributor, headline="Okafor's crew chief", body="Interview coming up.", status="draft"
     )
     return feed, editor, contributor
+
+
+def _spanish_feed(editor):
+    """A short feed in Spanish, with a race status and a key event."""
+    from feeds import services
+
+    feed = services.create_feed(
+        by=editor,
+        title="Gran Premio de Harbor City",
+        slug="gran-premio-harbor-city",
+        summary="La carrera de camionetas, vuelta a vuelta.",
+        status="live",
+        language="es",
+    )
+    services.update_race_status(
+        feed=feed,
+        by=editor,
+        changes={"series": "Truck Series", "flag": "green", "lap": 1, "laps_total": 200, "leader": "Okafor"},
+    )
+    services.create_entry(
+        feed=feed, by=editor, headline="¡Bandera verde!", body="Okafor sale desde la pole.", key_event=True
+    )
+    services.update_race_status(
+        feed=feed, by=editor, changes={"flag": "yellow", "lap": 57, "cautions": 1}, announce=True
+    )
+    services.create_entry(feed=feed, by=editor, body="Restos en la curva 3: los líderes entran en boxes.")
+    return feed
 
 
 def _audience(feed) -> None:

@@ -30,12 +30,18 @@ TEMPLATES = [
     ROOT / "templates" / "base.html",
     ROOT / "templates" / "404.html",
     ROOT / "templates" / "500.html",
+    *sorted((ROOT / "templates" / "desk").glob("*.html")),
 ]
-SCRIPTS = sorted((ROOT / "static" / "feeds").glob("*.js"))
-PYTHON = [ROOT / "feeds" / "models.py", ROOT / "feeds" / "race.py"]
+SCRIPTS = sorted((ROOT / "static" / "feeds").glob("*.js")) + sorted((ROOT / "static" / "desk").glob("*.js"))
+PYTHON = [
+    ROOT / "feeds" / "models.py",
+    ROOT / "feeds" / "race.py",
+    ROOT / "feeds" / "desk" / "views.py",
+    *sorted((ROOT / "feeds" / "kinds").glob("*.py")),
+]
 CALLS = {"gettext", "gettext_lazy", "pgettext", "pgettext_lazy", "ngettext", "npgettext", "_"}
 # Text in reader templates that is the same in every language.
-UNTRANSLATABLE = {"Livefeed", "·", "(Atom)", "(RSS)", "(JSON Feed)", "(", ")", "."}
+UNTRANSLATABLE = {"Livefeed", "·", "(Atom)", "(RSS)", "(JSON Feed)", "(", ")", ".", "Ctrl+Enter"}
 
 
 def catalog(language: str, domain: str):
@@ -233,3 +239,20 @@ def test_the_scripts_catalog_is_served_per_language(client):
     assert "Actualizando en directo" in spanish.content.decode()
     assert "Hors ligne" in client.get("/jsi18n/fr/").content.decode()
     assert client.get("/jsi18n/xx/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_desk_speaks_its_users_language(client, publisher, live_feed):
+    client.force_login(publisher)
+    url = f"/admin/feeds/feed/{live_feed.pk}/desk/"
+    french = client.get(url, HTTP_ACCEPT_LANGUAGE="fr-FR,fr;q=0.9").content.decode()
+    assert '<html lang="fr"' in french and "/jsi18n/fr/" in french
+    for words in (
+        "Rédaction en direct",
+        "Enregistrer le brouillon",
+        "État de la course",
+        "Audience de chaque publication",
+    ):
+        assert words in french, words
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en-US").content.decode()
+    assert "Save draft" in english and "Reach of each entry" in english and "/jsi18n/en/" in english

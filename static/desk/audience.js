@@ -2,6 +2,8 @@
 // readers, and the reach of each published entry. The figures load once from the API, then each
 // new sample arrives over the desk's socket ("readers.sample") and the chart grows.
 
+import { format, gettext, language } from "../feeds/i18n.js";
+
 const panel = document.querySelector("[data-audience]");
 const root = document.querySelector("[data-desk]");
 const SVG = "http://www.w3.org/2000/svg";
@@ -15,8 +17,8 @@ const samples = new Map(); // time in ms -> readers
 let entries = [];
 let peak = null;
 
-const timeFormat = new Intl.DateTimeFormat(document.documentElement.lang || undefined, { hour: "2-digit", minute: "2-digit" });
-const numberFormat = new Intl.NumberFormat(document.documentElement.lang || undefined);
+const timeFormat = new Intl.DateTimeFormat(language, { hour: "2-digit", minute: "2-digit" });
+const numberFormat = new Intl.NumberFormat(language);
 
 function node(name, attributes = {}, text = "") {
   const element = document.createElementNS(SVG, name);
@@ -57,7 +59,8 @@ function draw() {
   const latest = shown[shown.length - 1][1];
 
   const svg = node("svg", { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: "img", "data-points": samples.size, "data-latest": latest });
-  svg.append(node("title", {}, `Readers over time: ${numberFormat.format(latest)} now, peak ${numberFormat.format(peak?.readers ?? latest)}`));
+  const summary = gettext("Readers over time: %(now)s now, peak %(peak)s");
+  svg.append(node("title", {}, format(summary, { now: numberFormat.format(latest), peak: numberFormat.format(peak?.readers ?? latest) })));
   const line = shown.map(([time, readers], index) => `${index ? "L" : "M"}${x(time).toFixed(1)},${y(readers).toFixed(1)}`).join("");
   const baseline = y(0).toFixed(1);
   svg.append(node("path", { class: "area", d: `${line}L${x(last).toFixed(1)},${baseline}L${x(first).toFixed(1)},${baseline}Z` }));

@@ -3,10 +3,14 @@ scripts' messages, live arrivals and the race status all in the feed's language.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from feeds import services
+from feeds.models import Entry
 from tests.browser.test_live_page import api
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -58,7 +62,8 @@ def test_the_page_in_french(browser, start_daphne, publisher):
     feed = services.create_feed(
         by=publisher, title="Grand Prix", slug="grand-prix", status="live", language="fr"
     )
-    services.create_entry(feed=feed, by=publisher, headline="Départ", body="C’est parti.")
+    start = services.create_entry(feed=feed, by=publisher, headline="Départ", body="C’est parti.")
+    Entry.objects.filter(pk=start.pk).update(published_at=timezone.now() - timedelta(minutes=5))
     server = start_daphne()
     page = open_page(browser, server, feed)
 
@@ -66,6 +71,8 @@ def test_the_page_in_french(browser, start_daphne, publisher):
     expect(page.locator(".connection[data-connection]")).to_have_text("Mise à jour en direct")
     expect(page.locator("[data-feed-status]")).to_have_text("En direct")
     expect(page.locator(".entry-link").first).to_contain_text("Lien")
+    # Relative times in the page's language, whatever the browser's.
+    expect(page.locator(f'[data-entry-id="{start.pk}"] .entry-meta time')).to_have_text("il y a 5 min")
     expect(page.locator("[data-order-toggle]")).to_have_text("Afficher d’abord les plus anciennes")
 
     api(server, publisher, f"{feed.slug}/", method="PATCH", status="ended")
