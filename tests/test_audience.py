@@ -99,6 +99,8 @@ def test_the_api_gives_staff_the_samples_peak_latest_and_each_entrys_reach(staff
     assert data["peak"] == {"at": "2026-05-24T18:00:10Z", "readers": 30}
     assert data["latest"] == {"at": "2026-05-24T18:00:20Z", "readers": 7}
     assert [(entry["id"], entry["reach"]) for entry in data["entries"]] == [(early.pk, 12), (late.pk, None)]
+    # An entry without a headline is named by the start of its text, as in the feeds.
+    assert data["entries"][0]["headline"] == "Green flag"
 
 
 def test_audience_figures_are_refused_to_anonymous_and_non_staff_callers(django_user_model, live_feed):

@@ -178,7 +178,7 @@ class AudienceSampleSchema(serializers.Serializer):
 
 class EntryReachSchema(serializers.Serializer):
     id = serializers.IntegerField()
-    headline = serializers.CharField(allow_blank=True, help_text="The headline, or the body's start.")
+    headline = serializers.CharField(help_text="The headline, or the start of the entry's text.")
     published_at = serializers.DateTimeField()
     reach = serializers.IntegerField(
         min_value=0, allow_null=True, help_text="Readers connected when it was published (null: not counted)."

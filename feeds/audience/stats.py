@@ -14,6 +14,7 @@ from typing import Any
 
 from ..events import timestamp
 from ..models import Entry, Feed, ReaderSample
+from ..syndication import entry_title
 from .sampling import interval_seconds
 
 
@@ -54,11 +55,16 @@ def audience_of(*, feed: Feed) -> Audience:
         Entry.objects.visible_to_readers()
         .filter(feed=feed, published_at__isnull=False)
         .order_by("published_at", "id")
-        .values_list("id", "headline", "body", "published_at")
+        .only("id", "headline", "html", "published_at")
     )
     entries = [
-        EntryReach(id=pk, headline=headline or body[:60], published_at=at, reach=reach_at(samples, at, step))
-        for pk, headline, body, at in published
+        EntryReach(
+            id=entry.pk,
+            headline=entry_title(entry),
+            published_at=entry.published_at,
+            reach=reach_at(samples, entry.published_at, step),
+        )
+        for entry in published
     ]
     return Audience(feed=feed, interval=step, samples=samples, entries=entries)
 
