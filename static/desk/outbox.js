@@ -6,6 +6,7 @@
 
 import { isTransient } from "./transport.js";
 import { PhotoStore, read, write } from "./storage.js";
+import { format, gettext } from "../feeds/i18n.js";
 
 export class Outbox extends EventTarget {
   constructor({ storageKey, send, retryEvery = 5000 }) {
@@ -91,7 +92,7 @@ export class Outbox extends EventTarget {
           return;
         } else {
           // Refused for a reason retrying will not change: kept, marked, and the next one goes.
-          this.update(item.key, { sending: false, error: result.data.detail || `Refused (${result.status}).` });
+          this.update(item.key, { sending: false, error: result.data.detail || format(gettext("Refused (%(status)s)."), { status: result.status }) });
           this.dispatchEvent(new CustomEvent("refused", { detail: { item, result } }));
         }
       }
