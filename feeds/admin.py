@@ -100,7 +100,7 @@ class EntryInline(admin.TabularInline):
 @admin.register(Feed)
 class FeedAdmin(admin.ModelAdmin):
     list_display = ["title", "status", "coverage_start", "coverage_end", "seq", "desk_link", "reader_link"]
-    list_filter = ["status"]
+    list_filter = ["status", "language"]
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
     # The race status is run from the desk, one click per flag change.
@@ -156,7 +156,7 @@ class FeedAdmin(admin.ModelAdmin):
         )
 
     def save_model(self, request: HttpRequest, obj: Feed, form: forms.ModelForm, change: bool) -> None:
-        names = ["title", "summary", "status", "coverage_start", "coverage_end", "time_zone"]
+        names = ["title", "summary", "status", "coverage_start", "coverage_end", "time_zone", "language"]
         if change:
             services.update_feed(feed=obj, by=request.user, **_changes(form, names))
         else:

@@ -19,6 +19,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from . import events, selectors
+from .audience.sampling import keep_sampling
 from .broadcast.hub import subscribe, unsubscribe
 from .broadcast.writers import CLOSE_RESUME, Change, writer_for
 from .models import Feed
@@ -155,6 +156,7 @@ class FeedConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_NOT_FOUND)
             return
         self.slug = slug
+        keep_sampling()
         current, missed = state
         self.last_seq = current if after is None else after
         await self.accept()

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from . import kinds
@@ -43,9 +44,9 @@ class FeedQuerySet(models.QuerySet):
 
 class Feed(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        LIVE = "live", "Live"
-        ENDED = "ended", "Ended"
+        DRAFT = "draft", pgettext_lazy("feed status", "Draft")
+        LIVE = "live", pgettext_lazy("feed status", "Live")
+        ENDED = "ended", pgettext_lazy("feed status", "Ended")
 
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
@@ -59,6 +60,12 @@ class Feed(models.Model):
         validators=[validate_time_zone],
         help_text="Where the event takes place (an IANA name such as America/New_York): readers can "
         "see the event's local time, and the page without script shows times in it.",
+    )
+    language = models.CharField(
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default="en",
+        help_text="What readers read it in: the page, the widget, the feeds and the race status.",
     )
     race = models.JSONField(default=dict, blank=True, help_text="State of the race the feed covers.")
     race_html = models.TextField(blank=True, editable=False, help_text="Sanitized HTML of the race status.")
@@ -229,6 +236,28 @@ class Correction:
             headline=item.get("headline", ""),
             html=item.get("html", ""),
         )
+
+
+class ReaderSample(models.Model):
+    """How many readers watched a feed at one moment, counted across every server process.
+
+    Taken every few seconds by `feeds.audience.sampling` and kept as long as the feed, so the desk
+    can draw the audience over the whole event and tell each entry's reach.
+    """
+
+    feed = models.ForeignKey(Feed, on_delete=models.CASCADE, related_name="reader_samples")
+    at = models.DateTimeField(help_text="The moment counted, on a boundary of the sampling interval.")
+    readers = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["feed", "at"]
+        constraints = [
+            # One count per moment, however many processes try to record it.
+            models.UniqueConstraint(fields=["feed", "at"], name="reader_sample_unique_per_moment"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.feed_id} @ {self.at:%Y-%m-%d %H:%M:%S}: {self.readers}"
 
 
 class ApiToken(models.Model):

@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
 from django_tasks import task
 
@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 ENTRY_FIELDS = {"kind", "headline", "body", "details", "status", "pinned", "key_event", "publish_at"}
 HISTORY_REASON_MAX_LENGTH = 100  # django-simple-history's history_change_reason column
 IMAGE_KEYS = ("src", "width", "height", "renditions")
-FEED_FIELDS = {"title", "summary", "status", "coverage_start", "coverage_end", "time_zone"}
+FEED_FIELDS = {"title", "summary", "status", "coverage_start", "coverage_end", "time_zone", "language"}
 
 
 def next_seq(feed: Feed) -> int:
@@ -77,6 +77,7 @@ def create_feed(
     coverage_start: datetime | None = None,
     coverage_end: datetime | None = None,
     time_zone: str = "",
+    language: str = "en",
 ) -> Feed:
     """Create a feed; a feed created live or ended counts as its first visible change.
 
@@ -91,6 +92,7 @@ def create_feed(
         status=status,
         coverage_start=coverage_start,
         coverage_end=coverage_end,
+        language=language,
     )
     if time_zone:
         feed.time_zone = time_zone
@@ -115,7 +117,7 @@ def slug_from_title(title: str) -> str:
 
 
 def update_feed(*, feed: Feed, by: AbstractBaseUser, **changes: Any) -> Feed:
-    """Change a feed's own fields (title, summary, status, coverage times) and tell its readers."""
+    """Change a feed's own fields (title, summary, status, coverage times, language) and tell its readers."""
     unknown = set(changes) - FEED_FIELDS
     if unknown:
         raise ValidationError(dict.fromkeys(sorted(unknown), "This field cannot be changed."))
@@ -137,6 +139,9 @@ def update_feed(*, feed: Feed, by: AbstractBaseUser, **changes: Any) -> Feed:
             return locked
         _fill_coverage_times(locked)
         locked.full_clean()
+        if locked.language != public.language and locked.race:
+            with translation.override(locked.language):
+                locked.race_html = render_race_status(locked.race)
         locked.save()
         if was_visible and not locked.is_visible_to_readers:
             # Readers last hear the feed as they knew it, never a title or summary that is not public.
@@ -167,7 +172,8 @@ def update_race_status(
             return locked
         flag_changed = state.get("flag") != locked.race.get("flag")
         locked.race = state
-        locked.race_html = render_race_status(state)
+        with translation.override(locked.language):  # rendered once, in the readers' language
+            locked.race_html = render_race_status(state)
         locked.save(update_fields=["race", "race_html", "updated_at"])
         if locked.is_visible_to_readers:
             _record_feed_change(locked, by=by)
@@ -557,7 +563,8 @@ def _render(
             entry.image.name, previous = image_state
         details.update(previous)
     entry.details = details
-    entry.html = kinds.render_entry(kind=entry.kind, body=entry.body, details=details)
+    with translation.override(entry.feed.language):  # rendered once, in the readers' language
+        entry.html = kinds.render_entry(kind=entry.kind, body=entry.body, details=details)
 
 
 def _schedule(entry: Entry) -> None:

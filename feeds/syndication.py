@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.syndication.views import Feed as SyndicationFeed
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import translation
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.utils.html import format_html, strip_tags
 from django.utils.safestring import mark_safe
@@ -90,6 +91,11 @@ class EntriesRss(SyndicationFeed):
     def get_object(self, request: HttpRequest, slug: str) -> Feed:
         return readable_feed(slug)
 
+    def get_feed(self, obj: Feed, request: HttpRequest) -> Any:
+        """The document in the feed's language: its <language> (RSS) and xml:lang (Atom) say so."""
+        with translation.override(obj.language):
+            return super().get_feed(obj, request)
+
     def title(self, feed: Feed) -> str:
         return feed.title
 
@@ -152,7 +158,7 @@ def json_feed(request: HttpRequest, slug: str) -> HttpResponse:
         "feed_url": hub.self_url(request),
         "description": feed.summary,
         "authors": [{"name": settings.LIVEFEED["PUBLISHER_NAME"]}],
-        "language": settings.LANGUAGE_CODE,
+        "language": feed.language,
         "items": items,
     }
     if hub.hub_url():

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
@@ -82,7 +82,8 @@ def _live_page(
     }
     if focus is not None:
         context["share"] = _share_card(request, feed, focus)
-    response = render(request, "feeds/feed_detail.html", context)
+    with translation.override(feed.language):
+        response = render(request, "feeds/feed_detail.html", context)
     if store_order:
         response.set_cookie(ORDER_COOKIE, order, max_age=ORDER_COOKIE_MAX_AGE, samesite="Lax")
     return response

@@ -124,6 +124,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -206,7 +207,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# The site's own language (the admin, the list of feeds); each feed is read in its own language.
+LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "en")
+LANGUAGES = [("en", "English"), ("es", "Español"), ("fr", "Français")]
+# Catalogs for Livefeed's own words (templates, Python and scripts), compiled .mo files included,
+# so a machine without GNU gettext serves them; project templates' words are kept there too.
+LOCALE_PATHS = [BASE_DIR / "feeds" / "locale"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -342,6 +348,8 @@ LIVEFEED: dict[str, Any] = {
     # A reader away this many seconds (a background tab, a dropped connection) is shown a summary
     # of the key events and race status changes missed when back.
     "AWAY_SUMMARY_AFTER": int(os.environ.get("LIVEFEED_AWAY_SUMMARY_AFTER", "180")),
+    # Seconds between two counts of each feed's readers, kept for the desk's audience chart.
+    "AUDIENCE_SAMPLE_SECONDS": max(1, int(os.environ.get("LIVEFEED_AUDIENCE_SAMPLE_SECONDS", "5"))),
 }
 
 # One JSON object per line in production, for log collectors; plain text for a newcomer's terminal.

@@ -35,6 +35,8 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     feed, editor, contributor = _content()
+    _audience(feed)
+    spanish = _spanish_feed(editor)
     # Sessions are made before Playwright starts its event loop, where the ORM may not run.
     desks = [(_session(editor), "desk-editor"), (_session(contributor), "desk-contributor")]
     from feeds.tokens import issue_token
@@ -66,10 +68,22 @@ def main() -> None:
             desk.wait_for_function("document.querySelector('[data-readers]').textContent !== '–'")
             desk.screenshot(path=str(OUTPUT / f"{name}.png"), full_page=True)
             print(f"wrote {OUTPUT / f'{name}.png'}")
+            if name == "desk-editor":
+                panel = desk.locator("[data-audience]")
+                panel.locator("summary").click()
+                desk.wait_for_selector("[data-audience-chart] svg")
+                panel.screenshot(path=str(OUTPUT / "desk-audience.png"))
+                print(f"wrote {OUTPUT / 'desk-audience.png'}")
         reader.screenshot(path=str(OUTPUT / "reader.png"), full_page=True)
         print(f"wrote {OUTPUT / 'reader.png'}")
         _corrections_and_times(browser, server.url, feed, corrected.pk)
         _away(browser, server.url, feed, token)
+        # A feed in Spanish, read by a browser set to English: the page speaks the feed's language.
+        translated = browser.new_context(viewport={"width": 900, "height": 1200}, locale="en-US").new_page()
+        translated.goto(f"{server.url}{spanish.get_absolute_url()}")
+        translated.wait_for_selector("[data-livefeed][data-connection=live]")
+        translated.screenshot(path=str(OUTPUT / "reader-es.png"), full_page=True)
+        print(f"wrote {OUTPUT / 'reader-es.png'}")
         browser.close()
 
 
@@ -242,6 +256,57 @@ def _content():
     wrong = services.create_entry(feed=feed, by=editor, headline="Lindqvist retires", body="Engine.")
     services.delete_entry(entry=wrong, by=editor, removal_notice=True)
     return feed, editor, contributor
+
+
+def _spanish_feed(editor):
+    """A short feed in Spanish, with a race status and a key event."""
+    from feeds import services
+
+    feed = services.create_feed(
+        by=editor,
+        title="Gran Premio de Harbor City",
+        slug="gran-premio-harbor-city",
+        summary="La carrera de camionetas, vuelta a vuelta.",
+        status="live",
+        language="es",
+    )
+    services.update_race_status(
+        feed=feed,
+        by=editor,
+        changes={"series": "Truck Series", "flag": "green", "lap": 1, "laps_total": 200, "leader": "Okafor"},
+    )
+    services.create_entry(
+        feed=feed, by=editor, headline="¡Bandera verde!", body="Okafor sale desde la pole.", key_event=True
+    )
+    services.update_race_status(
+        feed=feed, by=editor, changes={"flag": "yellow", "lap": 57, "cautions": 1}, announce=True
+    )
+    services.create_entry(feed=feed, by=editor, body="Restos en la curva 3: los líderes entran en boxes.")
+    return feed
+
+
+def _audience(feed) -> None:
+    """An hour of audience samples ending now, rising to the finish, for the desk's chart."""
+    import math
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from feeds.audience.sampling import interval_seconds, moment_now
+    from feeds.models import ReaderSample
+
+    step = interval_seconds()
+    now = moment_now(step)
+    count = 3600 // step
+    ReaderSample.objects.bulk_create(
+        ReaderSample(
+            feed=feed,
+            at=now - timedelta(seconds=step * (count - n)),
+            readers=int(1200 + 2400 * n / count + 300 * math.sin(n / 40) + (500 if 300 < n < 340 else 0)),
+        )
+        for n in range(count + 1)
+        if now - timedelta(seconds=step * (count - n)) <= timezone.now()
+    )
 
 
 def _session(user) -> str:

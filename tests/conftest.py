@@ -122,9 +122,11 @@ def fresh_process_state() -> Iterator[None]:
 
 def reset_process_state() -> None:
     from feeds import broadcast, consumers, embed, presence
+    from feeds.audience import sampling
 
     broadcast.reset_process_state()
     presence.reset()
+    sampling.reset()
     consumers.reset()
     embed.reset()
 

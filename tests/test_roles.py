@@ -143,6 +143,7 @@ def admin_action(world: dict[str, Any], action: str) -> tuple[int, bool]:
             {
                 "title": feed.title,
                 "summary": "",
+                "language": "en",
                 "status": "ended",
                 "time_zone": "UTC",
                 "coverage_start_0": "",

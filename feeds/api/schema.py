@@ -22,7 +22,8 @@ NONBLANK_TEXT_PATTERN = r"[^\s\x00]"
 
 
 class LivefeedAutoSchema(AutoSchema):
-    """Reads are public; writes need the bearer token (sessions are for the site, not the API)."""
+    """Reads are public, save the staff's audience figures; writes and those need the bearer token
+    (sessions are for the site, not the API)."""
 
     def get_auth(self) -> list[dict[str, list[str]]]:
         if self.method in ("GET", "HEAD", "OPTIONS"):
@@ -182,6 +183,51 @@ class TimingResultSchema(serializers.Serializer):
 
     class Meta:
         ref_name = "TimingResult"
+
+
+# --- Audience (staff only) -----------------------------------------------------------------------
+
+
+class AudienceSampleSchema(serializers.Serializer):
+    at = serializers.DateTimeField(help_text="The moment counted (UTC).")
+    readers = serializers.IntegerField(min_value=0, help_text="Readers connected, on every server.")
+
+    class Meta:
+        ref_name = "AudienceSample"
+
+
+class EntryReachSchema(serializers.Serializer):
+    id = serializers.IntegerField()
+    headline = serializers.CharField(help_text="The headline, or the start of the entry's text.")
+    published_at = serializers.DateTimeField()
+    reach = serializers.IntegerField(
+        min_value=0, allow_null=True, help_text="Readers connected when it was published (null: not counted)."
+    )
+
+    class Meta:
+        ref_name = "EntryReach"
+
+
+class AudienceSchema(serializers.Serializer):
+    feed = serializers.RegexField(SLUG_PATTERN, help_text="The feed's slug.")
+    interval = serializers.IntegerField(min_value=1, help_text="Seconds between two samples.")
+    peak = AudienceSampleSchema(allow_null=True, help_text="The first sample with the most readers.")
+    latest = AudienceSampleSchema(allow_null=True, help_text="The last sample taken.")
+    samples = AudienceSampleSchema(many=True, help_text="Readers over the feed's life, oldest first.")
+    entries = EntryReachSchema(many=True, help_text="Each published entry's reach, oldest first.")
+
+    class Meta:
+        ref_name = "Audience"
+
+
+def staff_read_responses(ok: Any) -> dict[Any, Any]:
+    """The answers of a read for the newsroom's staff (a bearer token or an admin session)."""
+    return {
+        **(ok if isinstance(ok, dict) else {200: ok}),
+        401: _error("No token, or a token that is not valid or was revoked."),
+        403: _error("The token's user is not on the newsroom's staff."),
+        404: _error("No such feed."),
+    }
 
 
 # --- Errors ------------------------------------------------------------------------------------

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
@@ -16,11 +19,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import events, selectors, services
+from ..audience import stats
 from ..idempotency import idempotent_api
 from ..models import Entry, Feed
 from . import schema
 from .errors import Conflict
-from .permissions import ReadOrPublish
+from .permissions import ReadOrPublish, WatchesDesks
 from .serializers import (
     ENTRY_EDIT_FORM_SCHEMA,
     ENTRY_EDIT_JSON_SCHEMA,
@@ -305,3 +309,71 @@ class EntryDetailView(APIView):
         notice = _bool_param(request, "removal_notice")
         services.delete_entry(entry=entry, by=request.user, removal_notice=notice)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+STAFF_ONLY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+
+
+class FeedAudienceView(APIView):
+    permission_classes = [WatchesDesks]
+
+    @extend_schema(
+        parameters=[SLUG],
+        responses=schema.staff_read_responses(schema.AudienceSchema),
+        auth=STAFF_ONLY,
+        summary="Readers over time, peak and each entry's reach",
+        description="Sampled every few seconds across every server and kept for the feed's life; staff only.",
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        feed = get_object_or_404(Feed, slug=slug)
+        return Response(stats.audience_payload(stats.audience_of(feed=feed)))
+
+
+class FeedAudienceCsvView(APIView):
+    """The same figures as CSV files, for spreadsheets: `readers.csv` (each sample) and
+    `entries.csv` (each published entry's reach)."""
+
+    permission_classes = [WatchesDesks]
+    table = "readers"
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> tuple[Any, str]:
+        # The file is written as CSV whatever the client accepts, and a refusal is the API's JSON.
+        return super().perform_content_negotiation(request, force=True)
+
+    def get(self, request: Request, slug: str) -> HttpResponse:
+        feed = get_object_or_404(Feed, slug=slug)
+        audience = stats.audience_of(feed=feed)
+        text = stats.readers_csv(audience) if self.table == "readers" else stats.entries_csv(audience)
+        response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{feed.slug}-{self.table}.csv"'
+        return response
+
+
+def _csv_schema(table: str, description: str) -> Any:
+    return extend_schema(
+        parameters=[SLUG],
+        responses=schema.staff_read_responses(
+            {(200, "text/csv"): OpenApiResponse(response=OpenApiTypes.STR, description=description)}
+        ),
+        auth=STAFF_ONLY,
+        summary=f"The audience as CSV: {table}",
+        operation_id=f"feeds_audience_{table}_csv",
+    )
+
+
+class FeedAudienceReadersCsvView(FeedAudienceCsvView):
+    table = "readers"
+
+    @_csv_schema("readers", "`time,readers`: one row per sample, oldest first.")
+    def get(self, request: Request, slug: str) -> HttpResponse:
+        return super().get(request, slug)
+
+
+class FeedAudienceEntriesCsvView(FeedAudienceCsvView):
+    table = "entries"
+
+    @_csv_schema(
+        "entries", "`entry_id,published_at,headline,reach`: one row per published entry, oldest first."
+    )
+    def get(self, request: Request, slug: str) -> HttpResponse:
+        return super().get(request, slug)

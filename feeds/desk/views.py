@@ -18,6 +18,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import events, kinds, race, roles, services
@@ -107,7 +109,6 @@ def desk(request: HttpRequest, feed_id: int) -> HttpResponse:
     }
     context = {
         **admin.site.each_context(request),
-        "title": f"Live desk · {feed.title}",
         "feed": feed,
         "state": state,
         "can_publish": can_publish,
@@ -117,7 +118,10 @@ def desk(request: HttpRequest, feed_id: int) -> HttpResponse:
         "sessions": race.SESSIONS,
         "panels": desk_panels.templates(),
     }
-    return render(request, "desk/desk.html", context)
+    # The desk speaks its user's language (the browser's); the reader page speaks its feed's.
+    with translation.override(translation.get_language_from_request(request)):
+        context["title"] = _("Live desk · %(feed)s") % {"feed": feed.title}
+        return render(request, "desk/desk.html", context)
 
 
 @idempotent

@@ -5,6 +5,7 @@
 // its current state: an entry edited twice is one update.
 
 import { permalink } from "./entries.js";
+import { format, gettext, ngettext } from "./i18n.js";
 
 function plainText(html) {
   return new DOMParser().parseFromString(html || "", "text/html").body.textContent.trim();
@@ -69,7 +70,11 @@ class Summary {
     if (!summary.keyEvents.length && !summary.raceChanges.length && !summary.statusNow && !summary.others) return;
     this.render(summary);
     const named = summary.keyEvents.length + summary.raceChanges.length;
-    this.announce(`While you were away: ${named} key moment${named === 1 ? "" : "s"} and ${summary.others} other update${summary.others === 1 ? "" : "s"}, summarized at the top.`);
+    const moments = format(ngettext("%(count)s key moment", "%(count)s key moments", named), { count: named });
+    const others = format(ngettext("%(count)s other update", "%(count)s other updates", summary.others), {
+      count: summary.others,
+    });
+    this.announce(format(gettext("While you were away: %(moments)s and %(others)s, summarized at the top."), { moments, others }));
   }
 
   render({ keyEvents, raceChanges, statusNow, others }) {
@@ -82,11 +87,11 @@ class Summary {
     dismiss.type = "button";
     dismiss.className = "away-dismiss";
     dismiss.dataset.awayDismiss = "";
-    dismiss.textContent = "Dismiss";
+    dismiss.textContent = gettext("Dismiss");
     dismiss.addEventListener("click", () => box.remove());
     const title = document.createElement("h2");
     title.id = "away-title";
-    title.textContent = "While you were away";
+    title.textContent = gettext("While you were away");
     box.append(dismiss, title);
     const list = document.createElement("ul");
     const item = (label, entry) => {
@@ -95,21 +100,24 @@ class Summary {
       link.href = permalink(this.slug, entry.id);
       link.dataset.awayLink = entry.id;
       link.textContent = entry.headline || plainText(entry.html).slice(0, 80);
-      li.append(`${label}: `, link);
+      li.append(format(gettext("%(label)s: "), { label }), link);
       list.append(li);
     };
-    for (const entry of raceChanges) item("Race status", entry);
-    for (const entry of keyEvents) item("Key event", entry);
+    for (const entry of raceChanges) item(gettext("Race status"), entry);
+    for (const entry of keyEvents) item(gettext("Key event"), entry);
     if (statusNow) {
       const li = document.createElement("li");
-      li.textContent = `Race status now: ${statusNow}`;
+      li.textContent = format(gettext("Race status now: %(status)s"), { status: statusNow });
       list.append(li);
     }
     if (list.children.length) box.append(list);
     if (others) {
       const more = document.createElement("p");
       more.dataset.awayOthers = others;
-      more.textContent = `${list.children.length ? "And " : ""}${others} other update${others === 1 ? "" : "s"}.`;
+      const text = list.children.length
+        ? ngettext("And %(count)s other update.", "And %(count)s other updates.", others)
+        : ngettext("%(count)s other update.", "%(count)s other updates.", others);
+      more.textContent = format(text, { count: others });
       box.append(more);
     }
     box.addEventListener("click", (event) => {

@@ -1,6 +1,7 @@
 // Entry markup built from a message payload, the same as the server's templates/feeds/_entry.html.
 
 import { refreshTimes } from "./times.js";
+import { gettext } from "./i18n.js";
 
 function element(tag, className, text) {
   const el = document.createElement(tag);
@@ -22,7 +23,7 @@ export function timeElement(iso) {
 // A removed entry's notice.
 export function renderRemoved(id, seq, published) {
   const article = element("article", "entry entry-removed");
-  article.innerHTML = "<p>This update was removed.</p>";
+  article.append(element("p", "", gettext("This update was removed.")));
   Object.assign(article, { id: `entry-${id}`, tabIndex: -1 });
   Object.assign(article.dataset, { entryId: id, seq, published, removed: "" });
   return article;
@@ -44,8 +45,8 @@ export function renderEntry(entry, slug) {
 
   const meta = element("header", "entry-meta");
   meta.append(timeElement(entry.published_at));
-  if (entry.key_event) meta.append(element("span", "badge badge-key", "Key event"));
-  if (entry.pinned) meta.append(element("span", "badge badge-pinned", "Pinned"));
+  if (entry.key_event) meta.append(element("span", "badge badge-key", gettext("Key event")));
+  if (entry.pinned) meta.append(element("span", "badge badge-pinned", gettext("Pinned")));
   article.append(meta);
   if (entry.headline) article.append(element("h2", "entry-headline", entry.headline));
   const body = element("div", "entry-body");
@@ -54,7 +55,9 @@ export function renderEntry(entry, slug) {
   // "Corrected 14:02 — note", and the earlier wording struck through.
   for (const { at, note, headline, html } of entry.corrections) {
     const aside = element("aside", "correction");
-    aside.innerHTML = "<p><b>Corrected <time data-clock></time></b> — </p><details><summary>Earlier wording</summary><del></del></details>";
+    aside.innerHTML = "<p><b> <time data-clock></time></b> — </p><details><summary></summary><del></del></details>";
+    aside.querySelector("b").prepend(gettext("Corrected"));
+    aside.querySelector("summary").textContent = gettext("Earlier wording");
     aside.querySelector("time").dateTime = at;
     aside.firstChild.append(note);
     const earlier = aside.querySelector("del");
@@ -64,11 +67,11 @@ export function renderEntry(entry, slug) {
   }
 
   const foot = element("footer", "entry-foot");
-  const link = element("a", "entry-link", "Link");
+  const link = element("a", "entry-link", gettext("Link"));
   link.href = permalink(slug, entry.id);
   link.dataset.permalink = "";
-  link.append(element("span", "visually-hidden", " to this update"));
-  const share = element("button", "share", "Copy link");
+  link.append(element("span", "visually-hidden", ` ${gettext("to this update")}`));
+  const share = element("button", "share", gettext("Copy link"));
   share.type = "button";
   share.dataset.share = "";
   foot.append(element("span", "entry-author", entry.author), " ", link, " ", share);

@@ -6,15 +6,21 @@ import { announce } from "./announce.js";
 import { FeedConnection } from "./connection.js";
 import { followKeyEvents } from "./keyevents.js";
 import { EntryStream } from "./stream.js";
+import { format, gettext, pgettext } from "./i18n.js";
 import { followTimes, refreshTimes } from "./times.js";
 
 const LABELS = {
-  connecting: "Connecting…",
-  live: "Updating live",
-  polling: "Live, checking every few seconds (this network blocks instant updates)",
-  offline: "Offline",
-  ended: "Updates stopped.",
-  unavailable: "This feed is not available.",
+  connecting: gettext("Connecting…"),
+  live: gettext("Updating live"),
+  polling: gettext("Live, checking every few seconds (this network blocks instant updates)"),
+  offline: gettext("Offline"),
+  ended: gettext("Updates stopped."),
+  unavailable: gettext("This feed is not available."),
+};
+const STATUSES = {
+  draft: pgettext("feed status", "Draft"),
+  live: pgettext("feed status", "Live"),
+  ended: pgettext("feed status", "Ended"),
 };
 
 export class LiveFeed {
@@ -71,7 +77,7 @@ export class LiveFeed {
     const show = () => {
       const seconds = Math.max(0, Math.ceil((retryAt - Date.now()) / 1000));
       this.connectionLabel.textContent =
-        state === "reconnecting" ? `Connection lost: reconnecting in ${seconds} s…` : LABELS[state] || "";
+        state === "reconnecting" ? format(gettext("Connection lost: reconnecting in %(seconds)s s…"), { seconds }) : LABELS[state] || "";
     };
     show();
     if (state === "reconnecting") this.countdown = setInterval(show, 1000);
@@ -128,19 +134,21 @@ export class LiveFeed {
   applyFeed(feed) {
     this.root.querySelector(".feed-title").textContent = feed.title;
     const status = this.root.querySelector("[data-feed-status]");
-    status.textContent = feed.status.charAt(0).toUpperCase() + feed.status.slice(1);
+    status.textContent = STATUSES[feed.status] || feed.status;
     status.className = `badge badge-${feed.status}`;
     this.status = this.root.dataset.status = feed.status;
     const coverage = this.root.querySelector("[data-coverage]");
     if (feed.status === "ended") {
-      coverage.textContent = "Coverage has ended.";
+      coverage.textContent = gettext("Coverage has ended.");
       // Nothing more will come: stop instead of reconnecting all night.
       queueMicrotask(() => this.connection.stop("ended"));
     } else if (feed.coverage_start && Date.parse(feed.coverage_start) > Date.now()) {
-      coverage.textContent = "Coverage starts ";
+      // "Coverage starts %(time)s.": the words around the time, in the language's order.
+      const [before, after = ""] = gettext("Coverage starts %(time)s.").split("%(time)s");
+      coverage.textContent = before;
       const time = document.createElement("time");
       time.dateTime = feed.coverage_start;
-      coverage.append(time, ".");
+      coverage.append(time, after);
       refreshTimes(coverage);
       this.clearCoverageNoticeAt(feed.coverage_start);
     } else {
@@ -184,12 +192,12 @@ export class LiveFeed {
       const url = new URL(button.parentNode.querySelector("[data-permalink]").href, location.href).href;
       try {
         await navigator.clipboard.writeText(url);
-        button.textContent = "Copied";
-        this.announce("Link copied.");
+        button.textContent = gettext("Copied");
+        this.announce(gettext("Link copied."));
       } catch {
-        prompt("Copy this link:", url);
+        prompt(gettext("Copy this link:"), url);
       }
-      setTimeout(() => (button.textContent = "Copy link"), 2000);
+      setTimeout(() => (button.textContent = gettext("Copy link")), 2000);
     });
   }
 

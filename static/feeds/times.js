@@ -6,14 +6,17 @@ const UNITS = [
   ["hour", 3600],
   ["minute", 60],
 ];
-const relative = new Intl.RelativeTimeFormat("en", { numeric: "auto", style: "short" });
-const absolute = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+import { format, gettext, language } from "./i18n.js";
+
+// In the page's language, in the reader's own time zone (the browser's, left unset).
+const relative = new Intl.RelativeTimeFormat(language, { numeric: "auto", style: "short" });
+const absolute = new Intl.DateTimeFormat(language, { dateStyle: "medium", timeStyle: "short" });
+const clock = new Intl.DateTimeFormat(language, { hour: "2-digit", minute: "2-digit" });
 let atTheEvent;
 
 export function describe(date, now = Date.now()) {
   const seconds = Math.round((date.getTime() - now) / 1000);
-  if (Math.abs(seconds) < 45) return "just now";
+  if (Math.abs(seconds) < 45) return gettext("just now");
   if (Math.abs(seconds) > 7 * 86400) return absolute.format(date);
   for (const [unit, size] of UNITS) {
     if (Math.abs(seconds) >= size || unit === "minute") {
@@ -25,7 +28,7 @@ export function describe(date, now = Date.now()) {
 export function refreshTimes(scope) {
   const timeZone = document.querySelector("[data-time-zone]")?.dataset.timeZone;
   try {
-    atTheEvent ??= new Intl.DateTimeFormat(undefined, {
+    atTheEvent ??= new Intl.DateTimeFormat(language, {
       month: "short",
       day: "numeric",
       hour: "2-digit",
@@ -39,7 +42,11 @@ export function refreshTimes(scope) {
   for (const el of scope.querySelectorAll("time[datetime]:not([data-event-time])")) {
     const date = new Date(el.dateTime);
     if (Number.isNaN(date.getTime())) continue;
-    el.title = `Your time: ${absolute.format(date)}. At the event: ${atTheEvent.format(date)} (${timeZone})`;
+    el.title = format(gettext("Your time: %(mine)s. At the event: %(event)s (%(zone)s)"), {
+      mine: absolute.format(date),
+      event: atTheEvent.format(date),
+      zone: timeZone,
+    });
     el.textContent = "clock" in el.dataset ? clock.format(date) : `${clock.format(date)} · ${describe(date)}`;
   }
 }
