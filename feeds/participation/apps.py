@@ -1,0 +1,56 @@
+"""The participation plug-in: live polls, reactions and moderated reader questions."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class ParticipationConfig(AppConfig):
+    name = "feeds.participation"
+    label = "participation"
+    verbose_name = "Reader participation"
+
+    def ready(self) -> None:
+        """Register the poll kind, the readers' API routes, the reader page part and the desk panel."""
+        from django.urls import path
+
+        from feeds import kinds, page_parts, roles
+        from feeds.api import routes as api_routes
+        from feeds.desk import panels as desk_panels
+
+        from . import api
+        from .kind import PollKind
+
+        if PollKind.name not in {kind.name for kind in kinds.all()}:
+            kinds.register(PollKind())
+        api_routes.register(
+            path(
+                "feeds/<slug:slug>/participation/", api.ParticipationView.as_view(), name="feed-participation"
+            )
+        )
+        api_routes.register(
+            path("feeds/<slug:slug>/entries/<int:entry_id>/vote/", api.VoteView.as_view(), name="entry-vote")
+        )
+        api_routes.register(
+            path(
+                "feeds/<slug:slug>/entries/<int:entry_id>/reaction/",
+                api.ReactionView.as_view(),
+                name="entry-reaction",
+            )
+        )
+        api_routes.register(
+            path("feeds/<slug:slug>/questions/", api.QuestionView.as_view(), name="feed-questions")
+        )
+        page_parts.register("participation/_page_part.html")
+        desk_panels.register("participation/_desk_panel.html")
+        roles.grant(
+            roles.EDITOR,
+            "participation",
+            [
+                "view_readerquestion",
+                "change_readerquestion",
+                "view_feedparticipation",
+                "change_feedparticipation",
+                "add_feedparticipation",
+            ],
+        )
