@@ -2,15 +2,17 @@
 
 A vote never sends a message itself. The first vote in a box after a quiet spell takes the box's
 announcement slot (a Redis key, so one process in the whole site holds it; a set in this process
-without Redis) and sets a timer; when it fires, the slot is freed, queued ballots are written to
-the database and the counts as they are then go to every reader in one message. Votes arriving
-meanwhile only change the counts that message will carry.
+without Redis) and sets a timer; when it fires, the slot is freed, the counts as they are then go
+to every reader in one message and queued ballots are written to the database. Votes arriving
+meanwhile only change the counts that message will carry. A gate (another key, closed for a
+second by each message) keeps two messages of a box a second apart even when timers run late.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +30,7 @@ TALLY_EVENT = "participation.tally"
 SLOT_SECONDS = 3
 
 _local_slots: set[Box] = set()
+_local_gates: dict[Box, float] = {}
 _local_lock = threading.Lock()
 
 
@@ -66,13 +69,35 @@ def _free_slot(box: Box) -> None:
 
 
 def announce(box: Box, *, feed_slug: str) -> None:
-    """Free the box's slot, persist its queued ballots and send its counts to every reader.
+    """Send the box's counts to every reader, then write its queued ballots to the database.
 
-    The slot is freed first: a vote counted after that takes it again and is announced next time.
+    A box announced less than `interval()` ago anywhere (the gate) waits for the rest of it. The
+    slot is freed before the counts are read: a vote counted after that takes it again and is in
+    the next message.
     """
+    wait = _pass_gate(box)
+    if wait > 0:
+        timers.once(box, wait, lambda: announce(box, feed_slug=feed_slug))
+        return
     _free_slot(box)
-    tally.persist(box)
     broadcast_transient(feed_slug=feed_slug, message=tally_message(box, feed_slug=feed_slug))
+    tally.persist(box)
+
+
+def _pass_gate(box: Box) -> float:
+    """0 if the box may be announced now (and closes the gate for `interval()`), else seconds to wait."""
+    if settings.REDIS_URL:
+        client = tally.redis_client()
+        if client.set(box.key("gate"), "1", nx=True, px=int(interval() * 1000)):
+            return 0.0
+        return max(client.pttl(box.key("gate")), 1) / 1000
+    now = time.monotonic()
+    with _local_lock:
+        last = _local_gates.get(box)
+        if last is not None and now - last < interval():
+            return interval() - (now - last)
+        _local_gates[box] = now
+    return 0.0
 
 
 def announce_final(box: Box, *, feed_slug: str, counts: dict[str, int]) -> None:
@@ -99,4 +124,5 @@ def reset() -> None:
     """Forget this process's slots and waiting announcements (tests)."""
     with _local_lock:
         _local_slots.clear()
+        _local_gates.clear()
     timers.reset()

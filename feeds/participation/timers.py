@@ -41,16 +41,19 @@ class Timers:
         return True
 
     def run_waiting(self) -> int:
-        """Run every waiting call now, in this thread (tests, and a process about to stop)."""
+        """Run the calls waiting now, in this thread, due or not (tests); a call they queue waits."""
+        with self.condition:
+            waiting = len(self.heap)
         ran = 0
-        while True:
+        for _ in range(waiting):
             with self.condition:
                 if not self.heap:
-                    return ran
+                    break
                 _, _, key, call = heapq.heappop(self.heap)
                 self.due.discard(key)
             self._call(call)
             ran += 1
+        return ran
 
     def _run(self) -> None:
         while True:

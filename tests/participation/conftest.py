@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,7 +32,7 @@ def published(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     sent: list[dict[str, Any]] = []
 
     def record(*, feed_slug: str, seq: int, text: str) -> None:
-        sent.append({"feed_slug": feed_slug, "seq": seq, **json.loads(text)})
+        sent.append({"feed_slug": feed_slug, "seq": seq, "at": time.monotonic(), **json.loads(text)})
 
     monkeypatch.setattr(publishing, "publish", record)
     return sent
