@@ -46,8 +46,11 @@ class ReactionRequest(serializers.Serializer):
 
 
 class QuestionRequest(serializers.Serializer):
-    text = serializers.CharField(
-        max_length=services.QUESTION_MAX, help_text="Plain text; never shown as sent."
+    text = serializers.RegexField(
+        services.VISIBLE_TEXT_PATTERN,
+        max_length=services.QUESTION_MAX,
+        help_text="Plain text, with something visible in it; never shown as sent.",
+        error_messages={"invalid": "Write your question."},
     )
     display_name = serializers.CharField(
         max_length=services.NAME_MAX, required=False, allow_blank=True, help_text="Shown with the answer."

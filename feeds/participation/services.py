@@ -147,7 +147,10 @@ def close_poll(*, entry: Entry, by: AbstractBaseUser) -> Entry:
 
 # --- Reader questions ------------------------------------------------------------------------
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_INVISIBLE = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x85\u200b-\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[{_INVISIBLE}]")
+# Text a reader sends must hold a character that is neither blank nor invisible (the API's pattern).
+VISIBLE_TEXT_PATTERN = rf"[^\s{_INVISIBLE}]"
 
 
 def plain_text(value: Any, *, max_length: int, name: str) -> str:
