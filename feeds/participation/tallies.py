@@ -81,7 +81,17 @@ def announce(box: Box, *, feed_slug: str) -> None:
         return
     _free_slot(box)
     broadcast_transient(feed_slug=feed_slug, message=tally_message(box, feed_slug=feed_slug))
+    # Closed again from the moment the message left, so a late one still starts a full second.
+    _close_gate(box)
     tally.persist(box)
+
+
+def _close_gate(box: Box) -> None:
+    if settings.REDIS_URL:
+        tally.redis_client().set(box.key("gate"), "1", px=int(interval() * 1000))
+    else:
+        with _local_lock:
+            _local_gates[box] = time.monotonic()
 
 
 def _pass_gate(box: Box) -> float:
