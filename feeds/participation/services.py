@@ -135,7 +135,7 @@ def close_poll(*, entry: Entry, by: AbstractBaseUser) -> Entry:
     box = Box(tally.POLL, entry.pk)
     with _embedded_turns:
         tally.seal(box)
-        tally.persist(box)
+        tally.persist(box, wait=True)
         stored = tally.stored_counts(box)
         counts = [stored.get(str(index), 0) for index in range(len(poll_kind.options_of(entry.details)))]
         result = {"counts": counts, "closed_at": timezone.now().isoformat()}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,8 @@ logger = logging.getLogger(__name__)
 POLL = "poll"
 REACTIONS = "reactions"
 PERSIST_BATCH = 1000
+# Longer than a batch ever takes; a process that dies holding the lock delays the writing this long.
+PERSIST_LOCK_SECONDS = 30
 
 # KEYS: ready, voters, counts, pending, sealed; ARGV: voter, choice.
 # -2: the box is sealed (a closed poll); -1: not loaded yet; 0: already counted; 1: counted now.
@@ -117,12 +120,33 @@ def stored_counts(box: Box) -> dict[str, int]:
     return {str(row[box.field]): row["n"] for row in rows}
 
 
-def persist(box: Box) -> int:
-    """Write the box's queued ballots to the database; returns how many. Safe to repeat: a ballot
-    written twice (a crash before the queue was trimmed) is kept once."""
+def persist(box: Box, *, wait: bool = False) -> int:
+    """Write the box's queued ballots to the database; returns how many.
+
+    One process at a time per box (a lock in Redis): two that read the same queue would each
+    trim what the other wrote and drop ballots queued in between. A ballot written twice (a crash
+    before the queue was trimmed) is kept once. The queue is looked at again after the lock is
+    released, so a ballot queued meanwhile is not left behind. With `wait`, returns only once
+    the queue is empty in the database.
+    """
     if not settings.REDIS_URL:
         return 0
     client = redis_client()
+    written = 0
+    while client.llen(box.key("pending")):
+        if not client.set(box.key("persisting"), "1", nx=True, ex=PERSIST_LOCK_SECONDS):
+            if not wait:
+                return written  # the holder empties the queue, this ballot included
+            time.sleep(0.05)  # closing a poll: its count must include what the holder writes
+            continue
+        try:
+            written += _write_queued(box, client)
+        finally:
+            client.delete(box.key("persisting"))
+    return written
+
+
+def _write_queued(box: Box, client: Any) -> int:
     written = 0
     while True:
         queued = client.lrange(box.key("pending"), 0, PERSIST_BATCH - 1)

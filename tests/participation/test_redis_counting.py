@@ -142,3 +142,33 @@ def test_a_closed_poll_takes_no_vote_on_any_process(two_servers, live_feed, publ
         assert refused.status_code == 409 and refused.json()["detail"] == "This poll is closed."
     poll.refresh_from_db()
     assert poll.details["result"]["counts"] == [1, 0, 0]
+
+
+def test_ballots_written_from_many_threads_at_once_all_reach_the_database(redis, live_feed, publisher):
+    """Persisting from several processes at once must neither lose nor double a ballot."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    from feeds.participation import tally
+
+    poll = make_poll(live_feed, publisher)
+    box = tally.Box(tally.POLL, poll.pk)
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    with override_settings(REDIS_URL=redis.url, REDIS_PREFIX=prefix):
+
+        def vote_and_persist(number: int) -> None:
+            try:
+                for voter in range(number * 200, number * 200 + 200):
+                    assert tally.record(box, voter=f"v{voter}", choice=str(voter % 3)) is True
+                    if voter % 50 == 0:
+                        tally.persist(box)
+                tally.persist(box)
+            finally:
+                connection.close()
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            list(pool.map(vote_and_persist, range(6)))
+        tally.persist(box, wait=True)
+        assert tally.counts(box) == {"0": 400, "1": 400, "2": 400}
+    assert Ballot.objects.filter(entry=poll).count() == 1200
