@@ -27,6 +27,9 @@ from .models import REACTIONS
 
 logger = logging.getLogger(__name__)
 
+# Writes readers make without a token; the schema tags them so clients (and tests) can tell.
+READER_WRITES_TAG = "readers"
+
 
 # --- What the schema says ------------------------------------------------------------------------
 
@@ -176,6 +179,7 @@ class VoteView(ReaderEndpoint):
             conflict="This browser already voted, or the poll is closed.",
         ),
         auth=[],
+        tags=[READER_WRITES_TAG],
         summary="Vote in a poll",
         description="One vote per browser (its reader cookie, set by the first vote).",
     )
@@ -216,6 +220,7 @@ class ReactionView(ReaderEndpoint):
             conflict="This browser already reacted to this entry.",
         ),
         auth=[],
+        tags=[READER_WRITES_TAG],
         summary="React to an entry",
         description="One reaction per browser per entry, where the feed has reactions on.",
     )
@@ -259,6 +264,7 @@ class QuestionView(ReaderEndpoint):
             conflict="The feed is not live.",
         ),
         auth=[],
+        tags=[READER_WRITES_TAG],
         summary="Send the editors a question",
         description="Queued for the editors; readers see it only in an answer an editor publishes.",
     )
