@@ -37,19 +37,23 @@ class TallyWatcher(threading.Thread):
 
     def __init__(self, url: str, entry_id: int) -> None:
         super().__init__(daemon=True)
-        self.socket = connect(url)
+        self.url = url
         self.entry_id = entry_id
         self.seen: list[tuple[float, dict]] = []
+        self.connected = threading.Event()
         self.start()
+        assert self.connected.wait(10), "the reader could not connect"
 
     def run(self) -> None:
-        try:
-            for text in self.socket:
-                message = json.loads(text)
-                if message.get("type") == "participation.tally" and message["entry"] == self.entry_id:
-                    self.seen.append((time.monotonic(), message["counts"]))
-        except Exception:
-            pass
+        with connect(self.url) as self.socket:
+            self.connected.set()
+            try:
+                for text in self.socket:
+                    message = json.loads(text)
+                    if message.get("type") == "participation.tally" and message["entry"] == self.entry_id:
+                        self.seen.append((time.monotonic(), message["counts"]))
+            except Exception:
+                return
 
     def wait_for_total(self, total: int, timeout: float = 15) -> list[tuple[float, dict]]:
         deadline = time.monotonic() + timeout
