@@ -11,14 +11,15 @@ class ParticipationConfig(AppConfig):
     verbose_name = "Reader participation"
 
     def ready(self) -> None:
-        """Register the poll kind, the readers' API routes, the reader page part and the desk panel."""
+        """Register the poll kind, the readers' API routes, the reader page part, the desk panel, and
+        the closing of polls at their time."""
         from django.urls import path
 
-        from feeds import kinds, page_parts, roles
+        from feeds import kinds, page_parts, roles, signals
         from feeds.api import routes as api_routes
         from feeds.desk import panels as desk_panels
 
-        from . import api
+        from . import api, closing
         from .kind import PollKind
 
         if PollKind.name not in {kind.name for kind in kinds.all()}:
@@ -41,6 +42,7 @@ class ParticipationConfig(AppConfig):
         api_routes.register(
             path("feeds/<slug:slug>/questions/", api.QuestionView.as_view(), name="feed-questions")
         )
+        signals.change_recorded.connect(closing.on_change_recorded, dispatch_uid="participation.closing")
         page_parts.register("participation/_page_part.html")
         desk_panels.register("participation/_desk_panel.html")
         roles.grant(

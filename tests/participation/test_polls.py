@@ -11,6 +11,8 @@ from django.test import Client
 from django.utils import timezone
 
 from feeds import services
+from feeds.models import Entry
+from feeds.participation import kind as poll_kind
 from feeds.participation import services as participation
 from feeds.participation.models import Ballot
 from feeds.participation.timers import timers
@@ -227,3 +229,30 @@ def test_participation_state_gives_live_counts_and_final_results(poll, publisher
 def test_participation_state_of_a_draft_feed_is_not_found(publisher):
     feed = services.create_feed(by=publisher, title="Practice", slug="practice")
     assert Client().get(f"/api/feeds/{feed.slug}/participation/").status_code == 404
+
+
+def test_a_poll_with_a_closing_time_queues_its_closing(live_feed, publisher):
+    from django_tasks_db.models import DBTaskResult
+
+    closing = timezone.now() + timedelta(hours=1)
+    poll = make_poll(live_feed, publisher, details={"closes_at": closing.isoformat()})
+    task = DBTaskResult.objects.get(task_path__endswith="close_when_due")
+    assert task.run_after == closing and task.args_kwargs["kwargs"]["entry_id"] == poll.pk
+
+
+def test_the_worker_stores_the_result_once_the_time_has_come(live_feed, publisher):
+    from feeds.participation import closing
+
+    poll = make_poll(
+        live_feed, publisher, details={"closes_at": (timezone.now() + timedelta(hours=1)).isoformat()}
+    )
+    Client().post(vote_url(poll), {"option": 2}, content_type="application/json")
+    due = poll_kind.closes_at(poll.details)
+    assert closing.close_due_poll(entry_id=poll.pk, due=due) is False  # not yet
+    past = timezone.now() - timedelta(seconds=1)
+    Entry.objects.filter(pk=poll.pk).update(details={**poll.details, "closes_at": past.isoformat()})
+    assert closing.close_due_poll(entry_id=poll.pk, due=due) is False  # its time was changed since
+    assert closing.close_due_poll(entry_id=poll.pk, due=past) is True
+    poll.refresh_from_db()
+    assert poll.details["result"]["counts"] == [0, 0, 1] and "Final result: 1 vote." in poll.html
+    assert closing.close_due_poll(entry_id=poll.pk, due=past) is False  # once
