@@ -1,6 +1,6 @@
 """Closing a poll at its closing time: the worker stores the final result when the time comes.
 
-Votes are refused from the closing time on whatever happens here (`services.poll_closed`); this
+Votes are refused from the closing time on whatever happens here (`selectors.poll_closed`); this
 is what puts the final counts in the entry, for readers and partners, without an editor's click.
 Each change to a poll with a closing time queues a task for that time; a task whose time was
 changed since, or whose poll was closed by hand, does nothing.

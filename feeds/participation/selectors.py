@@ -5,16 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Count
+from django.utils import timezone
 
 from feeds.models import Entry, Feed
 
 from . import kind as poll_kind
 from . import tally
-from .models import REACTIONS, Reaction, ReaderQuestion
-from .services import poll_closed, settings_for
+from .models import REACTIONS, FeedParticipation, Reaction, ReaderQuestion
 from .tally import Box
 
 POLLS_SHOWN = 50
+
+
+def settings_for(feed: Feed) -> FeedParticipation:
+    """The feed's participation settings (the defaults when it has none saved)."""
+    try:
+        return FeedParticipation.objects.get(feed=feed)
+    except FeedParticipation.DoesNotExist:
+        return FeedParticipation(feed=feed)
+
+
+def poll_closed(details: dict[str, Any]) -> bool:
+    """Whether the poll takes no more votes: closed by an editor, or its closing time passed."""
+    closing = poll_kind.closes_at(details)
+    return poll_kind.final_result(details) is not None or (closing is not None and closing <= timezone.now())
 
 
 def poll_counts(entry: Entry) -> list[int]:

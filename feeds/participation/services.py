@@ -27,7 +27,8 @@ from feeds.models import Entry, Feed
 
 from . import kind as poll_kind
 from . import tallies, tally
-from .models import REACTIONS, FeedParticipation, ReaderQuestion
+from .models import REACTIONS, ReaderQuestion
+from .selectors import poll_closed, settings_for
 from .tally import Box
 
 logger = logging.getLogger(__name__)
@@ -54,14 +55,6 @@ class Counted:
     counted: bool
 
 
-def settings_for(feed: Feed) -> FeedParticipation:
-    """The feed's participation settings (the defaults when it has none saved)."""
-    try:
-        return FeedParticipation.objects.get(feed=feed)
-    except FeedParticipation.DoesNotExist:
-        return FeedParticipation(feed=feed)
-
-
 # --- Votes and reactions ---------------------------------------------------------------------
 
 
@@ -75,12 +68,6 @@ def _entry_for_readers(*, feed_slug: str, entry_id: int) -> dict[str, Any]:
     if row is None:
         raise Refused("No such entry.", status=404)
     return row
-
-
-def poll_closed(details: dict[str, Any]) -> bool:
-    """Whether the poll takes no more votes: closed by an editor, or its closing time passed."""
-    closing = poll_kind.closes_at(details)
-    return poll_kind.final_result(details) is not None or (closing is not None and closing <= timezone.now())
 
 
 def vote(*, feed_slug: str, entry_id: int, voter: str, option: int) -> Counted:

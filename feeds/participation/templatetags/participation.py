@@ -11,7 +11,7 @@ from feeds.models import Feed
 
 from .. import selectors
 from ..models import FeedParticipation
-from ..services import settings_for
+from ..selectors import settings_for
 
 register = template.Library()
 
