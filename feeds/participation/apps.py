@@ -19,7 +19,7 @@ class ParticipationConfig(AppConfig):
         from feeds.api import routes as api_routes
         from feeds.desk import panels as desk_panels
 
-        from . import api, closing
+        from . import api, closing, services
         from .kind import PollKind
 
         if PollKind.name not in {kind.name for kind in kinds.all()}:
@@ -43,6 +43,7 @@ class ParticipationConfig(AppConfig):
             path("feeds/<slug:slug>/questions/", api.QuestionView.as_view(), name="feed-questions")
         )
         signals.change_recorded.connect(closing.on_change_recorded, dispatch_uid="participation.closing")
+        signals.change_recorded.connect(services.on_change_recorded, dispatch_uid="participation.votes")
         page_parts.register("participation/_page_part.html")
         desk_panels.register("participation/_desk_panel.html")
         roles.grant(

@@ -59,15 +59,66 @@ class Counted:
 
 
 def _entry_for_readers(*, feed_slug: str, entry_id: int) -> dict[str, Any]:
-    row = (
+    """The entry's kind, details and feed switch, if readers may see it; raises Refused (404).
+
+    With Redis the answer is kept in this process until anything readers see of the feed changes
+    (`feed_changed`): a crowd voting in one poll costs one database query, not one per vote.
+    """
+    if settings.REDIS_URL:
+        version = tally.redis_client().get(_feed_version_key(feed_slug))
+        cached = _readable_entries.get((feed_slug, entry_id))
+        if cached is not None and cached[0] == version:
+            row = cached[1]
+        else:
+            row = _readable_entry(feed_slug=feed_slug, entry_id=entry_id)
+            if len(_readable_entries) >= READABLE_ENTRIES_KEPT:
+                _readable_entries.clear()
+            _readable_entries[(feed_slug, entry_id)] = (version, row)
+    else:
+        row = _readable_entry(feed_slug=feed_slug, entry_id=entry_id)
+    if row is None:
+        raise Refused("No such entry.", status=404)
+    return row
+
+
+def _readable_entry(*, feed_slug: str, entry_id: int) -> dict[str, Any] | None:
+    return (
         Entry.objects.visible_to_readers()
         .filter(pk=entry_id, feed__slug=feed_slug)
         .values("kind", "details", "feed__participation__reactions_enabled")
         .first()
     )
-    if row is None:
-        raise Refused("No such entry.", status=404)
-    return row
+
+
+READABLE_ENTRIES_KEPT = 10_000
+# (feed slug, entry id) -> (the feed's version when read, the row or None).
+_readable_entries: dict[tuple[str, int], tuple[bytes | None, dict[str, Any] | None]] = {}
+
+
+def _feed_version_key(feed_slug: str) -> str:
+    return f"{settings.REDIS_PREFIX}:participation:feed:{feed_slug}:version"
+
+
+def feed_changed(*, feed_slug: str) -> None:
+    """Something readers see of the feed changed (an entry, the feed's status, its switches):
+    every process reads its entries again before the next vote. Called once it is committed."""
+    if settings.REDIS_URL:
+        try:
+            tally.redis_client().incr(_feed_version_key(feed_slug))
+        except Exception:
+            logger.exception("Could not mark feed %s as changed; votes may see it as it was", feed_slug)
+
+
+def on_change_recorded(*, feed: Feed, **kwargs: Any) -> None:
+    """`feeds.signals.change_recorded` receiver: `feed_changed` once the change is committed."""
+    if settings.REDIS_URL:
+        slug = feed.slug
+        transaction.on_commit(lambda: feed_changed(feed_slug=slug))
+
+
+def forget_readable_entries() -> None:
+    """Drop this process's kept answers (tests)."""
+    _readable_entries.clear()
 
 
 def vote(*, feed_slug: str, entry_id: int, voter: str, option: int) -> Counted:

@@ -153,6 +153,7 @@ def feed_switches(request: HttpRequest, slug: str) -> HttpResponse:
                 raise ValidationError(f"{name} must be true or false.")
             setattr(switches, name, data[name])
     switches.save()
+    services.feed_changed(feed_slug=feed.slug)
     return JsonResponse(
         {"reactions_enabled": switches.reactions_enabled, "questions_enabled": switches.questions_enabled}
     )

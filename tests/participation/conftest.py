@@ -15,9 +15,10 @@ from feeds import services
 @pytest.fixture(autouse=True)
 def announcements_wait_for_the_test() -> Iterator[None]:
     """Count announcements run when a test says (`timers.run_waiting()`), not on a timer thread."""
-    from feeds.participation import tallies
+    from feeds.participation import services, tallies
     from feeds.participation.timers import timers
 
+    services.forget_readable_entries()
     tallies.reset()
     timers.reset(automatic=False)
     yield

@@ -176,3 +176,21 @@ def test_ballots_written_from_many_threads_at_once_all_reach_the_database(redis,
         tally.persist(box, wait=True)
         assert tally.counts(box) == {"0": 400, "1": 400, "2": 400}
     assert Ballot.objects.filter(entry=poll).count() == 1200
+
+
+def test_a_poll_deleted_while_a_crowd_votes_takes_no_more_votes(
+    redis, live_feed, publisher, django_capture_on_commit_callbacks
+):
+    """Each process keeps what it read of a poll, until anything readers see of the feed changes."""
+    from django.test import Client
+
+    poll = make_poll(live_feed, publisher)
+    url = f"/api/feeds/{live_feed.slug}/entries/{poll.pk}/vote/"
+    with override_settings(REDIS_URL=redis.url, REDIS_PREFIX=f"t{uuid.uuid4().hex[:8]}"):
+        assert Client().post(url, {"option": 0}, content_type="application/json").status_code == 200
+        with django_capture_on_commit_callbacks(execute=True):
+            from feeds import services as core_services
+
+            core_services.delete_entry(entry=poll, by=publisher)
+        refused = Client().post(url, {"option": 0}, content_type="application/json")
+        assert refused.status_code == 404
