@@ -144,8 +144,8 @@ def crowd_results(pending: list[Any], timeout: float) -> tuple[Counter[int], lis
 
 
 def watch_tallies(conn: Connection, port: int, channel: str) -> None:
-    """Note each count message as it is published to Redis (the moment it leaves the server that
-    sent it, the same text every reader receives); answer ("report",) with what was seen."""
+    """Note each count message published to Redis (the same text every reader receives) with the
+    time its server sent it; answer ("report",) with what was seen."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     import redis
 
@@ -159,7 +159,7 @@ def watch_tallies(conn: Connection, port: int, channel: str) -> None:
             if seq == b"0":
                 tally = json.loads(text)
                 if tally.get("type") == "participation.tally":
-                    seen.append((time.time(), tally["entry"], tally["counts"]))
+                    seen.append((tally["sent_at"], tally["entry"], tally["counts"]))
         if conn.poll():
             if conn.recv() == ("stop",):
                 return
@@ -284,7 +284,7 @@ def burst(
     arrivals = [at for at, _ in seen]
     gaps = [later - earlier for earlier, later in zip(arrivals, arrivals[1:], strict=False)]
     report.add(
-        f"{label}: count messages for the entry (most in any second, smallest gap)",
+        f"{label}: count messages for the entry, by send time (most in any second, smallest gap)",
         f"{len(arrivals)} over {arrivals[-1] - arrivals[0]:.1f} s ({most_in_one_second(arrivals)}, "
         f"{min(gaps) * 1000:.0f} ms)"
         if len(arrivals) > 1

@@ -120,13 +120,15 @@ def announce_final(box: Box, *, feed_slug: str, counts: dict[str, int]) -> None:
 
 
 def tally_message(box: Box, *, feed_slug: str, counts: dict[str, int] | None = None) -> dict[str, Any]:
-    """What readers receive: the box's counts now (no `seq`: the next tally replaces it)."""
+    """What readers receive: the box's counts now and when (no `seq`: the next tally replaces it)."""
     return {
         "type": TALLY_EVENT,
         "feed": feed_slug,
         "entry": box.entry_id,
         "box": box.kind,
         "counts": tally.counts(box) if counts is None else counts,
+        # When the server sent it (seconds since the epoch), so a client can say how fresh it is.
+        "sent_at": round(time.time(), 3),
     }
 
 
