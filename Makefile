@@ -117,6 +117,7 @@ bench: $(VENV)/.dev
 	./scripts/install-test-packages.sh
 	$(BIN)/python -m bench.fanout --readers $(READERS)
 	$(BIN)/python -m bench.posting
+	$(BIN)/python -m bench.participation
 
 # Long fault tests with thousands of readers (a server killed under 2,000 of them).
 soak: $(VENV)/.dev

@@ -88,8 +88,8 @@ INSTALLED_APPS = [
     "feeds",
 ]
 # Features that plug into the core, each a Django app of its own. LIVEFEED_PLUGINS lists the ones
-# to run (comma-separated; set but empty runs the core alone); unset runs all three.
-PLUGINS = ["feeds.timing", "feeds.messaging", "feeds.webhooks"]
+# to run (comma-separated; set but empty runs the core alone); unset runs all four.
+PLUGINS = ["feeds.timing", "feeds.messaging", "feeds.webhooks", "feeds.participation"]
 if "LIVEFEED_PLUGINS" in os.environ:
     PLUGINS = [name.strip() for name in os.environ["LIVEFEED_PLUGINS"].split(",") if name.strip()]
 INSTALLED_APPS += PLUGINS
@@ -351,6 +351,18 @@ LIVEFEED: dict[str, Any] = {
     # Seconds between two counts of each feed's readers, kept for the desk's audience chart.
     "AUDIENCE_SAMPLE_SECONDS": max(1, int(os.environ.get("LIVEFEED_AUDIENCE_SAMPLE_SECONDS", "5"))),
 }
+
+# --- Reader participation: polls, reactions, questions (docs/participation.md) ------------------
+LIVEFEED.update(
+    {
+        # Votes and reactions one client address may send (a crowd behind one NAT shares it).
+        "PARTICIPATION_VOTE_RATE": os.environ.get("LIVEFEED_PARTICIPATION_VOTE_RATE", "600/min"),
+        # Questions one client address may send.
+        "PARTICIPATION_QUESTION_RATE": os.environ.get("LIVEFEED_PARTICIPATION_QUESTION_RATE", "5/10min"),
+        # Seconds between two count messages of one poll or entry's reactions, site-wide.
+        "PARTICIPATION_TALLY_SECONDS": float(os.environ.get("LIVEFEED_PARTICIPATION_TALLY_SECONDS", "1")),
+    }
+)
 
 # One JSON object per line in production, for log collectors; plain text for a newcomer's terminal.
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json")

@@ -23,7 +23,7 @@ from tests.fixtures import servers
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 os.environ.pop("REDIS_URL", None)
 
-PLUGIN_APPS = ("feeds.timing", "feeds.messaging", "feeds.webhooks")
+PLUGIN_APPS = ("feeds.timing", "feeds.messaging", "feeds.webhooks", "feeds.participation")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -233,7 +233,11 @@ def api_server(start_daphne, publisher, live_feed):
     TimingSource.objects.create(
         feed=live_feed, author=publisher, format="livefeed", post_flag_changes="published"
     )
-    return start_daphne(API_WRITE_RATE="1000000/min")
+    return start_daphne(
+        API_WRITE_RATE="1000000/min",
+        LIVEFEED_PARTICIPATION_VOTE_RATE="1000000/min",
+        LIVEFEED_PARTICIPATION_QUESTION_RATE="1000000/min",
+    )
 
 
 def test_the_api_keeps_its_schema_under_fuzzing(api_server, publisher, live_feed, uploads_are_images):
