@@ -84,6 +84,11 @@ export class LiveFeed {
   }
 
   apply(message) {
+    if (!message.seq) {
+      // Outside the change sequence (live counts of a plug-in): for the page's other parts only.
+      this.root.dispatchEvent(new CustomEvent("livefeed:message", { detail: message }));
+      return;
+    }
     if (this.reloading) {
       this.reloading.push(message);
       return;
