@@ -386,7 +386,7 @@ class FeedCreateSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Feed
-        fields = ["title", "slug", "summary", "status", "coverage_start", "coverage_end"]
+        fields = ["title", "slug", "summary", "status", "coverage_start", "coverage_end", "language"]
         extra_kwargs = {
             "coverage_end": {"help_text": "Not before coverage_start."},
         }
@@ -408,7 +408,16 @@ class FeedUpdateSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Feed
-        fields = ["title", "summary", "status", "coverage_start", "coverage_end", "race", "announce"]
+        fields = [
+            "title",
+            "summary",
+            "status",
+            "coverage_start",
+            "coverage_end",
+            "language",
+            "race",
+            "announce",
+        ]
         extra_kwargs = {
             "coverage_end": {"help_text": "Not before coverage_start."},
         }
