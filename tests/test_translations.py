@@ -271,3 +271,18 @@ def test_the_api_sets_and_shows_a_feeds_language(publisher):
     refused = api.patch(f"/api/feeds/{slug}/", {"language": "xx"}, format="json")
     assert refused.status_code == 400 and "language" in refused.json()
     assert APIClient().get(f"/api/feeds/{slug}/").json()["feed"]["language"] == "fr"
+
+
+@pytest.mark.django_db
+def test_the_desks_refusals_are_in_its_users_language(client, publisher, live_feed):
+    client.force_login(publisher)
+    answer = client.post(
+        f"/admin/feeds/feed/{live_feed.pk}/desk/status/", {"status": "paused"}, HTTP_ACCEPT_LANGUAGE="es"
+    )
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "detail": "Elige en directo, finalizado o borrador.",
+        "errors": {"status": ["No válido."]},
+    }
+    english = client.post(f"/admin/feeds/feed/{live_feed.pk}/desk/status/", {"status": "paused"})
+    assert english.json()["detail"] == "Choose live, ended or draft."
