@@ -13,13 +13,22 @@ READERS ?= 5000
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Installed from the locks only: every package, indirect ones included, pinned with its hashes.
-$(VENV)/.runtime: requirements.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.txt
+# The installer: uv, at the version and hashes the dev lock pins, installed by pip. It installs the
+# locks below in seconds where pip takes minutes (parallel downloads, no per-package builds).
+$(BIN)/uv: requirements-dev.txt | $(BIN)/python
+	awk '/^uv==/{p=1} p{print; if ($$0 !~ /\\$$/) exit}' requirements-dev.txt > $(VENV)/uv-lock.txt
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(VENV)/uv-lock.txt
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.txt
+# Installed from the locks only: every package, indirect ones included, pinned with its hashes.
+UV_INSTALL = $(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes --no-config \
+	--index-url https://pypi.org/simple
+$(VENV)/.runtime: requirements.txt | $(BIN)/uv
+	$(UV_INSTALL) -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/uv
+	$(UV_INSTALL) -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
 # requirements*.in are the lists people edit; this writes the locks from them, from PyPI alone

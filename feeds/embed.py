@@ -46,7 +46,7 @@ def widget(request: HttpRequest, slug: str) -> HttpResponse:
     feed = readable_feed(slug)
     order = _choice(request, "order", ORDERS)
     # Oldest first, the widget tells the story from its first entry and pages forward to the live end.
-    page = selectors.entries_page(feed=feed, order=order, limit=_entries_limit(request))
+    page = selectors.entries_page(feed=feed, order=order, limit=_entries_limit(request), with_removals=True)
     pinned = selectors.pinned_entry(feed=feed)
     stream = [entry for entry in page.entries if pinned is None or entry.pk != pinned.pk]
     context = {

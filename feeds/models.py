@@ -6,7 +6,12 @@ visible change, so a reader who knows the last `seq` it applied can be told exac
 
 from __future__ import annotations
 
+import zoneinfo
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -14,6 +19,21 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from . import kinds
+
+CORRECTION_NOTE_MAX_LENGTH = 200
+
+
+def default_time_zone() -> str:
+    """A new feed's time zone: the site's (`TIME_ZONE`), until an editor names the track's."""
+    return settings.TIME_ZONE
+
+
+def validate_time_zone(value: str) -> None:
+    """Refuse a name the IANA time zone database does not know."""
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"{value!r} is not a time zone name such as Europe/Paris or America/New_York.")
 
 
 class FeedQuerySet(models.QuerySet):
@@ -34,6 +54,13 @@ class Feed(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     coverage_start = models.DateTimeField(null=True, blank=True)
     coverage_end = models.DateTimeField(null=True, blank=True)
+    time_zone = models.CharField(
+        max_length=64,
+        default=default_time_zone,
+        validators=[validate_time_zone],
+        help_text="Where the event takes place (an IANA name such as America/New_York): readers can "
+        "see the event's local time, and the page without script shows times in it.",
+    )
     language = models.CharField(
         max_length=10,
         choices=settings.LANGUAGES,
@@ -79,6 +106,14 @@ class EntryQuerySet(models.QuerySet):
         return self.filter(
             status=Entry.Status.PUBLISHED,
             deleted_at__isnull=True,
+        ).exclude(feed__status=Feed.Status.DRAFT)
+
+    def on_readers_page(self) -> EntryQuerySet:
+        """What a reader's page lists: the visible entries, and the "This update was removed"
+        notices that deleted entries leave when the editor asked for one."""
+        return self.filter(
+            Q(status=Entry.Status.PUBLISHED, deleted_at__isnull=True)
+            | Q(deleted_at__isnull=False, removal_notice=True)
         ).exclude(feed__status=Feed.Status.DRAFT)
 
     def newest_first(self) -> EntryQuerySet:
@@ -135,6 +170,18 @@ class Entry(models.Model):
     created_seq = models.PositiveBigIntegerField(
         null=True, blank=True, editable=False, help_text="Feed change number when readers first saw it."
     )
+    corrections = models.JSONField(
+        default=list,
+        blank=True,
+        editable=False,
+        help_text="Corrections shown to readers, oldest first: when, the note, and the wording readers "
+        "saw before (headline and HTML).",
+    )
+    removal_notice = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text='Deleted, leaving a visible "This update was removed" notice in its place.',
+    )
 
     objects = EntryQuerySet.as_manager()
     history = HistoricalRecords(excluded_fields=["seq", "created_seq", "html", "updated_at"])
@@ -165,6 +212,30 @@ class Entry(models.Model):
     @property
     def is_tombstone(self) -> bool:
         return self.deleted_at is not None
+
+    @property
+    def correction_list(self) -> list[Correction]:
+        """The corrections readers are shown, oldest first, with their times as datetimes."""
+        return [Correction.from_stored(item) for item in self.corrections]
+
+
+@dataclass(frozen=True)
+class Correction:
+    """One visible correction: when it was made, the editor's note, and the earlier wording."""
+
+    at: datetime
+    note: str
+    headline: str
+    html: str
+
+    @classmethod
+    def from_stored(cls, item: dict[str, str]) -> Correction:
+        return cls(
+            at=datetime.fromisoformat(item["at"]),
+            note=item["note"],
+            headline=item.get("headline", ""),
+            html=item.get("html", ""),
+        )
 
 
 class ReaderSample(models.Model):

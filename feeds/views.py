@@ -110,9 +110,9 @@ def feed_detail(request: HttpRequest, slug: str) -> HttpResponse:
     cursor = request.GET.get("after" if order == "oldest" else "before") or None
     try:
         if order == "oldest":
-            page = selectors.entries_page(feed=feed, after=cursor, order=order)
+            page = selectors.entries_page(feed=feed, after=cursor, order=order, with_removals=True)
         else:
-            page = selectors.entries_page(feed=feed, before=cursor, order=order)
+            page = selectors.entries_page(feed=feed, before=cursor, order=order, with_removals=True)
     except selectors.InvalidCursor:
         return HttpResponseBadRequest("The link to more entries is not valid.")
     return _live_page(
@@ -135,7 +135,7 @@ def entry_detail(request: HttpRequest, slug: str, entry_id: int) -> HttpResponse
     except Entry.DoesNotExist:
         raise Http404("No such entry.")
     order, store = _reader_order(request)
-    window = selectors.entries_around(feed=feed, entry=entry, order=order)
+    window = selectors.entries_around(feed=feed, entry=entry, order=order, with_removals=True)
     return _live_page(
         request,
         feed,

@@ -232,6 +232,28 @@ class FeedLifeMachine(RuleBasedStateMachine):
         entry.content = content
         entry.feed.pinned_after_change(entry)
 
+    @rule(entry=entries, data=st.data())
+    def correct_entry(self, entry: ModelEntry, data: Any) -> None:
+        """Edit a visible entry in the open: readers see the note and the wording they saw before."""
+        if not entry.visible:
+            return
+        content = new_content(entry.content.kind, data)
+        services.correct_entry(
+            entry=Entry.objects.get(pk=entry.pk),
+            by=self.editor,
+            note=f"Corrected in run step {entry.key}",
+            headline=content.headline,
+            body=content.body,
+            details=dict(content.details),
+        )
+        self.touched(entry.feed, entry)
+        if entry.pinned:
+            self.touched(entry.feed)
+        entry.corrections.append(entry.content)
+        entry.versions.append(entry.content)
+        entry.content = content
+        entry.feed.pinned_after_change(entry)
+
     @rule(entry=entries, pinned=st.booleans())
     def pin(self, entry: ModelEntry, pinned: bool) -> None:
         if entry.deleted or entry.pinned == pinned:
@@ -279,6 +301,7 @@ class FeedLifeMachine(RuleBasedStateMachine):
         services.delete_entry(entry=Entry.objects.get(pk=entry.pk), by=self.editor)
         self.touched(entry.feed, entry)
         entry.deleted, entry.pinned, entry.key_event, entry.scheduled_for = True, False, False, None
+        entry.corrections = []
 
     @rule(entry=entries, data=st.data())
     def restore(self, entry: ModelEntry, data: Any) -> None:

@@ -48,6 +48,7 @@ class FeedSchema(serializers.Serializer):
     url = serializers.CharField(help_text="The reader page, relative to the site.")
     race = serializers.DictField(help_text="Race status fields (flag, lap, laps_total, leader…).")
     race_html = serializers.CharField(allow_blank=True, help_text="Sanitized HTML of the race status.")
+    time_zone = serializers.CharField(help_text="The event's time zone, an IANA name (Europe/Paris).")
     seq = serializers.IntegerField(min_value=0, help_text="Number of the feed's last visible change.")
 
     class Meta:
@@ -59,6 +60,16 @@ class FeedListSchema(serializers.Serializer):
 
     class Meta:
         ref_name = "FeedList"
+
+
+class CorrectionSchema(serializers.Serializer):
+    at = serializers.DateTimeField(help_text="When the correction was made.")
+    note = serializers.CharField(help_text="The editor's note on what was corrected.")
+    headline = serializers.CharField(allow_blank=True, help_text="The headline readers saw before.")
+    html = serializers.CharField(allow_blank=True, help_text="The sanitized HTML readers saw before.")
+
+    class Meta:
+        ref_name = "Correction"
 
 
 class EntrySchema(serializers.Serializer):
@@ -75,6 +86,12 @@ class EntrySchema(serializers.Serializer):
     key_event = serializers.BooleanField()
     author = serializers.CharField()
     seq = serializers.IntegerField(allow_null=True, help_text="Number of the entry's last visible change.")
+    corrections = CorrectionSchema(
+        many=True, help_text="Visible corrections, oldest first; plain edits are not listed."
+    )
+    removed = serializers.BooleanField(
+        help_text='A deleted entry that left a "This update was removed" notice: no content.'
+    )
 
     class Meta:
         ref_name = "Entry"
@@ -128,6 +145,9 @@ class EntryChangedEvent(_EventBase):
 
 class EntryIdSchema(serializers.Serializer):
     id = serializers.IntegerField()
+    removal_notice = serializers.BooleanField(
+        required=False, help_text='Present (true) when readers are shown "This update was removed".'
+    )
 
     class Meta:
         ref_name = "EntryId"

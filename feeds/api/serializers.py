@@ -15,7 +15,7 @@ from rest_framework import serializers
 from .. import kinds, race
 from ..kinds.base import MAX_FIELD
 from ..kinds.social import SOCIAL_NETWORKS, social_network
-from ..models import Entry, Feed
+from ..models import CORRECTION_NOTE_MAX_LENGTH, Entry, Feed
 from .schema import NONBLANK_TEXT_PATTERN, SLUG_PATTERN
 
 MAX_BODY_LENGTH = 100_000
@@ -312,6 +312,18 @@ ENTRY_EDIT_JSON_SCHEMA: dict[str, Any] = {
         **_COMMON_ENTRY_FIELDS,
         "body": _BODY,
         "details": DETAILS_SCHEMA,
+        "correction_note": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": CORRECTION_NOTE_MAX_LENGTH,
+            "pattern": NONBLANK_TEXT_PATTERN,
+            "not": NUL,
+            "description": (
+                'Save the edit as a visible correction with this note: readers see "Corrected", '
+                "the time and the note, and can open the earlier wording. Only for a published "
+                "entry, and the wording must change; leave it out for a silent edit."
+            ),
+        },
         "version": {
             "type": "integer",
             "minimum": 1,
@@ -457,6 +469,13 @@ class EntryWriteSerializer(serializers.ModelSerializer):
         max_value=2**31 - 1,
         help_text="The version you edited; a newer one on the server answers 409.",
     )
+    correction_note = TextField(
+        nonblank=True,
+        required=False,
+        trim_whitespace=False,
+        max_length=CORRECTION_NOTE_MAX_LENGTH,
+        help_text="Save the edit as a visible correction with this note (published entries only).",
+    )
 
     class Meta:
         model = Entry
@@ -471,6 +490,7 @@ class EntryWriteSerializer(serializers.ModelSerializer):
             "key_event",
             "publish_at",
             "version",
+            "correction_note",
         ]
         extra_kwargs = {
             "publish_at": {"help_text": "A time in the future: the entry stays a draft until then."}

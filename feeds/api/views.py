@@ -44,6 +44,12 @@ ENTRY_ID = OpenApiParameter(
     OpenApiParameter.PATH,
     description="The entry's id.",
 )
+REMOVAL_NOTICE = OpenApiParameter(
+    "removal_notice",
+    bool,
+    description='`true` leaves "This update was removed" where a published entry was; '
+    "by default it simply disappears.",
+)
 ENTRY_CONFLICT = OpenApiResponse(
     response=schema.ConflictSchema,
     description="The entry was saved by someone else since `version`; `current` is the saved entry.",
@@ -76,6 +82,15 @@ def _int_param(request: Request, name: str, default: int) -> int:
     if value > schema.MAX_INT64:
         raise ValidationError({name: f"Must be at most {schema.MAX_INT64}."})
     return value
+
+
+def _bool_param(request: Request, name: str) -> bool:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return False
+    if raw not in ("true", "false"):
+        raise ValidationError({name: "Use true or false."})
+    return raw == "true"
 
 
 class FeedListView(APIView):
@@ -144,7 +159,9 @@ class FeedDetailView(APIView):
             # The schema cannot tie a cursor to its order; like an unreadable cursor, no such page.
             raise NotFound("No such page: page newest first with `before`, oldest first with `after`.")
         try:
-            page = selectors.entries_page(feed=feed, before=before, after=after, order=order)
+            page = selectors.entries_page(
+                feed=feed, before=before, after=after, order=order, with_removals=True
+            )
         except selectors.InvalidCursor as exc:
             # Like Django's paginator with a page number it cannot read: no such page.
             raise NotFound(f"No such page: {exc} Follow `older` or `newer` from the feed's first page.")
@@ -269,20 +286,28 @@ class EntryDetailView(APIView):
         serializer = EntryWriteSerializer(entry, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         changes = dict(serializer.validated_data)
-        entry = services.update_entry(
-            entry=entry, by=request.user, expected_version=changes.pop("version", None), **changes
-        )
+        expected_version = changes.pop("version", None)
+        note = changes.pop("correction_note", None)
+        if note is not None:
+            entry = services.correct_entry(
+                entry=entry, by=request.user, note=note, expected_version=expected_version, **changes
+            )
+        else:
+            entry = services.update_entry(
+                entry=entry, by=request.user, expected_version=expected_version, **changes
+            )
         return Response(events.desk_entry_payload(entry))
 
     @extend_schema(
-        parameters=[SLUG, ENTRY_ID],
+        parameters=[SLUG, ENTRY_ID, REMOVAL_NOTICE],
         responses=schema.write_responses({204: OpenApiResponse(description="Deleted.")}),
         summary="Delete an entry",
     )
     @idempotent_api
     def delete(self, request: Request, slug: str, entry_id: int) -> Response:
         entry = self._writable_entry(slug, entry_id)
-        services.delete_entry(entry=entry, by=request.user)
+        notice = _bool_param(request, "removal_notice")
+        services.delete_entry(entry=entry, by=request.user, removal_notice=notice)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -6,6 +6,7 @@ services, so every rule and every broadcast is the same as in the admin and the 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable
@@ -175,7 +176,9 @@ def entry(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
     form = DeskEntryForm(request.POST, request.FILES)
     if not form.is_valid():
         return _form_errors(form)
-    changed = services.update_entry(
+    note = form.cleaned_data["correction_note"]
+    save = functools.partial(services.correct_entry, note=note) if note else services.update_entry
+    changed = save(
         entry=current,
         by=request.user,
         expected_version=form.cleaned_data["version"],
@@ -188,7 +191,9 @@ def entry(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
 @idempotent
 @_answers_errors
 def delete(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
-    services.delete_entry(entry=_entry_for_desk(feed_id, entry_id), by=request.user)
+    """Delete an entry; with `removal_notice`, readers see "This update was removed" in its place."""
+    notice = request.POST.get("removal_notice") in ("1", "on", "true")
+    services.delete_entry(entry=_entry_for_desk(feed_id, entry_id), by=request.user, removal_notice=notice)
     return JsonResponse({"deleted": entry_id})
 
 
@@ -205,7 +210,9 @@ def history(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
         older = records[index + 1] if index + 1 < len(records) else None
         changes = []
         if older is not None:
-            delta = record.diff_against(older, excluded_fields=["version", "publish_at", "scheduled_by"])
+            delta = record.diff_against(
+                older, excluded_fields=["version", "publish_at", "scheduled_by", "corrections"]
+            )
             changes = [
                 {"field": change.field, "old": _shown(change.old), "new": _shown(change.new)}
                 for change in delta.changes
@@ -218,6 +225,7 @@ def history(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
                 "when": events.timestamp(record.history_date),
                 "who": (user.get_full_name() or user.get_username()) if user else "system",
                 "type": {"+": "created", "~": "changed", "-": "deleted"}[record.history_type],
+                "reason": record.history_change_reason or "",
                 "headline": record.headline,
                 "body": record.body,
                 "status": record.status,

@@ -250,6 +250,11 @@ function renderRow(entry) {
   meta.append(element("span", "desk-kind", entry.kind.replace("_", " ")));
   if (entry.pinned) meta.append(element("span", "desk-badge badge-pinned", gettext("Pinned")));
   if (entry.key_event) meta.append(element("span", "desk-badge badge-key", gettext("Key event")));
+  const [correction] = (entry.corrections || []).slice(-1);
+  if (correction) {
+    const text = format(gettext("Corrected: %(note)s"), { note: correction.note });
+    meta.append(element("span", "desk-badge badge-corrected", text));
+  }
   const when = entry.published_at || entry.created_at;
   if (when) meta.append(element("time", "", new Date(when).toLocaleTimeString(language, { hour: "2-digit", minute: "2-digit" })));
   meta.append(element("span", "desk-author", entry.author));
@@ -273,6 +278,7 @@ function renderRow(entry) {
     action(entry.pinned ? gettext("Unpin") : gettext("Pin"), () => toggle(entry, entry.pinned ? "unpin" : "pin"), "pin");
     action(entry.key_event ? gettext("Unmark key event") : gettext("Key event"), () => toggle(entry, entry.key_event ? "unkey" : "key"), "key");
     action(gettext("Delete"), () => remove(entry), "delete");
+    if (entry.status === "published") action(gettext("Remove with notice"), () => remove(entry, true), "remove-notice");
   }
   action(gettext("History"), () => showHistory(entry.id), "history");
   row.append(actions);
@@ -285,7 +291,13 @@ function renderPending(item) {
   const row = element("article", "desk-entry is-pending");
   row.dataset.pending = item.key;
   const meta = element("header", "desk-entry-meta");
-  const label = item.error ? gettext("Not sent") : item.sending ? gettext("Sending…") : gettext("Waiting to send");
+  const label = item.error
+    ? gettext("Not sent")
+    : item.sending
+      ? gettext("Sending…")
+      : item.photoStored === false
+        ? gettext("Saving the photo…")
+        : gettext("Waiting to send");
   meta.append(element("span", `desk-badge ${item.error ? "badge-failed" : "badge-pending"}`, label));
   meta.append(element("span", "desk-kind", (item.fields.kind || "text").replace("_", " ")));
   meta.append(element("span", "", { publish: gettext("to publish"), draft: gettext("as a draft"), schedule: gettext("scheduled") }[item.mode] || ""));
@@ -330,9 +342,12 @@ async function toggle(entry, name) {
   else rowMessage(entry.id, data.detail);
 }
 
-async function remove(entry) {
-  if (!window.confirm(format(gettext("Delete “%(entry)s”? Readers will no longer see it."), { entry: entry.headline || gettext("this entry") }))) return;
-  const { ok, data } = await send(`${entriesUrl}${entry.id}/delete/`, form({}));
+async function remove(entry, notice = false) {
+  const question = notice
+    ? gettext("Remove “%(entry)s”? Readers will see “This update was removed” in its place.")
+    : gettext("Delete “%(entry)s”? Readers will no longer see it.");
+  if (!window.confirm(format(question, { entry: entry.headline || gettext("this entry") }))) return;
+  const { ok, data } = await send(`${entriesUrl}${entry.id}/delete/`, form(notice ? { removal_notice: "1" } : {}));
   if (ok) removeEntry(entry.id);
   else rowMessage(entry.id, data.detail);
 }
@@ -353,6 +368,8 @@ function startEdit(id) {
     <label class="block">${gettext("Headline")} <input name="headline" maxlength="200"></label>
     <label class="block">${gettext("Body")} <textarea name="body" rows="4"></textarea></label>
     <div class="desk-edit-kind"></div>
+    <label class="block" data-correction-field hidden>${gettext("Correction note")} <input name="correction_note" maxlength="200"
+      placeholder="${gettext("Leave empty for a silent fix (a typo)")}"></label>
     <details class="desk-yours" data-yours hidden><summary>${gettext("Your unsaved text")}</summary><pre></pre></details>
     <div class="desk-edit-actions"><button type="submit" class="default">${gettext("Save")}</button>
     <button type="button" data-cancel>${gettext("Cancel")}</button><span class="desk-entry-message" role="alert"></span></div>`;
@@ -364,6 +381,8 @@ function startEdit(id) {
     wrap.append(input);
     kindBox.append(wrap);
   }
+  // Readers have seen a published entry: an edit to it may be a visible correction.
+  editor.querySelector("[data-correction-field]").hidden = entry.status !== "published";
   fill(editor, entry);
   editor.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -436,6 +455,7 @@ async function showHistory(id) {
     const kinds = { created: gettext("created"), changed: gettext("changed"), deleted: gettext("deleted") };
     const when = new Date(version.when).toLocaleString(language);
     item.append(element("p", "history-when", `${when} · ${version.who} · ${kinds[version.type] || version.type} · ${format(gettext("version %(number)s"), { number: version.version })}`));
+    if (version.reason) item.append(element("p", "history-reason", version.reason));
     const changes = element("ul", "history-changes");
     for (const change of version.changes) {
       changes.append(element("li", "", `${change.field}: ${JSON.stringify(change.old)} → ${JSON.stringify(change.new)}`));

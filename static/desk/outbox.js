@@ -43,10 +43,14 @@ export class Outbox extends EventTarget {
     }
   }
 
+  // A photo post says it is saving until its photo is on this device, so "waiting" always means a
+  // reload keeps it; nothing is sent before then either.
   add(item, photo) {
     if (photo) {
       this.photos.set(item.key, photo);
-      this.photoStore.put(item.key, photo);
+      item = { ...item, photoStored: false };
+      const stored = this.photoStore.put(item.key, photo).then(() => this.update(item.key, { photoStored: true }));
+      this.ready = Promise.all([this.ready, stored]);
     }
     write(this.storageKey, [...this.items(), item]);
     this.changed();

@@ -37,6 +37,8 @@ export class LiveFeed {
       onMessage: (message) => this.apply(message),
       onState: (state, retryAt) => this.setState(state, retryAt),
     });
+    document.addEventListener("visibilitychange", () => (document.hidden ? this.leave() : this.back()));
+    if (document.hidden) this.leave();
     followTimes(root);
     this.clearCoverageNoticeAt(root.querySelector("[data-coverage] time")?.dateTime);
     followKeyEvents(root, this.slug, this.stream.order);
@@ -68,6 +70,9 @@ export class LiveFeed {
 
   setState(state, retryAt) {
     this.root.dataset.connection = state;
+    if (state === "reconnecting" || state === "offline") this.leave();
+    this.following = state === "live" || state === "polling";
+    this.back();
     clearInterval(this.countdown);
     const show = () => {
       const seconds = Math.max(0, Math.ceil((retryAt - Date.now()) / 1000));
@@ -159,6 +164,19 @@ export class LiveFeed {
     this.coverageTimer = setTimeout(() => {
       if (this.status !== "ended") this.root.querySelector("[data-coverage]").textContent = "";
     }, wait);
+  }
+
+  // Hidden or cut off: note when, and the seq applied.
+  leave() {
+    this.away ??= { at: Date.now(), seq: this.lastSeq, race: this.root.querySelector(".race-status")?.className };
+  }
+
+  // Back after long enough: show what was missed (away-summary.js).
+  async back() {
+    const away = this.away;
+    if (!away || document.hidden || !this.following) return;
+    this.away = null;
+    if (Date.now() - away.at >= this.root.dataset.awayAfter * 1000) (await import(this.root.dataset.awaySummary)).show(this, away);
   }
 
   // Screen readers hear it politely, without losing their place.

@@ -3,7 +3,7 @@
 // loaded below, arrivals joining at the end). Changes apply in place; arrivals are held back
 // behind the "N new updates" button while the reader is elsewhere.
 
-import { newer, renderEntry, sortKey } from "./entries.js";
+import { newer, renderEntry, renderRemoved, sortKey } from "./entries.js";
 import { format, gettext, ngettext } from "./i18n.js";
 
 export class EntryStream {
@@ -57,8 +57,11 @@ export class EntryStream {
       else this.showButton();
       return true;
     }
+    const old = this.find(id);
     if (entry) this.upsert(entry);
-    else this.find(id)?.remove();
+    // Removed with a notice for readers: the notice takes its place.
+    else if (message.entry.removal_notice) old?.replaceWith(renderRemoved(id, message.seq, old.dataset.published));
+    else old?.remove();
     return true;
   }
 
