@@ -110,7 +110,19 @@ def _corrections_and_times(browser, url: str, feed, corrected_id: int) -> None:
             _shot(page.locator("[data-entry-id][data-removed]").first, "reader-removal-notice")
             page.goto(f"{url}{feed.get_absolute_url()}entries/{corrected_id}/")
             page.wait_for_selector("[data-livefeed][data-connection=live]")
-            _shot(page.locator(f"#entry-{corrected_id}"), "reader-permalink-event-time")
+            # Scrolled below the race status bar, which stays on top and would hide the entry's first line.
+            page.evaluate("scrollBy(0, -300)")
+            box = page.locator(f"#entry-{corrected_id}").bounding_box()
+            page.screenshot(
+                path=str(OUTPUT / "reader-permalink-event-time.png"),
+                clip={
+                    "x": box["x"] - 8,
+                    "y": box["y"] - 8,
+                    "width": box["width"] + 16,
+                    "height": box["height"] + 16,
+                },
+            )
+            print(f"wrote {OUTPUT / 'reader-permalink-event-time.png'}")
         context.close()
 
 

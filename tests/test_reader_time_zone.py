@@ -44,3 +44,19 @@ def test_unknown_time_zone_is_refused_naming_the_field(publisher, live_feed):
 def test_feed_payload_carries_its_time_zone(live_feed):
     feed = Client().get(f"/api/feeds/{live_feed.slug}/").json()["feed"]
     assert feed["time_zone"] == live_feed.time_zone
+
+
+def test_the_api_sets_a_feeds_time_zone(publisher, live_feed):
+    client = Client(headers={"Authorization": f"Bearer {publisher.token}"})
+    created = client.post(
+        "/api/feeds/", {"title": "Qualifying", "time_zone": "Europe/Paris"}, content_type="application/json"
+    )
+    assert created.status_code == 201 and created.json()["time_zone"] == "Europe/Paris"
+    changed = client.patch(
+        f"/api/feeds/{live_feed.slug}/", {"time_zone": "Asia/Tokyo"}, content_type="application/json"
+    )
+    assert changed.status_code == 200 and changed.json()["time_zone"] == "Asia/Tokyo"
+    refused = client.patch(
+        f"/api/feeds/{live_feed.slug}/", {"time_zone": "Mars/Olympus"}, content_type="application/json"
+    )
+    assert refused.status_code == 400 and "time_zone" in refused.json()

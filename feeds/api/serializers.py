@@ -3,6 +3,7 @@ the WebSocket (feeds.events), described in `schema`."""
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -19,6 +20,7 @@ from ..models import CORRECTION_NOTE_MAX_LENGTH, Entry, Feed
 from .schema import NONBLANK_TEXT_PATTERN, SLUG_PATTERN
 
 MAX_BODY_LENGTH = 100_000
+TIME_ZONES = sorted(zoneinfo.available_timezones())
 # "Contains a NUL character": text the API refuses (details and race fields drop NULs instead).
 NUL = {"pattern": "\\x00"}
 
@@ -395,10 +397,22 @@ class FeedCreateSerializer(serializers.ModelSerializer):
         help_text="The feed's address; derived from the title when left out. A slug in use answers 409.",
     )
     summary = TextField(required=False, allow_blank=True, trim_whitespace=False)
+    time_zone = serializers.ChoiceField(
+        choices=TIME_ZONES, required=False, help_text="Where the event takes place; the site's when left out."
+    )
 
     class Meta:
         model = Feed
-        fields = ["title", "slug", "summary", "status", "coverage_start", "coverage_end", "language"]
+        fields = [
+            "title",
+            "slug",
+            "summary",
+            "status",
+            "coverage_start",
+            "coverage_end",
+            "time_zone",
+            "language",
+        ]
         extra_kwargs = {
             "coverage_end": {"help_text": "Not before coverage_start."},
         }
@@ -417,6 +431,9 @@ class FeedUpdateSerializer(serializers.ModelSerializer):
     announce = StrictBooleanField(
         required=False, default=False, help_text="Also post a race status entry when the flag changes."
     )
+    time_zone = serializers.ChoiceField(
+        choices=TIME_ZONES, required=False, help_text="Where the event takes place (an IANA name)."
+    )
 
     class Meta:
         model = Feed
@@ -426,6 +443,7 @@ class FeedUpdateSerializer(serializers.ModelSerializer):
             "status",
             "coverage_start",
             "coverage_end",
+            "time_zone",
             "language",
             "race",
             "announce",

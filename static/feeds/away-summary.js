@@ -30,7 +30,8 @@ export function summarize(messages, { flagBefore = "none" } = {}) {
     else others += 1;
   }
   // A flag change posted to the stream is already listed; one that was not is told from the feed.
-  const statusNow = race && !raceChanges.length ? plainText(race.race_html).split("\n")[0] || race.race.flag : null;
+  const line = race && new DOMParser().parseFromString(race.race_html, "text/html").querySelector(".race-flag");
+  const statusNow = race && !raceChanges.length ? line?.textContent.trim() || race.race.flag : null;
   return { keyEvents, raceChanges, statusNow, others };
 }
 

@@ -6,12 +6,13 @@ const UNITS = [
   ["hour", 3600],
   ["minute", 60],
 ];
-import { format, gettext, language } from "./i18n.js";
+import { format, gettext, locale } from "./i18n.js";
 
-// In the page's language, in the reader's own time zone (the browser's, left unset).
-const relative = new Intl.RelativeTimeFormat(language, { numeric: "auto", style: "short" });
-const absolute = new Intl.DateTimeFormat(language, { dateStyle: "medium", timeStyle: "short" });
-const clock = new Intl.DateTimeFormat(language, { hour: "2-digit", minute: "2-digit" });
+// In the page's language (the reader's variant of it), in the reader's own time zone (the
+// browser's, left unset).
+const relative = new Intl.RelativeTimeFormat(locale, { numeric: "auto", style: "short" });
+const absolute = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" });
+const clock = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" });
 let atTheEvent;
 
 export function describe(date, now = Date.now()) {
@@ -28,7 +29,7 @@ export function describe(date, now = Date.now()) {
 export function refreshTimes(scope) {
   const timeZone = document.querySelector("[data-time-zone]")?.dataset.timeZone;
   try {
-    atTheEvent ??= new Intl.DateTimeFormat(language, {
+    atTheEvent ??= new Intl.DateTimeFormat(locale, {
       month: "short",
       day: "numeric",
       hour: "2-digit",

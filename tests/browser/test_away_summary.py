@@ -142,3 +142,20 @@ def test_the_widget_shows_the_summary_too(server, context, publisher, live_feed)
         ["Race status: Caution · Lap 45", "Key event: Leader into the wall"]
     )
     expect(summary.locator("[data-away-others]")).to_have_text("And 3 other updates.")
+
+
+def test_a_flag_change_not_posted_to_the_stream_is_told_from_the_race_status(
+    server, context, publisher, live_feed
+):
+    slug = live_feed.slug
+    api(server, publisher, f"{slug}/", method="PATCH", race={"flag": "green", "lap": 40})
+    page = open_with_clock(context, f"{server.url}/feeds/{slug}/")
+    page.evaluate(HIDE)
+    api(server, publisher, f"{slug}/", method="PATCH", race={"flag": "red", "lap": 44})
+    api(server, publisher, f"{slug}/entries/", headline="Cars stopped on pit road", body="-")
+    applied_everything(page, slug)
+    page.clock.fast_forward("05:00")
+    page.evaluate(SHOW)
+    summary = page.locator("[data-away]")
+    expect(summary.locator("li")).to_have_text(["Race status now: Red flag · Lap 44"])
+    expect(summary.locator("[data-away-others]")).to_have_text("And 1 other update.")

@@ -388,8 +388,11 @@ def test_page_loads_nothing_from_elsewhere_and_its_script_is_small(server, conte
     code = [body for url, body in scripts.items() if url not in catalog]
     compressed = len(gzip.compress(b"".join(code), compresslevel=9))
     per_file = sum(len(gzip.compress(body, compresslevel=9)) for body in code)
-    assert max(compressed, per_file) < 12 * 1024, f"{per_file} bytes gzipped"
-    assert len(catalog) == 1 and len(gzip.compress(*catalog.values(), compresslevel=9)) < 2 * 1024
+    # The budget grew from 12 to 14 KiB when the page learnt its reader's language and time zone
+    # and visible corrections (about 1 KiB between them); what loads on demand stays outside it.
+    assert max(compressed, per_file) < 14 * 1024, f"{per_file} bytes gzipped"
+    # Django's catalog runtime and the words of the page's scripts (the away summary's among them).
+    assert len(catalog) == 1 and len(gzip.compress(*catalog.values(), compresslevel=9)) < 3 * 1024
 
 
 def test_page_works_without_javascript(server, browser, publisher, live_feed):
