@@ -69,6 +69,7 @@ def feed_payload(feed: Feed) -> dict[str, Any]:
         "status": feed.status,
         "coverage_start": timestamp(feed.coverage_start),
         "coverage_end": timestamp(feed.coverage_end),
+        "language": feed.language,
         "url": feed.get_absolute_url(),
         "race": feed.race,
         "race_html": feed.race_html,

@@ -348,8 +348,9 @@ LIVEFEED: dict[str, Any] = {
     # A reader away this many seconds (a background tab, a dropped connection) is shown a summary
     # of the key events and race status changes missed when back.
     "AWAY_SUMMARY_AFTER": int(os.environ.get("LIVEFEED_AWAY_SUMMARY_AFTER", "180")),
-    # Seconds between two counts of each feed's readers, kept for the desk's audience chart.
-    "AUDIENCE_SAMPLE_SECONDS": max(1, int(os.environ.get("LIVEFEED_AUDIENCE_SAMPLE_SECONDS", "5"))),
+    # Seconds between two counts of each feed's readers, kept for the desk's audience chart; 0 turns
+    # the counting off (the figures already kept stay readable).
+    "AUDIENCE_SAMPLE_SECONDS": max(0, int(os.environ.get("LIVEFEED_AUDIENCE_SAMPLE_SECONDS", "5"))),
 }
 
 # --- Reader participation: polls, reactions, questions (docs/participation.md) ------------------

@@ -51,6 +51,18 @@ def test_a_moment_sampled_twice_keeps_its_first_count(live_feed):
     assert list(ReaderSample.objects.values_list("at", "readers")) == [(MOMENT, 1)]
 
 
+def test_sampling_starts_only_when_switched_on(settings):
+    async def start() -> bool:
+        sampling.keep_sampling()
+        started = sampling.running()
+        sampling.reset()
+        return started
+
+    assert async_to_sync(start)() is False
+    settings.LIVEFEED = {**settings.LIVEFEED, "AUDIENCE_SAMPLE_SECONDS": 5}
+    assert async_to_sync(start)() is True
+
+
 def test_a_sample_stands_for_the_nearest_boundary_of_the_interval():
     moment = sampling.moment_now(5)
     assert moment.timestamp() % 5 == 0

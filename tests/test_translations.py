@@ -256,3 +256,33 @@ def test_the_desk_speaks_its_users_language(client, publisher, live_feed):
         assert words in french, words
     english = client.get(url, HTTP_ACCEPT_LANGUAGE="en-US").content.decode()
     assert "Save draft" in english and "Reach of each entry" in english and "/jsi18n/en/" in english
+
+
+@pytest.mark.django_db
+def test_the_api_sets_and_shows_a_feeds_language(publisher):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {publisher.token}")
+    created = api.post("/api/feeds/", {"title": "Carrera", "status": "live", "language": "es"}, format="json")
+    assert created.status_code == 201 and created.json()["language"] == "es"
+    slug = created.json()["slug"]
+    assert api.patch(f"/api/feeds/{slug}/", {"language": "fr"}, format="json").json()["language"] == "fr"
+    refused = api.patch(f"/api/feeds/{slug}/", {"language": "xx"}, format="json")
+    assert refused.status_code == 400 and "language" in refused.json()
+    assert APIClient().get(f"/api/feeds/{slug}/").json()["feed"]["language"] == "fr"
+
+
+@pytest.mark.django_db
+def test_the_desks_refusals_are_in_its_users_language(client, publisher, live_feed):
+    client.force_login(publisher)
+    answer = client.post(
+        f"/admin/feeds/feed/{live_feed.pk}/desk/status/", {"status": "paused"}, HTTP_ACCEPT_LANGUAGE="es"
+    )
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "detail": "Elige en directo, finalizado o borrador.",
+        "errors": {"status": ["No válido."]},
+    }
+    english = client.post(f"/admin/feeds/feed/{live_feed.pk}/desk/status/", {"status": "paused"})
+    assert english.json()["detail"] == "Choose live, ended or draft."

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
 from rest_framework import serializers
@@ -41,6 +42,9 @@ class FeedSchema(serializers.Serializer):
     status = serializers.ChoiceField(choices=Feed.Status.choices)
     coverage_start = serializers.DateTimeField(allow_null=True)
     coverage_end = serializers.DateTimeField(allow_null=True)
+    language = serializers.ChoiceField(
+        choices=settings.LANGUAGES, help_text="What readers read it in: page, widget, feeds, race status."
+    )
     url = serializers.CharField(help_text="The reader page, relative to the site.")
     race = serializers.DictField(help_text="Race status fields (flag, lap, laps_total, leader…).")
     race_html = serializers.CharField(allow_blank=True, help_text="Sanitized HTML of the race status.")

@@ -403,7 +403,16 @@ class FeedCreateSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Feed
-        fields = ["title", "slug", "summary", "status", "coverage_start", "coverage_end", "time_zone"]
+        fields = [
+            "title",
+            "slug",
+            "summary",
+            "status",
+            "coverage_start",
+            "coverage_end",
+            "time_zone",
+            "language",
+        ]
         extra_kwargs = {
             "coverage_end": {"help_text": "Not before coverage_start."},
         }
@@ -435,6 +444,7 @@ class FeedUpdateSerializer(serializers.ModelSerializer):
             "coverage_start",
             "coverage_end",
             "time_zone",
+            "language",
             "race",
             "announce",
         ]

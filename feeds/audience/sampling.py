@@ -24,24 +24,31 @@ logger = logging.getLogger(__name__)
 
 # A claimed moment's key outlives any clock skew between processes.
 CLAIM_SECONDS = 60
+# The interval the figures are read with while sampling is off.
+DEFAULT_INTERVAL_SECONDS = 5
 
 _task: asyncio.Task[None] | None = None
 
 
 def interval_seconds() -> int:
     """Seconds between two samples (`LIVEFEED_AUDIENCE_SAMPLE_SECONDS`)."""
-    return settings.LIVEFEED["AUDIENCE_SAMPLE_SECONDS"]
+    return settings.LIVEFEED["AUDIENCE_SAMPLE_SECONDS"] or DEFAULT_INTERVAL_SECONDS
 
 
 def keep_sampling() -> None:
     """Make sure this process samples; called when a reader or a desk connects (no I/O here)."""
     global _task
-    if _task is not None and not _task.done():
+    if not settings.LIVEFEED["AUDIENCE_SAMPLE_SECONDS"] or (_task is not None and not _task.done()):
         return
     try:
         _task = asyncio.get_running_loop().create_task(_sample_forever())
     except RuntimeError:  # no event loop: nothing to sample from
         pass
+
+
+def running() -> bool:
+    """Whether this process samples now."""
+    return _task is not None and not _task.done()
 
 
 def reset() -> None:
