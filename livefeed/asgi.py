@@ -16,12 +16,14 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from feeds.answers import KeptAnswers  # noqa: E402
 from feeds.desk.routing import desk_websocket_urlpatterns  # noqa: E402
 from feeds.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # A feed's public answers at its current seq are given again without entering Django.
+        "http": KeptAnswers(django_asgi_app),
         "websocket": URLRouter([*desk_websocket_urlpatterns, *websocket_urlpatterns]),
     }
 )

@@ -121,8 +121,9 @@ def fresh_process_state() -> Iterator[None]:
 
 
 def reset_process_state() -> None:
-    from feeds import broadcast, consumers, embed, presence
+    from feeds import answers, broadcast, consumers, embed, presence
 
+    answers.reset()
     broadcast.reset_process_state()
     presence.reset()
     consumers.reset()

@@ -1,0 +1,337 @@
+"""Answers a feed's public URLs gave at its current `seq`, kept by this process and given again
+without entering Django.
+
+A feed's live page, widget, read API, events and syndication feeds change only when its `seq`
+does. The first request for one of them at a given `seq` runs through Django as usual; its answer
+(status, headers, body) is kept under the request's variant (host, scheme, path and query, the
+reader's remembered order). Every later request for that variant, and every revalidation of it, is
+answered here from memory, in the event loop, with no thread hop, middleware or query: a 200 or,
+when the reader's `If-None-Match` (or `If-Modified-Since`) matches, a 304.
+
+An answer is given again only while this process is sure the feed has not changed since: it
+watches each feed it keeps answers for on the same hub of readers its WebSocket readers use, so
+it hears every change the moment they do, and drops the feed's answers then. Until the watch is
+in place (Redis has confirmed the subscription, or the local bus listens) nothing is kept, and
+while Redis is away nothing is given again. Only answers Django marked as a feed's public
+representation are kept (`mark_answer`), never one that sets a cookie, and never for a request
+that carries a session or credentials: drafts, staff views and 404s always go to Django.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from .broadcast import hub as hub_module
+from .broadcast.local_bus import listen as listen_on_local_bus
+from .broadcast.redis_link import redis_channel
+from .broadcast.writers import Change
+
+logger = logging.getLogger(__name__)
+
+# Bounds on what one process keeps: the variants of the feeds readers open (orders, themes,
+# events cursors) number a few dozen; odd query strings beyond this only evict each other.
+MAX_ANSWERS = 512
+MAX_ANSWER_BYTES = 2 * 1024 * 1024
+SCOPE_KEY = "livefeed.answer"
+# Headers a 304 carries over from the answer it stands for (RFC 9110 §15.4.5, as Django keeps them,
+# plus the security headers every answer has).
+NOT_MODIFIED_DROPS = {b"content-length", b"content-type", b"content-encoding", b"transfer-encoding"}
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What Django found the feed at when it rendered an answer: the answer is good while `seq` holds."""
+
+    slug: str
+    seq: int
+    last_modified: datetime | None
+
+
+def mark_answer(request: HttpRequest, validators: Validators) -> None:
+    """Called by the view wrapper: this response is the feed's public representation at `seq`."""
+    scope = getattr(request, "scope", None)
+    if scope is not None:
+        scope[SCOPE_KEY] = validators
+
+
+@dataclass
+class Answer:
+    validators: Validators
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    etag: bytes | None
+    not_modified_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+
+class FeedWatch:
+    """This process's ear on one feed: a listener on the hub that only records that it changed."""
+
+    def __init__(self, answers: Answers, slug: str) -> None:
+        self.answers = answers
+        self.slug = slug
+        self.armed_at: int | None = None  # the answers' epoch when the watch started to hold
+        self.seq: int | None = None  # the seq the kept answers are at, while nothing changed
+
+    def deliver(self, change: Change) -> None:
+        """Called by the hub with every change of the feed, in this process's loop."""
+        if self.seq is None or change.seq > self.seq:
+            self.answers.forget(self.slug)
+
+    def interrupted(self) -> None:
+        """Live delivery had a hole: whatever is kept may be stale."""
+        self.armed_at = None
+        self.answers.forget(self.slug)
+
+
+class Answers:
+    """The answers kept by this process, by variant, and the watches that keep them true."""
+
+    def __init__(self) -> None:
+        self.kept: OrderedDict[tuple[Any, ...], Answer] = OrderedDict()
+        self.watches: dict[str, FeedWatch] = {}
+        self.starting: set[str] = set()
+        # Bumped by every change heard and every watch armed: an answer rendered while it moved
+        # may predate a change, so it is not kept.
+        self.epoch = 0
+
+    def forget(self, slug: str) -> None:
+        self.epoch += 1
+        watch = self.watches.get(slug)
+        if watch is not None:
+            watch.seq = None
+        for key in [key for key, answer in self.kept.items() if answer.validators.slug == slug]:
+            del self.kept[key]
+
+    def current(self, key: tuple[Any, ...]) -> Answer | None:
+        """The kept answer for this variant if the feed has certainly not changed since."""
+        answer = self.kept.get(key)
+        if answer is None:
+            return None
+        watch = self.watches.get(answer.validators.slug)
+        if watch is None or watch.armed_at is None or watch.seq != answer.validators.seq or not _link_holds():
+            return None
+        return answer
+
+    def keep(self, key: tuple[Any, ...], answer: Answer, *, since_epoch: int) -> bool:
+        """Keep `answer` if nothing changed and its feed was watched all the while it was rendered."""
+        watch = self.watches.get(answer.validators.slug)
+        if (
+            watch is None
+            or watch.armed_at is None
+            or watch.armed_at > since_epoch
+            or self.epoch != since_epoch
+            or len(answer.body) > MAX_ANSWER_BYTES
+            or not _link_holds()
+        ):
+            return False
+        if watch.seq is not None and watch.seq != answer.validators.seq:
+            self.forget(answer.validators.slug)
+            return False
+        watch.seq = answer.validators.seq
+        self.kept[key] = answer
+        self.kept.move_to_end(key)
+        while len(self.kept) > MAX_ANSWERS:
+            self.kept.popitem(last=False)
+        return True
+
+    async def watch(self, slug: str) -> None:
+        """Start hearing the feed's changes in this process (once); arm the watch when they reach it."""
+        watch = self.watches.get(slug)
+        if watch is not None:
+            if watch.armed_at is None and _subscription_confirmed(slug):
+                self.epoch += 1
+                watch.armed_at = self.epoch
+            return
+        if slug in self.starting:
+            return
+        self.starting.add(slug)
+        try:
+            watch = FeedWatch(self, slug)
+            hub_module.hub.add(slug, watch, asyncio.get_running_loop())
+            if settings.REDIS_URL:
+                await hub_module.hub.redis_link().join(slug)
+            else:
+                listen_on_local_bus(hub_module.hub)
+            self.watches[slug] = watch
+            if _subscription_confirmed(slug):
+                self.epoch += 1
+                watch.armed_at = self.epoch
+        finally:
+            self.starting.discard(slug)
+
+    def reset(self) -> None:
+        for slug, watch in self.watches.items():
+            hub_module.hub.remove(slug, watch)
+        self.kept.clear()
+        self.watches.clear()
+        self.starting.clear()
+        self.epoch += 1
+
+
+def _link_holds() -> bool:
+    """Whether changes reach this process right now (always, without Redis)."""
+    if not settings.REDIS_URL:
+        return True
+    link = hub_module.hub.link
+    return link is not None and link.up and not link.failed
+
+
+def _subscription_confirmed(slug: str) -> bool:
+    if not settings.REDIS_URL:
+        return True
+    link = hub_module.hub.link
+    if link is None or not link.up or link.failed:
+        return False
+    waiter = link.confirmations.get(redis_channel(slug))
+    return waiter is not None and waiter.done()
+
+
+answers = Answers()
+
+
+def reset() -> None:
+    """Forget every kept answer and watch; for tests, between tests."""
+    answers.reset()
+
+
+# --- The ASGI side ----------------------------------------------------------------------------
+
+
+def variant_key(scope: dict[str, Any]) -> tuple[Any, ...] | None:
+    """What shapes a public answer besides the feed, or None when the request must go to Django
+    (not a read, or it carries a session or credentials)."""
+    if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+        return None
+    host = b""
+    forwarded_proto = b""
+    cookie = b""
+    for name, value in scope["headers"]:
+        if name == b"host":
+            host = value
+        elif name == b"authorization":
+            return None
+        elif name == b"cookie":
+            cookie = value
+        elif name == b"x-forwarded-proto":
+            forwarded_proto = value
+    order = b""
+    if cookie:
+        for part in cookie.split(b";"):
+            name, _, value = part.strip().partition(b"=")
+            if name == settings.SESSION_COOKIE_NAME.encode():
+                return None
+            if name == b"livefeed_order":
+                order = value
+    return (host, scope.get("scheme"), forwarded_proto, scope["path"], scope.get("query_string", b""), order)
+
+
+def _header(scope: dict[str, Any], wanted: bytes) -> bytes | None:
+    for name, value in scope["headers"]:
+        if name == wanted:
+            return value
+    return None
+
+
+def _not_modified(scope: dict[str, Any], answer: Answer) -> bool:
+    """Conditional GET against the kept answer: If-None-Match first, If-Modified-Since only without it."""
+    if_none_match = _header(scope, b"if-none-match")
+    if if_none_match is not None:
+        if answer.etag is None:
+            return False
+        if if_none_match.strip() == b"*":
+            return True
+        ours = answer.etag.removeprefix(b"W/")
+        return any(tag.strip().removeprefix(b"W/") == ours for tag in if_none_match.split(b","))
+    since = _header(scope, b"if-modified-since")
+    last_modified = answer.validators.last_modified
+    if since is None or last_modified is None:
+        return False
+    try:
+        asked = parsedate_to_datetime(since.decode("latin-1"))
+    except (TypeError, ValueError):
+        return False
+    if asked.tzinfo is None:
+        asked = asked.replace(tzinfo=UTC)
+    return int(last_modified.timestamp()) <= asked.timestamp()
+
+
+class KeptAnswers:
+    """ASGI middleware: give a kept answer again, or let Django render it and keep it."""
+
+    def __init__(self, application: Any) -> None:
+        self.application = application
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        key = variant_key(scope)
+        if key is None:
+            await self.application(scope, receive, send)
+            return
+        answer = answers.current(key)
+        if answer is not None:
+            await _send_answer(scope, answer, send)
+            return
+        since_epoch = answers.epoch
+        start: dict[str, Any] = {}
+        body: list[bytes] = []
+
+        async def capture(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                body.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    # Before the last part leaves: the server may drop the application once it has.
+                    await _keep(scope, key, start, b"".join(body), since_epoch)
+            await send(message)
+
+        await self.application(scope, receive, capture)
+
+
+async def _keep(
+    scope: dict[str, Any], key: tuple[Any, ...], start: dict[str, Any], body: bytes, since_epoch: int
+) -> None:
+    """Keep a 200 Django marked as a feed's public answer (or start watching its feed first)."""
+    validators = scope.get(SCOPE_KEY)
+    if validators is None or start.get("status") != 200 or scope["method"] != "GET":
+        return
+    watch = answers.watches.get(validators.slug)
+    if watch is None or watch.armed_at is None:
+        # Heard from now on; this answer may predate a change, the next one is kept.
+        await answers.watch(validators.slug)
+        return
+    headers = list(start.get("headers", []))
+    if any(name.lower() == b"set-cookie" for name, _ in headers):
+        return
+    answers.keep(
+        key,
+        Answer(
+            validators=validators,
+            status=200,
+            headers=headers,
+            body=body,
+            etag=next((value for name, value in headers if name.lower() == b"etag"), None),
+            not_modified_headers=[
+                (name, value) for name, value in headers if name.lower() not in NOT_MODIFIED_DROPS
+            ],
+        ),
+        since_epoch=since_epoch,
+    )
+
+
+async def _send_answer(scope: dict[str, Any], answer: Answer, send: Any) -> None:
+    if _not_modified(scope, answer):
+        await send({"type": "http.response.start", "status": 304, "headers": answer.not_modified_headers})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    await send({"type": "http.response.start", "status": answer.status, "headers": answer.headers})
+    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else answer.body})
