@@ -58,7 +58,7 @@ class Validators:
 
 def mark_answer(request: HttpRequest, validators: Validators) -> None:
     """Called by the view wrapper: this response is the feed's public representation at `seq`."""
-    scope = getattr(request, "scope", None)
+    scope = getattr(request, "scope", None) or request.META.get("asgi.scope")
     if scope is not None:
         scope[SCOPE_KEY] = validators
 

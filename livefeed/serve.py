@@ -20,12 +20,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import logging
 import resource
 import sys
+import time
+from typing import Any
 
 from daphne import http_protocol
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
+
+logger = logging.getLogger(__name__)
 
 APPLICATION = "livefeed.asgi:application"
 # A connection set unchanged for this long counts as settled: garbage is collected, survivors frozen.
@@ -114,13 +119,69 @@ def install_garbage_settling() -> GarbageSettling:
     return settling
 
 
+# On SIGTERM or SIGINT: how long readers have to answer the close frame before the process ends.
+STOP_GRACE_SECONDS = 2.0
+
+
+def tell_readers_to_resume() -> int:
+    """Close every reader of this process with the resume code (`CLOSE_RESUME`); return how many.
+
+    Readers reconnect with backoff and jitter and resume from their last `seq` on another
+    process, or on this one once it is back. (Autobahn only sends 1000 or 3000-4999, so the
+    standard 1012 "service restart" is carried by the project's own resume code.)
+    """
+    from feeds.broadcast.hub import hub
+
+    listeners = hub.listeners()
+    for listener in listeners:
+        try:
+            listener.interrupted()
+        except Exception:
+            logger.exception("Could not tell a reader to resume")
+    return len(listeners)
+
+
 class LivefeedServer(Server):
-    """Daphne's server, with the garbage-collector policy installed before it starts serving."""
+    """Daphne's server, with the garbage-collector policy installed before it starts serving, and
+    a clean stop: on SIGTERM or SIGINT it stops accepting, tells its readers to resume, and gives
+    them `STOP_GRACE_SECONDS` to close before Daphne cancels what is left and the process ends."""
 
     def run(self) -> None:
         # Daphne builds the server after importing the application, so Django is set up here.
         install_garbage_settling()
+        self.ports: list[Any] = []
+        from twisted.internet import reactor
+
+        reactor.addSystemEventTrigger("before", "shutdown", self.stop_gracefully)  # type: ignore[arg-type]
         super().run()
+
+    def listen_success(self, port: Any) -> None:
+        self.ports.append(port)
+        super().listen_success(port)
+
+    def stop_gracefully(self) -> Any:
+        """Twisted's shutdown waits for the Deferred returned: until readers have gone, or the grace."""
+        from twisted.internet import defer, reactor, task
+
+        for port in self.ports:
+            port.stopListening()
+        told = tell_readers_to_resume()
+        logger.info("Stopping: told %d readers to resume", told)
+        from feeds.broadcast.hub import hub
+
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        finished: defer.Deferred[None] = defer.Deferred()
+
+        def check() -> None:
+            readers = [listener for listener in hub.listeners() if hasattr(listener, "writer")]
+            if not readers or time.monotonic() > deadline:
+                poller.stop()
+                finished.callback(None)
+
+        poller = task.LoopingCall(check)
+        poller.clock = reactor
+        poller.start(0.05, now=False)
+        return finished
 
 
 class LivefeedCommandLine(CommandLineInterface):
