@@ -179,6 +179,8 @@ def server_env(transactional_db: None, tmp_path: Path) -> dict[str, str]:
         "LOG_LEVEL": "WARNING",
         # Crowds of test readers all connect from 127.0.0.1 (the per-address cap has its own test).
         "LIVEFEED_MAX_CONNECTIONS_PER_ADDRESS": "1000000",
+        # One server process per Daphne the test starts (several on one port have their own test).
+        "LIVEFEED_PROCESSES": "1",
     }
 
 
