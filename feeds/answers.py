@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,6 +42,10 @@ logger = logging.getLogger(__name__)
 # events cursors) number a few dozen; odd query strings beyond this only evict each other.
 MAX_ANSWERS = 512
 MAX_ANSWER_BYTES = 2 * 1024 * 1024
+# A change lost on its way (a publish that failed, a local-bus datagram dropped) would leave an
+# answer stale until the feed's next change; readers' sockets fill such a gap with that change,
+# kept answers by being rendered again after this long (one render per variant per period).
+MAX_KEPT_SECONDS = 5.0
 SCOPE_KEY = "livefeed.answer"
 # Headers a 304 carries over from the answer it stands for (RFC 9110 §15.4.5, as Django keeps them,
 # plus the security headers every answer has).
@@ -71,6 +76,7 @@ class Answer:
     body: bytes
     etag: bytes | None
     not_modified_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    kept_at: float = field(default_factory=time.monotonic)
 
 
 class FeedWatch:
@@ -118,7 +124,13 @@ class Answers:
         if answer is None:
             return None
         watch = self.watches.get(answer.validators.slug)
-        if watch is None or watch.armed_at is None or watch.seq != answer.validators.seq or not _link_holds():
+        if (
+            watch is None
+            or watch.armed_at is None
+            or watch.seq != answer.validators.seq
+            or time.monotonic() - answer.kept_at > MAX_KEPT_SECONDS
+            or not _link_holds()
+        ):
             return None
         return answer
 

@@ -9,6 +9,7 @@ from channels.db import database_sync_to_async
 from channels.testing import HttpCommunicator
 
 from feeds import answers, caching, services
+from feeds.broadcast import publishing
 from feeds.models import Feed
 from livefeed.asgi import application
 
@@ -139,3 +140,17 @@ async def test_answers_are_kept_apart_by_remembered_order(publisher, live_feed):
     oldest = await get(url, [(b"cookie", b"livefeed_order=oldest")])
     assert oldest["header"]["etag"] != newest["header"]["etag"]
     assert "private" in oldest["header"]["cache-control"] and "Cookie" in oldest["header"]["vary"]
+
+
+async def test_a_change_whose_broadcast_was_lost_shows_once_the_kept_answer_has_aged(
+    publisher, live_feed, monkeypatch
+):
+    url = f"/feeds/{live_feed.slug}/"
+    await kept(url)
+    monkeypatch.setattr(publishing, "publish", lambda **kwargs: None)  # the change never arrives
+    await database_sync_to_async(services.create_entry)(
+        feed=live_feed, by=publisher, headline="Lost on the way"
+    )
+    assert b"Lost on the way" not in (await get(url))["body"]
+    monkeypatch.setattr(answers, "MAX_KEPT_SECONDS", 0.0)
+    assert b"Lost on the way" in (await get(url))["body"]
