@@ -108,10 +108,11 @@ class Site:
             "LIVEFEED_VAR_DIR": str(self.tmp / "var"),
             "STATIC_ROOT": str(self.tmp / "static"),
             "ALLOWED_HOSTS": f"{HOST},localhost",
-            "LOG_LEVEL": "WARNING",
+            "LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
         }
         self.env.pop("REDIS_URL", None)
+        self.env.update(getattr(options, "env", {}))
         if options.redis:
             redis_port = free_port()
             self.env["REDIS_URL"] = f"redis://{HOST}:{redis_port}/0"
@@ -144,11 +145,37 @@ class Site:
             if result.returncode != 0:
                 raise RuntimeError(f"manage.py {args[0]} failed:\n{result.stdout}{result.stderr}")
         self.log = self.tmp / "server.log"
+        self.processes = options.processes
+        self.start_server()
+
+    def start_server(self) -> None:
+        """Start `livefeed.serve` on this site's port; return once it answers HTTP."""
         args = [sys.executable, "-m", "livefeed.serve", "--host", HOST, "--port", str(self.port)]
-        if options.processes:
-            args += ["--processes", str(options.processes)]
-        self.server = start(args, env=self.env, log=self.log, stack=stack)
+        if self.processes:
+            args += ["--processes", str(self.processes)]
+        before = self.listening()
+        self.server = start(args, env=self.env, log=self.log, stack=self.stack)
         wait_until(lambda: port_accepts(self.port), timeout=60, what="the server", process=self.server)
+        # The shared socket accepts at once; each server process logs when it serves from it.
+        expected = self.processes or len(os.sched_getaffinity(0))
+        wait_until(
+            lambda: self.listening() - before >= expected,
+            timeout=120,
+            what="every server process",
+            process=self.server,
+        )
+        wait_until(self.answers, timeout=60, what="the server's answers", process=self.server)
+
+    def listening(self) -> int:
+        return (
+            self.log.read_text(errors="replace").count("Listening on TCP address") if self.log.exists() else 0
+        )
+
+    def answers(self) -> bool:
+        try:
+            return self.get("/healthz").status_code == 200
+        except httpx.HTTPError:
+            return False
 
     @property
     def url(self) -> str:
