@@ -46,7 +46,13 @@ MAX_ANSWER_BYTES = 2 * 1024 * 1024
 # answer stale until the feed's next change; readers' sockets fill such a gap with that change,
 # kept answers by being rendered again after this long (one render per variant per period).
 MAX_KEPT_SECONDS = 5.0
+# How long a request waits for another's rendering of the same variant before rendering its own.
+RENDER_WAIT_SECONDS = 5.0
 SCOPE_KEY = "livefeed.answer"
+# Validators a kept answer is checked against here; a request with any other precondition
+# (If-Match, If-Unmodified-Since, If-Range) always goes to Django.
+CONDITIONAL_HEADERS = {b"if-none-match", b"if-modified-since"}
+OTHER_PRECONDITIONS = {b"if-match", b"if-unmodified-since", b"if-range"}
 # Headers a 304 carries over from the answer it stands for (RFC 9110 §15.4.5, as Django keeps them,
 # plus the security headers every answer has).
 NOT_MODIFIED_DROPS = {b"content-length", b"content-type", b"content-encoding", b"transfer-encoding"}
@@ -106,6 +112,9 @@ class Answers:
         self.kept: OrderedDict[tuple[Any, ...], Answer] = OrderedDict()
         self.watches: dict[str, FeedWatch] = {}
         self.starting: set[str] = set()
+        # Variants being rendered by one request: the others of the crowd wait for its answer
+        # instead of rendering the same page at once.
+        self.rendering: dict[tuple[Any, ...], asyncio.Future[None]] = {}
         # Bumped by every change heard and every watch armed: an answer rendered while it moved
         # may predate a change, so it is not kept.
         self.epoch = 0
@@ -118,8 +127,9 @@ class Answers:
         for key in [key for key, answer in self.kept.items() if answer.validators.slug == slug]:
             del self.kept[key]
 
-    def current(self, key: tuple[Any, ...]) -> Answer | None:
-        """The kept answer for this variant if the feed has certainly not changed since."""
+    def current(self, key: tuple[Any, ...], *, aged: bool = False) -> Answer | None:
+        """The kept answer for this variant if the feed has certainly not changed since (with
+        `aged`, also one past `MAX_KEPT_SECONDS`, while another request renders it again)."""
         answer = self.kept.get(key)
         if answer is None:
             return None
@@ -128,7 +138,7 @@ class Answers:
             watch is None
             or watch.armed_at is None
             or watch.seq != answer.validators.seq
-            or time.monotonic() - answer.kept_at > MAX_KEPT_SECONDS
+            or (not aged and time.monotonic() - answer.kept_at > MAX_KEPT_SECONDS)
             or not _link_holds()
         ):
             return None
@@ -187,6 +197,7 @@ class Answers:
         self.kept.clear()
         self.watches.clear()
         self.starting.clear()
+        self.rendering.clear()
         self.epoch += 1
 
 
@@ -230,7 +241,7 @@ def variant_key(scope: dict[str, Any]) -> tuple[Any, ...] | None:
     for name, value in scope["headers"]:
         if name == b"host":
             host = value
-        elif name == b"authorization":
+        elif name == b"authorization" or name in OTHER_PRECONDITIONS:
             return None
         elif name == b"cookie":
             cookie = value
@@ -292,52 +303,92 @@ class KeptAnswers:
         if answer is not None:
             await _send_answer(scope, answer, send)
             return
+        rendering = answers.rendering.get(key)
+        if rendering is not None:
+            # Someone renders this variant now: an aged answer still at the current seq will do
+            # meanwhile, else wait (briefly) for theirs.
+            answer = answers.current(key, aged=True)
+            if answer is None:
+                try:
+                    await asyncio.wait_for(asyncio.shield(rendering), RENDER_WAIT_SECONDS)
+                except TimeoutError:
+                    pass
+                answer = answers.current(key)
+            if answer is not None:
+                await _send_answer(scope, answer, send)
+                return
+            await self.application(scope, receive, send)
+            return
+        rendered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        answers.rendering[key] = rendered
+        try:
+            await self.render(scope, receive, send, key)
+        finally:
+            if answers.rendering.get(key) is rendered:
+                del answers.rendering[key]
+            rendered.set_result(None)
+
+    async def render(self, scope: dict[str, Any], receive: Any, send: Any, key: tuple[Any, ...]) -> None:
+        """Let Django answer, and keep its answer if it may be given again.
+
+        A GET is rendered whole even when it is conditional (its validators are left out for
+        Django), so the answer can be kept; the 304 is then worked out here, as for a kept one.
+        """
+        if scope["method"] != "GET":
+            await self.application(scope, receive, send)
+            return
         since_epoch = answers.epoch
-        start: dict[str, Any] = {}
-        body: list[bytes] = []
+        unconditional = {
+            **scope,
+            "headers": [(name, value) for name, value in scope["headers"] if name not in CONDITIONAL_HEADERS],
+        }
+        messages: list[dict[str, Any]] = []
 
         async def capture(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
-                body.append(message.get("body", b""))
-                if not message.get("more_body", False):
-                    # Before the last part leaves: the server may drop the application once it has.
-                    await _keep(scope, key, start, b"".join(body), since_epoch)
-            await send(message)
+            messages.append(message)
 
-        await self.application(scope, receive, capture)
+        await self.application(unconditional, receive, capture)
+        start = next((message for message in messages if message["type"] == "http.response.start"), None)
+        if start is not None and start.get("status") == 200:
+            body = b"".join(
+                message.get("body", b"") for message in messages if message["type"] == "http.response.body"
+            )
+            answer = await _keep(unconditional, key, start, body, since_epoch)
+            if answer is not None:
+                await _send_answer(scope, answer, send)
+                return
+        for message in messages:
+            await send(message)
 
 
 async def _keep(
     scope: dict[str, Any], key: tuple[Any, ...], start: dict[str, Any], body: bytes, since_epoch: int
-) -> None:
-    """Keep a 200 Django marked as a feed's public answer (or start watching its feed first)."""
+) -> Answer | None:
+    """The answer to give for a 200 Django marked as a feed's public answer, kept if it may be
+    given again (the first one for a feed only starts watching it); None for any other answer."""
     validators = scope.get(SCOPE_KEY)
     if validators is None or start.get("status") != 200 or scope["method"] != "GET":
-        return
+        return None
+    headers = list(start.get("headers", []))
+    if any(name.lower() == b"set-cookie" for name, _ in headers):
+        return None
+    answer = Answer(
+        validators=validators,
+        status=200,
+        headers=headers,
+        body=body,
+        etag=next((value for name, value in headers if name.lower() == b"etag"), None),
+        not_modified_headers=[
+            (name, value) for name, value in headers if name.lower() not in NOT_MODIFIED_DROPS
+        ],
+    )
     watch = answers.watches.get(validators.slug)
     if watch is None or watch.armed_at is None:
         # Heard from now on; this answer may predate a change, the next one is kept.
         await answers.watch(validators.slug)
-        return
-    headers = list(start.get("headers", []))
-    if any(name.lower() == b"set-cookie" for name, _ in headers):
-        return
-    answers.keep(
-        key,
-        Answer(
-            validators=validators,
-            status=200,
-            headers=headers,
-            body=body,
-            etag=next((value for name, value in headers if name.lower() == b"etag"), None),
-            not_modified_headers=[
-                (name, value) for name, value in headers if name.lower() not in NOT_MODIFIED_DROPS
-            ],
-        ),
-        since_epoch=since_epoch,
-    )
+    else:
+        answers.keep(key, answer, since_epoch=since_epoch)
+    return answer
 
 
 async def _send_answer(scope: dict[str, Any], answer: Answer, send: Any) -> None:

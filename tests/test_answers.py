@@ -154,3 +154,20 @@ async def test_a_change_whose_broadcast_was_lost_shows_once_the_kept_answer_has_
     assert b"Lost on the way" not in (await get(url))["body"]
     monkeypatch.setattr(answers, "MAX_KEPT_SECONDS", 0.0)
     assert b"Lost on the way" in (await get(url))["body"]
+
+
+async def test_revalidation_of_an_aged_answer_renders_it_once_and_keeps_it_again(
+    publisher, live_feed, monkeypatch
+):
+    url = f"/feeds/{live_feed.slug}/"
+    first = await kept(url)
+    key = answers.variant_key(_scope(url))
+    aged_at = answers.answers.kept[key].kept_at
+    monkeypatch.setattr(answers, "MAX_KEPT_SECONDS", 0.0)
+    response = await get(url, [(b"if-none-match", first["header"]["etag"].encode())])
+    assert response["status"] == 304 and response["body"] == b""
+    assert answers.answers.kept[key].kept_at > aged_at
+
+
+async def test_other_preconditions_always_reach_django(live_feed):
+    assert answers.variant_key({**_scope("/feeds/x/"), "headers": [(b"if-match", b'"a"')]}) is None
