@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 READERS ?= 5000
 
-.PHONY: run test test-core test-sqlite test-postgres test-containers test-images lint audit lock bench soak screenshots
+.PHONY: run test test-core test-sqlite test-postgres test-containers test-images lint audit lock bench bench-http bench-crowd soak screenshots
 
 # pip itself comes from the lock too (pip-audit needs it): no unpinned upgrade first.
 $(BIN)/python:
@@ -118,6 +118,18 @@ bench: $(VENV)/.dev
 	$(BIN)/python -m bench.fanout --readers $(READERS)
 	$(BIN)/python -m bench.posting
 	$(BIN)/python -m bench.participation
+	$(MAKE) --no-print-directory bench-http
+	$(MAKE) --no-print-directory bench-crowd
+
+# Page loads, revalidations, events polls, widget and static files under wrk (bench/http.py).
+bench-http: $(VENV)/.dev
+	./scripts/install-test-packages.sh
+	$(BIN)/python -m bench.http
+
+# READERS readers arriving within a second, then resuming across a server restart (bench/crowd.py).
+bench-crowd: $(VENV)/.dev
+	./scripts/install-test-packages.sh
+	$(BIN)/python -m bench.crowd --readers $(READERS)
 
 # Long fault tests with thousands of readers (a server killed under 2,000 of them).
 soak: $(VENV)/.dev

@@ -324,6 +324,8 @@ class Bench:
             # Every simulated reader connects from 127.0.0.1.
             "LIVEFEED_MAX_CONNECTIONS_PER_ADDRESS": "1000000",
             "PYTHONUNBUFFERED": "1",
+            # Each Daphne the bench starts is one process, so its figures are per process.
+            "LIVEFEED_PROCESSES": "1",
         }
         self.redis = start(
             [

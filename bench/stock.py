@@ -16,7 +16,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter
 from django.urls import path
 
 from feeds.broadcast import publishing  # noqa: E402  (after Django is set up by livefeed.asgi)
-from livefeed.asgi import django_asgi_app
+from livefeed.asgi import application as livefeed_application
 
 
 def group_name(feed_slug: str) -> str:
@@ -54,7 +54,7 @@ class StockFeedConsumer(AsyncWebsocketConsumer):
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": livefeed_application,
         "websocket": URLRouter([path("ws/feeds/<slug:slug>/", StockFeedConsumer.as_asgi())]),
     }
 )

@@ -1,4 +1,9 @@
-"""ASGI entry point: Django for HTTP, the readers' feed consumer for WebSockets.
+"""ASGI entry point: HTTP for pages, API and files, the readers' feed consumer for WebSockets.
+
+An HTTP request meets, in order: the health check, static files, and the answers kept for each
+feed's current seq, all answered in the event loop; anything else runs through Django's whole
+middleware chain and view in a thread of a pool (`livefeed.django_threads`), never through
+sync/async hops inside Django.
 
 Readers' pages and other sites' widgets connect from any origin, so the WebSocket route carries no
 origin check; it is read-only and needs no session. The editors' desk route checks both.
@@ -10,18 +15,22 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "livefeed.settings")
 
-from django.core.asgi import get_asgi_application  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
 
-django_asgi_app = get_asgi_application()
+django_wsgi_app = get_wsgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from feeds.answers import KeptAnswers  # noqa: E402
 from feeds.desk.routing import desk_websocket_urlpatterns  # noqa: E402
+from feeds.health import HealthCheck  # noqa: E402
 from feeds.routing import websocket_urlpatterns  # noqa: E402
+from livefeed.django_threads import ThreadedDjango  # noqa: E402
+from livefeed.static_files import StaticFiles  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": HealthCheck(StaticFiles(KeptAnswers(ThreadedDjango(django_wsgi_app)))),
         "websocket": URLRouter([*desk_websocket_urlpatterns, *websocket_urlpatterns]),
     }
 )

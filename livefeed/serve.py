@@ -12,6 +12,12 @@ thousands of connections, not a test run or another ASGI server importing the sa
 And one for uploads: Twisted no longer parses form bodies that Django parses anyway, which held a
 second copy of each upload and answered a malformed multipart body with a bare 400 (no JSON
 saying what was wrong) before the application saw it.
+Every core serves: with more than one (`--processes`, `LIVEFEED_PROCESSES`, by default one per
+core), this process becomes a small supervisor that opens the listening socket once and starts
+that many Daphne processes accepting from it, restarts any that dies and passes SIGTERM and
+SIGINT on. Changes reach every process's readers through Redis, or without it through the local
+bus (`feeds.broadcast.local_bus`), exactly as between the processes of separate ports.
+On SIGTERM or SIGINT each server process stops accepting, tells its readers to resume, and ends.
 Any further arguments are passed to Daphne unchanged.
 """
 
@@ -20,12 +26,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import logging
+import os
 import resource
+import signal
+import socket
+import subprocess
 import sys
+import time
+from typing import Any
 
 from daphne import http_protocol
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
+
+logger = logging.getLogger(__name__)
 
 APPLICATION = "livefeed.asgi:application"
 # A connection set unchanged for this long counts as settled: garbage is collected, survivors frozen.
@@ -56,11 +71,18 @@ def daphne_arguments(
     handshake_timeout: int,
     extra: list[str],
     application: str = APPLICATION,
+    listen_fd: int | None = None,
 ) -> list[str]:
-    """Daphne's command line: an endpoint string is the only way to set the listen backlog."""
+    """Daphne's command line: an endpoint string is the only way to set the listen backlog (or,
+    for a process of several, to accept from the listening socket they share)."""
+    endpoint = (
+        f"fd:fileno={listen_fd}"  # Daphne's parser adopts it as an IPv4 socket
+        if listen_fd is not None
+        else f"tcp:port={port}:interface={host}:backlog={backlog}"
+    )
     return [
         "-e",
-        f"tcp:port={port}:interface={host}:backlog={backlog}",
+        endpoint,
         "--websocket_connect_timeout",
         str(handshake_timeout),
         *extra,
@@ -114,17 +136,158 @@ def install_garbage_settling() -> GarbageSettling:
     return settling
 
 
+# On SIGTERM or SIGINT: how long readers have to answer the close frame before the process ends.
+STOP_GRACE_SECONDS = 2.0
+
+
+def tell_readers_to_resume() -> int:
+    """Close every reader of this process with the resume code (`CLOSE_RESUME`); return how many.
+
+    Readers reconnect with backoff and jitter and resume from their last `seq` on another
+    process, or on this one once it is back. (Autobahn only sends 1000 or 3000-4999, so the
+    standard 1012 "service restart" is carried by the project's own resume code.)
+    """
+    from feeds.broadcast.hub import hub
+
+    listeners = hub.listeners()
+    for listener in listeners:
+        try:
+            listener.interrupted()
+        except Exception:
+            logger.exception("Could not tell a reader to resume")
+    return len(listeners)
+
+
 class LivefeedServer(Server):
-    """Daphne's server, with the garbage-collector policy installed before it starts serving."""
+    """Daphne's server, with the garbage-collector policy installed before it starts serving, and
+    a clean stop: on SIGTERM or SIGINT it stops accepting, tells its readers to resume, and gives
+    them `STOP_GRACE_SECONDS` to close before Daphne cancels what is left and the process ends."""
 
     def run(self) -> None:
         # Daphne builds the server after importing the application, so Django is set up here.
         install_garbage_settling()
+        self.ports: list[Any] = []
+        from twisted.internet import reactor
+
+        reactor.addSystemEventTrigger("before", "shutdown", self.stop_gracefully)  # type: ignore[arg-type]
         super().run()
+
+    def listen_success(self, port: Any) -> None:
+        self.ports.append(port)
+        super().listen_success(port)
+
+    def stop_gracefully(self) -> Any:
+        """Twisted's shutdown waits for the Deferred returned: until readers have gone, or the grace."""
+        from twisted.internet import defer, reactor, task
+
+        for port in self.ports:
+            port.stopListening()
+        told = tell_readers_to_resume()
+        logger.info("Stopping: told %d readers to resume", told)
+        from feeds.broadcast.hub import hub
+
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        finished: defer.Deferred[None] = defer.Deferred()
+
+        def check() -> None:
+            readers = [listener for listener in hub.listeners() if hasattr(listener, "writer")]
+            if not readers or time.monotonic() > deadline:
+                poller.stop()
+                finished.callback(None)
+
+        poller = task.LoopingCall(check)
+        poller.clock = reactor
+        poller.start(0.05, now=False)
+        return finished
 
 
 class LivefeedCommandLine(CommandLineInterface):
     server_class = LivefeedServer
+
+
+def default_processes() -> int:
+    """`LIVEFEED_PROCESSES`, or one process per core this process may run on."""
+    configured = os.environ.get("LIVEFEED_PROCESSES", "").strip()
+    if configured:
+        return max(1, int(configured))
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def listening_socket(host: str, port: int, backlog: int) -> socket.socket:
+    """The one listening socket every server process accepts from (its queue survives a restart)."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    listener.listen(backlog)
+    listener.set_inheritable(True)
+    return listener
+
+
+def _end_with_parent() -> None:
+    """In a server process, before it runs: end it if the supervisor dies (Linux PR_SET_PDEATHSIG)."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+
+
+class Supervisor:
+    """Runs `count` server processes on one listening socket, restarts any that dies, and passes
+    SIGTERM and SIGINT on to them, waiting (at most `STOP_SECONDS`) until they have all ended."""
+
+    STOP_SECONDS = 10.0
+
+    def __init__(self, count: int, command: list[str], listener: socket.socket) -> None:
+        self.count = count
+        self.command = command
+        self.listener = listener
+        self.children: list[subprocess.Popen[bytes]] = []
+        self.stopping: int | None = None
+
+    def start_one(self) -> subprocess.Popen[bytes]:
+        fd = self.listener.fileno()
+        return subprocess.Popen(
+            [*self.command, "--listen-fd", str(fd)],
+            pass_fds=(fd,),
+            process_group=0,  # a Ctrl+C reaches the supervisor, which passes it on once
+            preexec_fn=_end_with_parent,
+        )
+
+    def stop(self, signum: int, frame: object) -> None:
+        self.stopping = signum
+        # The socket closes with the last server process's copy: connections are refused from
+        # then on instead of waiting in its queue for a process that is not coming.
+        self.listener.close()
+        for child in self.children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+        self.children = [self.start_one() for _ in range(self.count)]
+        delay = 1.0
+        while self.stopping is None:
+            time.sleep(0.2)
+            for index, child in enumerate(self.children):
+                if child.poll() is not None and self.stopping is None:
+                    print(
+                        f"livefeed.serve: server process {child.pid} ended with {child.returncode}; "
+                        f"starting another in {delay:.0f} s",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    time.sleep(delay)
+                    delay = min(delay * 2, 30.0)
+                    if self.stopping is None:
+                        self.children[index] = self.start_one()
+        deadline = time.monotonic() + self.STOP_SECONDS
+        for child in self.children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        return 0
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -134,7 +297,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--backlog", type=int, default=2048)
     parser.add_argument("--handshake-timeout", type=int, default=30)
     parser.add_argument("--application", default=APPLICATION, help="ASGI application (module:attribute)")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="server processes sharing the port (default: LIVEFEED_PROCESSES, or one per core)",
+    )
+    parser.add_argument("--listen-fd", type=int, default=None, help=argparse.SUPPRESS)
     options, extra = parser.parse_known_args(argv)
+    processes = options.processes or default_processes()
+    if ":" in options.host and processes > 1:
+        # Daphne adopts a shared socket as IPv4 only: an IPv6 address gets one process.
+        print("livefeed.serve: one process for an IPv6 address (--processes 1)", file=sys.stderr)
+        processes = 1
+    if options.listen_fd is None and processes > 1:
+        listener = listening_socket(options.host, options.port, options.backlog)
+        command = [sys.executable, "-m", "livefeed.serve", "--processes", "1"]
+        command += [
+            "--handshake-timeout",
+            str(options.handshake_timeout),
+            "--application",
+            options.application,
+        ]
+        command += ["--host", options.host, *extra]
+        sys.exit(Supervisor(processes, command, listener).run())
     raise_open_file_limit()
     http_protocol.WebRequest = RequestLeavingFormsToDjango  # what Daphne's HTTPFactory builds
     LivefeedCommandLine().run(
@@ -145,6 +331,7 @@ def main(argv: list[str] | None = None) -> None:
             handshake_timeout=options.handshake_timeout,
             extra=extra,
             application=options.application,
+            listen_fd=options.listen_fd,
         )
     )
 

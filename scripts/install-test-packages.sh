@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the system packages the test suite starts for real: Redis, PostgreSQL and Chromium,
 # and npm, which installs the accessibility checker (axe-core) the browser tests inject; nginx,
-# systemd-analyze and openssl check the files in deploy/.
+# systemd-analyze and openssl check the files in deploy/; wrk drives the HTTP benchmark.
 # Uses Debian's packages, only for what is missing, and only when running as root.
 set -euo pipefail
 
@@ -13,6 +13,7 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -121,9 +121,10 @@ def fresh_process_state() -> Iterator[None]:
 
 
 def reset_process_state() -> None:
-    from feeds import broadcast, consumers, embed, presence
+    from feeds import answers, broadcast, consumers, embed, presence
     from feeds.audience import sampling
 
+    answers.reset()
     broadcast.reset_process_state()
     presence.reset()
     sampling.reset()
@@ -180,6 +181,8 @@ def server_env(transactional_db: None, tmp_path: Path) -> dict[str, str]:
         "LOG_LEVEL": "WARNING",
         # Crowds of test readers all connect from 127.0.0.1 (the per-address cap has its own test).
         "LIVEFEED_MAX_CONNECTIONS_PER_ADDRESS": "1000000",
+        # One server process per Daphne the test starts (several on one port have their own test).
+        "LIVEFEED_PROCESSES": "1",
     }
 
 

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-import pytest
-from django.test import Client
+from datetime import timedelta
 
-from feeds import services
+import pytest
+from django.db.models import F
+from django.test import Client
+from django.utils.http import http_date
+
+from feeds import caching, services
+from feeds.models import Entry, Feed
 
 pytestmark = pytest.mark.django_db
+
+
+def settle(feed: Feed) -> None:
+    """Move the feed's last changes two seconds back: their second is over, as on a real page."""
+    Feed.objects.filter(pk=feed.pk).update(updated_at=F("updated_at") - timedelta(seconds=2))
+    Entry.objects.filter(feed=feed).update(updated_at=F("updated_at") - timedelta(seconds=2))
+
 
 PUBLIC_PATHS = [
     "/feeds/{slug}/",
@@ -23,6 +35,7 @@ PUBLIC_PATHS = [
 @pytest.mark.parametrize("path", PUBLIC_PATHS)
 def test_revalidation_with_the_etag_is_a_304_until_a_new_entry(publisher, live_feed, path):
     url = path.format(slug=live_feed.slug)
+    settle(live_feed)
     client = Client()
     first = client.get(url)
     assert first.status_code == 200 and first["ETag"] and first["Last-Modified"]
@@ -36,6 +49,7 @@ def test_revalidation_with_the_etag_is_a_304_until_a_new_entry(publisher, live_f
 
 
 def test_if_modified_since_is_honoured(live_feed):
+    settle(live_feed)
     client = Client()
     first = client.get(f"/feeds/{live_feed.slug}/")
     assert (
@@ -78,10 +92,47 @@ def test_writes_are_not_made_cacheable(publisher, live_feed):
 def test_remembered_order_takes_part_in_caching(publisher, live_feed):
     client = Client()
     newest = client.get(f"/feeds/{live_feed.slug}/")
-    assert "Cookie" in newest["Vary"]
     chosen = client.get(f"/feeds/{live_feed.slug}/?order=oldest")
     assert chosen.cookies["livefeed_order"].value == "oldest"
     assert "private" in chosen["Cache-Control"] and "public" not in chosen["Cache-Control"]
     remembered = client.get(f"/feeds/{live_feed.slug}/")
     assert remembered["ETag"] != newest["ETag"]
+    assert "Cookie" in remembered["Vary"] and "private" in remembered["Cache-Control"]
+    assert "public" not in remembered["Cache-Control"]
     assert client.get(f"/feeds/{live_feed.slug}/", HTTP_IF_NONE_MATCH=newest["ETag"]).status_code == 200
+
+
+@pytest.mark.parametrize("path", PUBLIC_PATHS)
+def test_anonymous_public_answer_does_not_vary_on_cookie(live_feed, path):
+    response = Client().get(path.format(slug=live_feed.slug))
+    assert response.status_code == 200 and "public" in response["Cache-Control"]
+    assert "cookie" not in response.get("Vary", "").lower()
+
+
+def test_etag_changes_with_the_release(live_feed, monkeypatch):
+    url = f"/feeds/{live_feed.slug}/"
+    monkeypatch.setenv("LIVEFEED_RELEASE", "2026.12.1")
+    caching.release.cache_clear()
+    before = Client().get(url)
+    monkeypatch.setenv("LIVEFEED_RELEASE", "2026.12.2")
+    caching.release.cache_clear()
+    after = Client().get(url, HTTP_IF_NONE_MATCH=before["ETag"])
+    caching.release.cache_clear()
+    assert after.status_code == 200 and after["ETag"] != before["ETag"]
+
+
+def test_last_modified_is_withheld_while_its_second_may_still_change(publisher, live_feed):
+    url = f"/feeds/{live_feed.slug}/"
+    services.create_entry(feed=live_feed, by=publisher, headline="Just now")
+    fresh = Client().get(url)
+    assert fresh.status_code == 200 and "Last-Modified" not in fresh
+    settle(live_feed)
+    assert "Last-Modified" in Client().get(url)
+
+
+def test_change_in_the_second_of_an_if_modified_since_is_not_a_304(publisher, live_feed):
+    url = f"/feeds/{live_feed.slug}/"
+    asked = http_date()  # a client claiming a copy from this very second
+    services.create_entry(feed=live_feed, by=publisher, headline="Same second")
+    response = Client().get(url, HTTP_IF_MODIFIED_SINCE=asked)
+    assert response.status_code == 200 and b"Same second" in response.content

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
@@ -14,6 +15,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -93,7 +95,21 @@ def _bool_param(request: Request, name: str) -> bool:
     return raw == "true"
 
 
-class FeedListView(APIView):
+class PublicReadView(APIView):
+    """An endpoint whose reads are the same for everyone: a read without credentials is not
+    authenticated at all, so it never touches the session and its answer does not vary on Cookie
+    (a CDN keeps one copy). Reads with a token or a session, and every write, authenticate as usual."""
+
+    def perform_authentication(self, request: Request) -> None:
+        carries_credentials = "HTTP_AUTHORIZATION" in request.META or (
+            settings.SESSION_COOKIE_NAME in request.COOKIES
+        )
+        if request.method in SAFE_METHODS and not carries_credentials:
+            return
+        super().perform_authentication(request)
+
+
+class FeedListView(PublicReadView):
     permission_classes = [ReadOrPublish]
     parser_classes = [JSONParser]
 
@@ -125,7 +141,7 @@ class FeedListView(APIView):
         return Response(events.feed_payload(feed), status=status.HTTP_201_CREATED)
 
 
-class FeedDetailView(APIView):
+class FeedDetailView(PublicReadView):
     permission_classes = [ReadOrPublish]
     parser_classes = [JSONParser]
 
@@ -206,7 +222,7 @@ class FeedDetailView(APIView):
         return Response(events.feed_payload(feed))
 
 
-class FeedEventsView(APIView):
+class FeedEventsView(PublicReadView):
     permission_classes = [ReadOrPublish]
 
     @extend_schema(

@@ -1,0 +1,173 @@
+"""Answers kept per process at a feed's current seq: given again without Django, never stale."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import HttpCommunicator
+
+from feeds import answers, caching, services
+from feeds.broadcast import publishing
+from feeds.models import Feed
+from livefeed.asgi import application
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+KEPT_PATHS = [
+    "/feeds/{slug}/",
+    "/feeds/{slug}/embed/",
+    "/feeds/{slug}/atom/",
+    "/api/feeds/{slug}/",
+    "/api/feeds/{slug}/events/?after=0",
+]
+
+
+async def get(path: str, headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:
+    path, _, query = path.partition("?")
+    communicator = HttpCommunicator(
+        application, "GET", path, headers=[(b"host", b"testserver"), *(headers or [])]
+    )
+    communicator.scope["query_string"] = query.encode()
+    response = await communicator.get_response(timeout=10)
+    response["header"] = {name.decode().lower(): value.decode() for name, value in response["headers"]}
+    return response
+
+
+async def kept(path: str) -> dict[str, Any]:
+    """Ask until the process keeps the answer (the first request starts watching the feed)."""
+    for _ in range(3):
+        response = await get(path)
+        if answers.answers.current(answers.variant_key(_scope(path))) is not None:
+            return response
+    raise AssertionError(f"{path} was never kept")
+
+
+def _scope(path: str) -> dict[str, Any]:
+    path, _, query = path.partition("?")
+    return {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "query_string": query.encode(),
+        "headers": [(b"host", b"testserver")],
+    }
+
+
+def refuse_to_render(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make any rendering through Django fail loudly: what follows must be answered from memory."""
+    monkeypatch.setattr(caching, "_feed", lambda *args: pytest.fail("Django rendered a kept answer"))
+
+
+@pytest.mark.parametrize("path", KEPT_PATHS)
+async def test_kept_answer_is_given_again_without_rendering(publisher, live_feed, path, monkeypatch):
+    url = path.format(slug=live_feed.slug)
+    first = await kept(url)
+    refuse_to_render(monkeypatch)
+    again = await get(url)
+    assert again["status"] == 200 and again["body"] == first["body"]
+    assert again["header"]["etag"] == first["header"]["etag"]
+    assert again["header"]["cache-control"] == first["header"]["cache-control"]
+
+
+async def test_revalidation_is_answered_from_memory(publisher, live_feed, monkeypatch):
+    url = f"/feeds/{live_feed.slug}/"
+    first = await kept(url)
+    refuse_to_render(monkeypatch)
+    etag = first["header"]["etag"]
+    response = await get(url, [(b"if-none-match", etag.encode())])
+    assert response["status"] == 304 and response["body"] == b""
+    assert response["header"]["etag"] == etag and "content-type" not in response["header"]
+    assert "public" in response["header"]["cache-control"]
+
+
+async def test_no_stale_page_after_an_edit(publisher, live_feed):
+    entry = await database_sync_to_async(services.create_entry)(feed=live_feed, by=publisher, body="Lap 1")
+    url = f"/feeds/{live_feed.slug}/"
+    first = await kept(url)
+    assert b"Lap 1" in first["body"]
+    await database_sync_to_async(services.update_entry)(entry=entry, by=publisher, body="Lap 2 now")
+    response = await get(url, [(b"if-none-match", first["header"]["etag"].encode())])
+    assert response["status"] == 200 and b"Lap 2 now" in response["body"] and b"Lap 1" not in response["body"]
+
+
+@pytest.mark.parametrize("path", KEPT_PATHS)
+async def test_deleted_entry_is_gone_from_every_kept_answer(publisher, live_feed, path):
+    entry = await database_sync_to_async(services.create_entry)(
+        feed=live_feed, by=publisher, headline="Retracted crash report"
+    )
+    url = path.format(slug=live_feed.slug)
+    assert b"Retracted crash report" in (await kept(url))["body"]
+    await database_sync_to_async(services.delete_entry)(entry=entry, by=publisher)
+    assert b"Retracted crash report" not in (await get(url))["body"]
+
+
+async def test_feed_back_in_draft_is_never_given_from_memory(publisher, live_feed):
+    url = f"/feeds/{live_feed.slug}/"
+    await kept(url)
+    await database_sync_to_async(services.update_feed)(feed=live_feed, by=publisher, status=Feed.Status.DRAFT)
+    response = await get(url)
+    assert response["status"] == 404 and "no-cache" in response["header"]["cache-control"]
+
+
+async def test_draft_entry_never_reaches_a_kept_answer(publisher, live_feed):
+    url = f"/feeds/{live_feed.slug}/"
+    await kept(url)
+    await database_sync_to_async(services.create_entry)(
+        feed=live_feed, by=publisher, headline="Embargoed", status="draft"
+    )
+    await database_sync_to_async(services.create_entry)(feed=live_feed, by=publisher, headline="Public one")
+    response = await get(url)
+    assert b"Public one" in response["body"] and b"Embargoed" not in response["body"]
+
+
+async def test_requests_with_a_session_always_reach_django(publisher, live_feed, monkeypatch):
+    url = f"/feeds/{live_feed.slug}/"
+    await kept(url)
+    calls = []
+    real = caching._feed
+    monkeypatch.setattr(caching, "_feed", lambda *args: calls.append(args) or real(*args))
+    await get(url, [(b"cookie", b"sessionid=abc")])
+    assert calls
+    assert answers.variant_key({**_scope(url), "headers": [(b"cookie", b"sessionid=abc")]}) is None
+    assert answers.variant_key({**_scope(url), "headers": [(b"authorization", b"Bearer x")]}) is None
+
+
+async def test_answers_are_kept_apart_by_remembered_order(publisher, live_feed):
+    url = f"/feeds/{live_feed.slug}/"
+    newest = await kept(url)
+    oldest = await get(url, [(b"cookie", b"livefeed_order=oldest")])
+    assert oldest["header"]["etag"] != newest["header"]["etag"]
+    assert "private" in oldest["header"]["cache-control"] and "Cookie" in oldest["header"]["vary"]
+
+
+async def test_a_change_whose_broadcast_was_lost_shows_once_the_kept_answer_has_aged(
+    publisher, live_feed, monkeypatch
+):
+    url = f"/feeds/{live_feed.slug}/"
+    await kept(url)
+    monkeypatch.setattr(publishing, "publish", lambda **kwargs: None)  # the change never arrives
+    await database_sync_to_async(services.create_entry)(
+        feed=live_feed, by=publisher, headline="Lost on the way"
+    )
+    assert b"Lost on the way" not in (await get(url))["body"]
+    monkeypatch.setattr(answers, "MAX_KEPT_SECONDS", 0.0)
+    assert b"Lost on the way" in (await get(url))["body"]
+
+
+async def test_revalidation_of_an_aged_answer_renders_it_once_and_keeps_it_again(
+    publisher, live_feed, monkeypatch
+):
+    url = f"/feeds/{live_feed.slug}/"
+    first = await kept(url)
+    key = answers.variant_key(_scope(url))
+    aged_at = answers.answers.kept[key].kept_at
+    monkeypatch.setattr(answers, "MAX_KEPT_SECONDS", 0.0)
+    response = await get(url, [(b"if-none-match", first["header"]["etag"].encode())])
+    assert response["status"] == 304 and response["body"] == b""
+    assert answers.answers.kept[key].kept_at > aged_at
+
+
+async def test_other_preconditions_always_reach_django(live_feed):
+    assert answers.variant_key({**_scope("/feeds/x/"), "headers": [(b"if-match", b'"a"')]}) is None
