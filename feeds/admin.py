@@ -3,6 +3,8 @@ exactly as the API's writes do."""
 
 from __future__ import annotations
 
+import functools
+import zoneinfo
 from typing import Any
 
 from django import forms
@@ -13,12 +15,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from . import kinds, roles, services
 from .desk.forms import KindFields
 from .kinds import forms as kinds_forms
-from .models import ApiToken, Entry, Feed
+from .models import CORRECTION_NOTE_MAX_LENGTH, ApiToken, Entry, Feed
 
 ENTRY_FORM_FIELDS = ["kind", "headline", "body", "status", "pinned", "key_event", "publish_at"]
 
@@ -98,7 +100,7 @@ class EntryInline(admin.TabularInline):
 @admin.register(Feed)
 class FeedAdmin(admin.ModelAdmin):
     list_display = ["title", "status", "coverage_start", "coverage_end", "seq", "desk_link", "reader_link"]
-    list_filter = ["status"]
+    list_filter = ["status", "language"]
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
     # The race status is run from the desk, one click per flag change.
@@ -108,6 +110,10 @@ class FeedAdmin(admin.ModelAdmin):
     change_form_template = "admin/feeds/feed/change_form.html"
 
     def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "time_zone":
+            kwargs["widget"] = forms.Select(
+                choices=[(name, name) for name in sorted(zoneinfo.available_timezones())]
+            )
         formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
         if isinstance(db_field, models.DateTimeField):
             return labelled(formfield, str(db_field.verbose_name).capitalize())
@@ -150,7 +156,7 @@ class FeedAdmin(admin.ModelAdmin):
         )
 
     def save_model(self, request: HttpRequest, obj: Feed, form: forms.ModelForm, change: bool) -> None:
-        names = ["title", "summary", "status", "coverage_start", "coverage_end"]
+        names = ["title", "summary", "status", "coverage_start", "coverage_end", "time_zone", "language"]
         if change:
             services.update_feed(feed=obj, by=request.user, **_changes(form, names))
         else:
@@ -233,6 +239,13 @@ class EntryForm(forms.ModelForm, KindFields):
     text of an image…) and the version it was loaded at, so a stale save is refused."""
 
     loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    correction_note = forms.CharField(
+        max_length=CORRECTION_NOTE_MAX_LENGTH,
+        required=False,
+        strip=True,
+        help_text='Fill in to save this edit as a visible correction: readers see "Corrected", the '
+        "time and this note, and can open the earlier wording. Leave empty for a silent fix (a typo).",
+    )
 
     class Meta:
         model = Entry
@@ -303,11 +316,13 @@ class EntryAdmin(admin.ModelAdmin):
         "pinned",
         "key_event",
         "publish_at",
+        "correction_note",
         "loaded_version",
     ]
-    published_fields = ["rendered", "author", "published_at", "seq"]
-    readonly_fields = ["rendered", "author", "published_at", "seq"]
+    published_fields = ["rendered", "author", "published_at", "seq", "corrections_shown"]
+    readonly_fields = ["rendered", "author", "published_at", "seq", "corrections_shown"]
     list_select_related = ["feed", "author"]
+    actions = ["delete_leaving_notice"]
 
     def has_change_permission(self, request: HttpRequest, obj: Entry | None = None) -> bool:
         allowed = super().has_change_permission(request, obj)
@@ -359,6 +374,24 @@ class EntryAdmin(admin.ModelAdmin):
     def rendered(self, entry: Entry) -> str:
         return format_html('<div class="entry-preview">{}</div>', entry.html) if entry.html else "—"
 
+    @admin.display(description="Corrections")
+    def corrections_shown(self, entry: Entry) -> str:
+        if not entry.corrections:
+            return "—"
+        return format_html_join(
+            "",
+            "<p>Corrected {} — {}</p>",
+            ((item.at.strftime("%Y-%m-%d %H:%M %Z"), item.note) for item in entry.correction_list),
+        )
+
+    @admin.action(description="Delete, leaving “This update was removed” for readers")
+    def delete_leaving_notice(self, request: HttpRequest, queryset: QuerySet[Entry]) -> None:
+        if not all(roles.can_delete_entry(request.user, entry) for entry in queryset):
+            raise PermissionDenied
+        for entry in queryset:
+            services.delete_entry(entry=entry, by=request.user, removal_notice=True)
+        self.message_user(request, f"Deleted {len(queryset)}; readers see a notice where each was.")
+
     def save_model(self, request: HttpRequest, obj: Entry, form: forms.ModelForm, change: bool) -> None:
         upload = form.cleaned_data.get("image") if "image" in form.changed_data else None
         upload = upload or None  # a cleared file input gives False
@@ -367,7 +400,9 @@ class EntryAdmin(admin.ModelAdmin):
             changes = _changes(form, ENTRY_FORM_FIELDS)
             if details is not None:
                 changes["details"] = details
-            services.update_entry(
+            note = form.cleaned_data.get("correction_note")
+            save = functools.partial(services.correct_entry, note=note) if note else services.update_entry
+            save(
                 entry=obj,
                 by=request.user,
                 expected_version=form.cleaned_data.get("loaded_version"),

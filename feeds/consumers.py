@@ -19,7 +19,9 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from . import events, selectors
+from .audience.sampling import keep_sampling
 from .broadcast.hub import subscribe, unsubscribe
+from .broadcast.publishing import TRANSIENT_SEQ
 from .broadcast.writers import CLOSE_RESUME, Change, writer_for
 from .models import Feed
 
@@ -155,6 +157,7 @@ class FeedConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_NOT_FOUND)
             return
         self.slug = slug
+        keep_sampling()
         current, missed = state
         self.last_seq = current if after is None else after
         await self.accept()
@@ -188,6 +191,12 @@ class FeedConsumer(AsyncWebsocketConsumer):
 
     def deliver(self, change: Change) -> None:
         """Called for each change broadcast to the feed; writes it in `seq` order, once."""
+        if change.seq == TRANSIENT_SEQ:
+            # Outside the sequence (live counts): written now, or dropped while catching up, since
+            # the next one replaces it.
+            if not self.filling:
+                self.writer.write(change)
+            return
         if self.filling:
             self.pending.append(change)
             return

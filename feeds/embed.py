@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import translation
 from django.utils.cache import patch_cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
 
@@ -45,7 +46,7 @@ def widget(request: HttpRequest, slug: str) -> HttpResponse:
     feed = readable_feed(slug)
     order = _choice(request, "order", ORDERS)
     # Oldest first, the widget tells the story from its first entry and pages forward to the live end.
-    page = selectors.entries_page(feed=feed, order=order, limit=_entries_limit(request))
+    page = selectors.entries_page(feed=feed, order=order, limit=_entries_limit(request), with_removals=True)
     pinned = selectors.pinned_entry(feed=feed)
     stream = [entry for entry in page.entries if pinned is None or entry.pk != pinned.pk]
     context = {
@@ -56,7 +57,8 @@ def widget(request: HttpRequest, slug: str) -> HttpResponse:
         "theme": _choice(request, "theme", THEMES),
         "order": order,
     }
-    response = render(request, "feeds/embed.html", context)
+    with translation.override(feed.language):
+        response = render(request, "feeds/embed.html", context)
     # Same policy as every page, except who may frame it.
     response._csp_replace = {"frame-ancestors": frame_ancestors()}
     return response

@@ -33,8 +33,16 @@ def author_name(entry: Entry) -> str:
     return user.get_full_name() or user.get_username()
 
 
+def corrections_payload(entry: Entry) -> list[dict[str, Any]]:
+    """The entry's visible corrections, oldest first: when, the note, and the earlier wording."""
+    return [
+        {"at": item["at"], "note": item["note"], "headline": item["headline"], "html": item["html"]}
+        for item in entry.corrections
+    ]
+
+
 def entry_payload(entry: Entry) -> dict[str, Any]:
-    """An entry as readers see it."""
+    """An entry as readers see it; a deleted one that left a notice has `removed` and no content."""
     return {
         "id": entry.pk,
         "kind": entry.kind,
@@ -47,6 +55,8 @@ def entry_payload(entry: Entry) -> dict[str, Any]:
         "key_event": entry.key_event,
         "author": author_name(entry),
         "seq": entry.seq,
+        "corrections": corrections_payload(entry),
+        "removed": entry.is_tombstone,
     }
 
 
@@ -59,9 +69,11 @@ def feed_payload(feed: Feed) -> dict[str, Any]:
         "status": feed.status,
         "coverage_start": timestamp(feed.coverage_start),
         "coverage_end": timestamp(feed.coverage_end),
+        "language": feed.language,
         "url": feed.get_absolute_url(),
         "race": feed.race,
         "race_html": feed.race_html,
+        "time_zone": feed.time_zone,
         "seq": feed.seq,
     }
 
@@ -69,12 +81,10 @@ def feed_payload(feed: Feed) -> dict[str, Any]:
 def entry_message(entry: Entry, *, feed_slug: str, after: int) -> dict[str, Any]:
     """The message telling a reader who has applied up to `after` about this entry's last change."""
     if not entry.is_visible_to_readers:
-        return {
-            "type": ENTRY_DELETED,
-            "seq": entry.seq,
-            "feed": feed_slug,
-            "entry": {"id": entry.pk},
-        }
+        gone: dict[str, Any] = {"id": entry.pk}
+        if entry.removal_notice and entry.is_tombstone:
+            gone["removal_notice"] = True
+        return {"type": ENTRY_DELETED, "seq": entry.seq, "feed": feed_slug, "entry": gone}
     kind = ENTRY_CREATED if (entry.created_seq or 0) > after else ENTRY_UPDATED
     return {"type": kind, "seq": entry.seq, "feed": feed_slug, "entry": entry_payload(entry)}
 

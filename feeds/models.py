@@ -6,13 +6,34 @@ visible change, so a reader who knows the last `seq` it applied can be told exac
 
 from __future__ import annotations
 
+import zoneinfo
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from . import kinds
+
+CORRECTION_NOTE_MAX_LENGTH = 200
+
+
+def default_time_zone() -> str:
+    """A new feed's time zone: the site's (`TIME_ZONE`), until an editor names the track's."""
+    return settings.TIME_ZONE
+
+
+def validate_time_zone(value: str) -> None:
+    """Refuse a name the IANA time zone database does not know."""
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"{value!r} is not a time zone name such as Europe/Paris or America/New_York.")
 
 
 class FeedQuerySet(models.QuerySet):
@@ -23,9 +44,9 @@ class FeedQuerySet(models.QuerySet):
 
 class Feed(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        LIVE = "live", "Live"
-        ENDED = "ended", "Ended"
+        DRAFT = "draft", pgettext_lazy("feed status", "Draft")
+        LIVE = "live", pgettext_lazy("feed status", "Live")
+        ENDED = "ended", pgettext_lazy("feed status", "Ended")
 
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
@@ -33,6 +54,19 @@ class Feed(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     coverage_start = models.DateTimeField(null=True, blank=True)
     coverage_end = models.DateTimeField(null=True, blank=True)
+    time_zone = models.CharField(
+        max_length=64,
+        default=default_time_zone,
+        validators=[validate_time_zone],
+        help_text="Where the event takes place (an IANA name such as America/New_York): readers can "
+        "see the event's local time, and the page without script shows times in it.",
+    )
+    language = models.CharField(
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default="en",
+        help_text="What readers read it in: the page, the widget, the feeds and the race status.",
+    )
     race = models.JSONField(default=dict, blank=True, help_text="State of the race the feed covers.")
     race_html = models.TextField(blank=True, editable=False, help_text="Sanitized HTML of the race status.")
     seq = models.PositiveBigIntegerField(default=0, editable=False, help_text="Last change number.")
@@ -72,6 +106,14 @@ class EntryQuerySet(models.QuerySet):
         return self.filter(
             status=Entry.Status.PUBLISHED,
             deleted_at__isnull=True,
+        ).exclude(feed__status=Feed.Status.DRAFT)
+
+    def on_readers_page(self) -> EntryQuerySet:
+        """What a reader's page lists: the visible entries, and the "This update was removed"
+        notices that deleted entries leave when the editor asked for one."""
+        return self.filter(
+            Q(status=Entry.Status.PUBLISHED, deleted_at__isnull=True)
+            | Q(deleted_at__isnull=False, removal_notice=True)
         ).exclude(feed__status=Feed.Status.DRAFT)
 
     def newest_first(self) -> EntryQuerySet:
@@ -128,6 +170,18 @@ class Entry(models.Model):
     created_seq = models.PositiveBigIntegerField(
         null=True, blank=True, editable=False, help_text="Feed change number when readers first saw it."
     )
+    corrections = models.JSONField(
+        default=list,
+        blank=True,
+        editable=False,
+        help_text="Corrections shown to readers, oldest first: when, the note, and the wording readers "
+        "saw before (headline and HTML).",
+    )
+    removal_notice = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text='Deleted, leaving a visible "This update was removed" notice in its place.',
+    )
 
     objects = EntryQuerySet.as_manager()
     history = HistoricalRecords(excluded_fields=["seq", "created_seq", "html", "updated_at"])
@@ -158,6 +212,52 @@ class Entry(models.Model):
     @property
     def is_tombstone(self) -> bool:
         return self.deleted_at is not None
+
+    @property
+    def correction_list(self) -> list[Correction]:
+        """The corrections readers are shown, oldest first, with their times as datetimes."""
+        return [Correction.from_stored(item) for item in self.corrections]
+
+
+@dataclass(frozen=True)
+class Correction:
+    """One visible correction: when it was made, the editor's note, and the earlier wording."""
+
+    at: datetime
+    note: str
+    headline: str
+    html: str
+
+    @classmethod
+    def from_stored(cls, item: dict[str, str]) -> Correction:
+        return cls(
+            at=datetime.fromisoformat(item["at"]),
+            note=item["note"],
+            headline=item.get("headline", ""),
+            html=item.get("html", ""),
+        )
+
+
+class ReaderSample(models.Model):
+    """How many readers watched a feed at one moment, counted across every server process.
+
+    Taken every few seconds by `feeds.audience.sampling` and kept as long as the feed, so the desk
+    can draw the audience over the whole event and tell each entry's reach.
+    """
+
+    feed = models.ForeignKey(Feed, on_delete=models.CASCADE, related_name="reader_samples")
+    at = models.DateTimeField(help_text="The moment counted, on a boundary of the sampling interval.")
+    readers = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["feed", "at"]
+        constraints = [
+            # One count per moment, however many processes try to record it.
+            models.UniqueConstraint(fields=["feed", "at"], name="reader_sample_unique_per_moment"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.feed_id} @ {self.at:%Y-%m-%d %H:%M:%S}: {self.readers}"
 
 
 class ApiToken(models.Model):

@@ -63,7 +63,8 @@ def reset() -> None:
             loop.call_soon_threadsafe(heartbeat.cancel)
 
 
-def _client():
+def redis_client():
+    """This process's Redis client for presence and audience keys (one per process, made on first use)."""
     global _redis
     if _redis is None:
         import redis.asyncio
@@ -95,7 +96,7 @@ async def _beat() -> None:
 
 
 async def _publish() -> None:
-    client = _client()
+    client = redis_client()
     key = _key(_process_id)
     async with client.pipeline(transaction=True) as pipe:
         pipe.delete(key)
@@ -110,7 +111,7 @@ async def reader_count(*, feed_slug: str) -> int:
     """Readers subscribed to the feed now: this process alone without Redis, every process with it."""
     if not settings.REDIS_URL:
         return _readers.get(feed_slug, 0)
-    client = _client()
+    client = redis_client()
     processes = [p.decode() for p in await client.smembers(_processes_key())]
     if not processes:
         return 0
@@ -130,3 +131,21 @@ async def reader_count(*, feed_slug: str) -> int:
         # A process whose key expired has stopped (or has no readers); it re-adds itself if not.
         await client.srem(_processes_key(), *gone)
     return total
+
+
+async def reader_counts() -> dict[str, int]:
+    """Readers of every watched feed now, by slug: this process alone without Redis, every live
+    process with it (a process whose key expired has stopped and counts for nothing)."""
+    if not settings.REDIS_URL:
+        return dict(_readers)
+    client = redis_client()
+    processes = [p.decode() for p in await client.smembers(_processes_key())]
+    async with client.pipeline(transaction=False) as pipe:
+        for process_id in processes:
+            pipe.hgetall(_key(process_id))
+        answers = await pipe.execute()
+    totals: Counter[str] = Counter()
+    for counts in answers:
+        for slug, count in counts.items():
+            totals[slug.decode()] += int(count)
+    return dict(totals)

@@ -6,16 +6,23 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 FLAGS = {
-    "none": "Not started",
-    "green": "Green flag",
-    "yellow": "Caution",
-    "red": "Red flag",
-    "white": "White flag",
-    "checkered": "Checkered flag",
+    "none": gettext_lazy("Not started"),
+    "green": gettext_lazy("Green flag"),
+    "yellow": pgettext_lazy("yellow flag", "Caution"),
+    "red": gettext_lazy("Red flag"),
+    "white": gettext_lazy("White flag"),
+    "checkered": gettext_lazy("Checkered flag"),
 }
-SESSIONS = {"practice": "Practice", "qualifying": "Qualifying", "race": "Race"}
+SESSIONS = {
+    "practice": pgettext_lazy("session", "Practice"),
+    "qualifying": pgettext_lazy("session", "Qualifying"),
+    "race": pgettext_lazy("session", "Race"),
+}
 TEXT_FIELDS = ("series", "track", "stage", "leader", "time_remaining", "session_name")
 # laps_to_go and stage_laps_left as the timing source counts them; lead_changes and leaders so far.
 NUMBER_FIELDS = ("lap", "laps_total", "cautions", "laps_to_go", "stage_laps_left", "lead_changes", "leaders")
@@ -85,7 +92,7 @@ def _clean_field(name: str, value: Any) -> Any:
 
 
 def flag_label(flag: str | None) -> str:
-    return FLAGS.get(flag or "none", FLAGS["none"])
+    return str(FLAGS.get(flag or "none", FLAGS["none"]))
 
 
 def is_racing(race: dict[str, Any]) -> bool:
@@ -100,20 +107,30 @@ def is_finished(race: dict[str, Any]) -> bool:
 def lap_text(race: dict[str, Any]) -> str:
     """ "Lap 45 of 200, 155 to go", "Lap 45", or the time remaining."""
     if "lap" in race:
-        text = f"Lap {race['lap']} of {race['laps_total']}" if "laps_total" in race else f"Lap {race['lap']}"
+        lap = number_format(race["lap"], force_grouping=True)
+        if "laps_total" in race:
+            total = number_format(race["laps_total"], force_grouping=True)
+            text = _("Lap %(lap)s of %(total)s") % {"lap": lap, "total": total}
+        else:
+            text = _("Lap %(lap)s") % {"lap": lap}
         if race.get("laps_to_go") and not is_finished(race):
-            text = f"{text}, {race['laps_to_go']} to go"
+            to_go = race["laps_to_go"]
+            text = ngettext("%(text)s, %(count)s to go", "%(text)s, %(count)s to go", to_go) % {
+                "text": text,
+                "count": number_format(to_go, force_grouping=True),
+            }
         return text
     if race.get("time_remaining"):
-        return f"{race['time_remaining']} remaining"
+        return _("%(time)s remaining") % {"time": race["time_remaining"]}
     return ""
 
 
 def session_text(race: dict[str, Any]) -> str | None:
     """ "Final Practice", "Cook Out Southern 500 (race)", "Qualifying": the session's name and kind."""
-    kind, name = SESSIONS.get(race.get("session", "")), race.get("session_name")
+    label, name = SESSIONS.get(race.get("session", "")), race.get("session_name")
+    kind = str(label) if label else None
     if name and kind and kind.lower() not in name.lower():
-        return f"{name} ({kind.lower()})"
+        return _("%(name)s (%(kind)s)") % {"name": name, "kind": kind.lower()}
     return name or kind
 
 
@@ -125,7 +142,10 @@ def stage_text(race: dict[str, Any]) -> str | None:
     left = race.get("stage_laps_left")
     if left is None:
         return stage
-    return f"{stage}, {left} lap{'' if left == 1 else 's'} left"
+    return ngettext("%(stage)s, %(count)s lap left", "%(stage)s, %(count)s laps left", left) % {
+        "stage": stage,
+        "count": number_format(left, force_grouping=True),
+    }
 
 
 def lead_changes_text(race: dict[str, Any]) -> str | None:
@@ -133,7 +153,9 @@ def lead_changes_text(race: dict[str, Any]) -> str | None:
     if race.get("lead_changes") is None:
         return None
     if race.get("leaders"):
-        return f"{race['lead_changes']} among {race['leaders']} drivers"
+        return ngettext(
+            "%(changes)s among %(count)s driver", "%(changes)s among %(count)s drivers", race["leaders"]
+        ) % {"changes": race["lead_changes"], "count": race["leaders"]}
     return str(race["lead_changes"])
 
 
@@ -142,13 +164,13 @@ def facts(race: dict[str, Any]) -> list[tuple[str, Any]]:
     return [
         (label, value)
         for label, value in (
-            ("Series", race.get("series")),
-            ("Track", race.get("track")),
-            ("Session", session_text(race)),
-            ("Stage", stage_text(race)),
-            ("Winner" if is_finished(race) else "Leader", race.get("leader")),
-            ("Cautions", race.get("cautions")),
-            ("Lead changes", lead_changes_text(race)),
+            (_("Series"), race.get("series")),
+            (_("Track"), race.get("track")),
+            (_("Session"), session_text(race)),
+            (_("Stage"), stage_text(race)),
+            (_("Winner") if is_finished(race) else _("Leader"), race.get("leader")),
+            (_("Cautions"), race.get("cautions")),
+            (_("Lead changes"), lead_changes_text(race)),
         )
         if value not in (None, "")
     ]

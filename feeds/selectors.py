@@ -82,14 +82,16 @@ def entries_page(
     after: str | None = None,
     order: str = "newest",
     limit: int | None = None,
+    with_removals: bool = False,
 ) -> EntryPage:
     """A page of a feed's visible entries.
 
     Newest first, the latest page or the one older than the `before` cursor; oldest first, the
     first entries of the coverage or the ones newer than the `after` cursor, so a reader who comes
-    late reads the story from its start and pages forward."""
+    late reads the story from its start and pages forward. `with_removals` keeps, in their places,
+    the notices deleted entries left (the reader's page and the read API; not syndication)."""
     limit = limit or settings.LIVEFEED["PAGE_SIZE"]
-    entries = Entry.objects.visible_to_readers().filter(feed=feed).select_related("author", "feed")
+    entries = _listed(with_removals).filter(feed=feed).select_related("author", "feed")
     if order == "oldest":
         if after:
             entries = entries.filter(_newer_than(*decode_cursor(after)))
@@ -101,6 +103,10 @@ def entries_page(
     page = list(entries.newest_first()[: limit + 1])
     older = encode_cursor(page[limit - 1]) if len(page) > limit else None
     return EntryPage(entries=page[:limit], older_cursor=older)
+
+
+def _listed(with_removals: bool) -> Any:
+    return Entry.objects.on_readers_page() if with_removals else Entry.objects.visible_to_readers()
 
 
 def pinned_entry(*, feed: Feed) -> Entry | None:
@@ -154,11 +160,17 @@ class EntryWindow:
 
 
 def entries_around(
-    *, feed: Feed, entry: Entry, order: str = "newest", context: int = 2, limit: int | None = None
+    *,
+    feed: Feed,
+    entry: Entry,
+    order: str = "newest",
+    context: int = 2,
+    limit: int | None = None,
+    with_removals: bool = False,
 ) -> EntryWindow:
     """A page of entries holding `entry`, a few entries before it in reading order, so a permalink
     opens in context however deep the entry is, without loading everything above it."""
-    visible = Entry.objects.visible_to_readers().filter(feed=feed).select_related("author", "feed")
+    visible = _listed(with_removals).filter(feed=feed).select_related("author", "feed")
     assert entry.published_at is not None, "an entry readers see has been published"
     key = (entry.published_at, entry.pk)
     if order == "oldest":
@@ -170,9 +182,9 @@ def entries_around(
     # Cursors are exclusive: the page after the entry just before it starts with the entry itself.
     cursor = encode_cursor(preceding[-1]) if preceding else None
     if order == "oldest":
-        page = entries_page(feed=feed, after=cursor, order="oldest", limit=limit)
+        page = entries_page(feed=feed, after=cursor, order="oldest", limit=limit, with_removals=with_removals)
     else:
-        page = entries_page(feed=feed, before=cursor, limit=limit)
+        page = entries_page(feed=feed, before=cursor, limit=limit, with_removals=with_removals)
     return EntryWindow(
         entries=preceding + page.entries,
         older_cursor=page.older_cursor,

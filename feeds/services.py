@@ -16,20 +16,21 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
 from django_tasks import task
 
 from . import events, images, kinds, race, roles
 from .broadcast import broadcast_change, broadcast_to_desk
-from .models import Entry, Feed
+from .models import CORRECTION_NOTE_MAX_LENGTH, Entry, Feed
 from .rendering import render_race_status
 
 logger = logging.getLogger(__name__)
 
 ENTRY_FIELDS = {"kind", "headline", "body", "details", "status", "pinned", "key_event", "publish_at"}
+HISTORY_REASON_MAX_LENGTH = 100  # django-simple-history's history_change_reason column
 IMAGE_KEYS = ("src", "width", "height", "renditions")
-FEED_FIELDS = {"title", "summary", "status", "coverage_start", "coverage_end"}
+FEED_FIELDS = {"title", "summary", "status", "coverage_start", "coverage_end", "time_zone", "language"}
 
 
 def next_seq(feed: Feed) -> int:
@@ -75,6 +76,8 @@ def create_feed(
     status: str = Feed.Status.DRAFT,
     coverage_start: datetime | None = None,
     coverage_end: datetime | None = None,
+    time_zone: str = "",
+    language: str = "en",
 ) -> Feed:
     """Create a feed; a feed created live or ended counts as its first visible change.
 
@@ -89,7 +92,10 @@ def create_feed(
         status=status,
         coverage_start=coverage_start,
         coverage_end=coverage_end,
+        language=language,
     )
+    if time_zone:
+        feed.time_zone = time_zone
     _fill_coverage_times(feed)
     feed.full_clean()
     with transaction.atomic():
@@ -111,7 +117,7 @@ def slug_from_title(title: str) -> str:
 
 
 def update_feed(*, feed: Feed, by: AbstractBaseUser, **changes: Any) -> Feed:
-    """Change a feed's own fields (title, summary, status, coverage times) and tell its readers."""
+    """Change a feed's own fields (title, summary, status, coverage times, language) and tell its readers."""
     unknown = set(changes) - FEED_FIELDS
     if unknown:
         raise ValidationError(dict.fromkeys(sorted(unknown), "This field cannot be changed."))
@@ -133,6 +139,9 @@ def update_feed(*, feed: Feed, by: AbstractBaseUser, **changes: Any) -> Feed:
             return locked
         _fill_coverage_times(locked)
         locked.full_clean()
+        if locked.language != public.language and locked.race:
+            with translation.override(locked.language):
+                locked.race_html = render_race_status(locked.race)
         locked.save()
         if was_visible and not locked.is_visible_to_readers:
             # Readers last hear the feed as they knew it, never a title or summary that is not public.
@@ -163,7 +172,8 @@ def update_race_status(
             return locked
         flag_changed = state.get("flag") != locked.race.get("flag")
         locked.race = state
-        locked.race_html = render_race_status(state)
+        with translation.override(locked.language):  # rendered once, in the readers' language
+            locked.race_html = render_race_status(state)
         locked.save(update_fields=["race", "race_html", "updated_at"])
         if locked.is_visible_to_readers:
             _record_feed_change(locked, by=by)
@@ -305,6 +315,32 @@ def update_entry(
     return _update_entry(entry=entry, by=by, expected_version=expected_version, upload=image, changes=changes)
 
 
+def correct_entry(
+    *,
+    entry: Entry,
+    by: AbstractBaseUser,
+    note: str,
+    expected_version: int | None = None,
+    image: UploadedFile | None = None,
+    **changes: Any,
+) -> Entry:
+    """Edit a published entry in the open: readers see "Corrected <time> — <note>" and can open
+    the wording they saw before. A plain `update_entry` stays silent (a typo fix).
+
+    Only the wording readers saw is kept as the earlier one, so a draft's text never reaches them.
+    """
+    note = _clean_text(note).strip()
+    if not note:
+        raise ValidationError({"correction_note": "Say in a few words what was corrected."})
+    if len(note) > CORRECTION_NOTE_MAX_LENGTH:
+        raise ValidationError(
+            {"correction_note": f"Keep the note to {CORRECTION_NOTE_MAX_LENGTH} characters or fewer."}
+        )
+    return _update_entry(
+        entry=entry, by=by, expected_version=expected_version, upload=image, changes=changes, correction=note
+    )
+
+
 def _update_entry(
     *,
     entry: Entry,
@@ -313,12 +349,15 @@ def _update_entry(
     upload: UploadedFile | None,
     changes: dict[str, Any],
     image_state: tuple[str, dict[str, Any]] | None = None,
+    correction: str | None = None,
 ) -> Entry:
     unknown = set(changes) - ENTRY_FIELDS
     if unknown:
         raise ValidationError(dict.fromkeys(sorted(unknown), "This field cannot be changed."))
     if not roles.can_write(by):
         raise PermissionDenied("You may not edit entries.")
+    if correction is not None:
+        _require_publisher(by, "You may not correct what readers see.")
     with transaction.atomic():
         _lock_feed(entry.feed_id)
         locked = Entry.objects.select_for_update().select_related("feed").get(pk=entry.pk)
@@ -331,8 +370,13 @@ def _update_entry(
         was_visible = locked.is_visible_to_readers
         was_public = _public_in_live_feed(locked)
         changed = {name for name, value in changes.items() if getattr(locked, name) != _cleaned(value)}
+        if correction is not None and not was_visible:
+            raise ValidationError("Only an entry readers can see can be corrected; edit it instead.")
         if not changed and upload is None and image_state is None:
+            if correction is not None:
+                raise ValidationError("A correction changes the wording: change the text, then save.")
             return locked
+        seen = {"headline": locked.headline, "html": locked.html}
         if image_state is None and locked.image:
             image_state = (locked.image.name, {k: v for k, v in locked.details.items() if k in IMAGE_KEYS})
         for name in changed:
@@ -349,6 +393,8 @@ def _update_entry(
             _require_publisher(by, "You may not pin entries or mark key events.")
         _render(locked, upload=upload, image_state=image_state)
         locked.full_clean(exclude=["author", "image", "scheduled_by"])
+        if correction is not None:
+            _note_correction(locked, note=correction, seen=seen)
         locked.version += 1
         locked._history_user = by
         locked.save()
@@ -361,6 +407,17 @@ def _update_entry(
             _schedule(locked)
     _copy_state(locked, into=entry)
     return entry
+
+
+def _note_correction(entry: Entry, *, note: str, seen: dict[str, str]) -> None:
+    """Record a correction on the entry about to be saved: the time, the note and the wording
+    readers saw (`seen`), and mark it in the entry's history."""
+    if not entry.is_visible_to_readers:
+        raise ValidationError("A correction keeps the entry published; unpublish it with a plain edit.")
+    if seen == {"headline": entry.headline, "html": entry.html}:
+        raise ValidationError("A correction changes the wording: change the text, then save.")
+    entry.corrections = [*entry.corrections, {"at": events.timestamp(timezone.now()), "note": note, **seen}]
+    entry._change_reason = f"Correction: {note}"[:HISTORY_REASON_MAX_LENGTH]
 
 
 def restore_entry_version(
@@ -433,8 +490,11 @@ def publish_at_time(*, entry_id: int, due: str) -> bool:
     return publish_scheduled_entry(entry_id=entry_id, due=datetime.fromisoformat(due))
 
 
-def delete_entry(*, entry: Entry, by: AbstractBaseUser) -> None:
-    """Delete an entry; one readers have seen leaves a tombstone so they can be told."""
+def delete_entry(*, entry: Entry, by: AbstractBaseUser, removal_notice: bool = False) -> None:
+    """Delete an entry; one readers have seen leaves a tombstone so they can be told.
+
+    With `removal_notice`, an entry readers can see now leaves "This update was removed" in its
+    place, on the page and in the API, instead of vanishing; its content is gone either way."""
     with transaction.atomic():
         _lock_feed(entry.feed_id)
         locked = Entry.objects.select_for_update().select_related("feed").get(pk=entry.pk)
@@ -454,7 +514,12 @@ def delete_entry(*, entry: Entry, by: AbstractBaseUser) -> None:
             return
         locked.deleted_at = timezone.now()
         locked.headline = locked.body = locked.html = ""
+        locked.corrections = []  # earlier wording is content too
         locked.pinned = locked.key_event = False
+        if removal_notice and was_visible:
+            locked.removal_notice = True
+            locked.details = {}
+            locked._change_reason = "Removed, leaving a notice for readers"
         locked.publish_at = None
         locked.version += 1
         locked.save()
@@ -498,7 +563,8 @@ def _render(
             entry.image.name, previous = image_state
         details.update(previous)
     entry.details = details
-    entry.html = kinds.render_entry(kind=entry.kind, body=entry.body, details=details)
+    with translation.override(entry.feed.language):  # rendered once, in the readers' language
+        entry.html = kinds.render_entry(kind=entry.kind, body=entry.body, details=details)
 
 
 def _schedule(entry: Entry) -> None:

@@ -40,6 +40,7 @@ def live_blog_posting(request: HttpRequest, feed: Feed, entries: list[Entry]) ->
         "mainEntityOfPage": page_url,
         "headline": feed.title,
         "description": feed.summary or feed.title,
+        "inLanguage": feed.language,
         "datePublished": events.timestamp(feed.coverage_start or feed.created_at),
         "dateModified": events.timestamp(newest.updated_at if newest else feed.updated_at),
         "coverageStartTime": events.timestamp(feed.coverage_start),

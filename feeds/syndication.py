@@ -3,14 +3,17 @@ JSON Feed 1.1. Only what readers may see, newest first."""
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed as SyndicationFeed
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import translation
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
-from django.utils.html import strip_tags
+from django.utils.html import format_html, strip_tags
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
 from . import events, hub, links, selectors
@@ -22,6 +25,33 @@ ITEMS = 50
 
 def latest_entries(feed: Feed) -> list[Entry]:
     return selectors.entries_page(feed=feed, limit=ITEMS).entries
+
+
+def entry_content(entry: Entry) -> str:
+    """The entry's HTML, followed by each visible correction: its time (the event's), the note and
+    the earlier wording struck through, so a feed reader shows it as an update, not a silent edit."""
+    zone = zoneinfo.ZoneInfo(entry.feed.time_zone)
+    notes = [
+        format_html(
+            '<p class="correction"><strong>Corrected {} — {}</strong></p>{}',
+            item.at.astimezone(zone).strftime("%H:%M %Z"),
+            item.note,
+            format_html(
+                "<p>Earlier wording:</p><del>{}{}</del>",
+                item.headline and format_html("<p>{}</p>", item.headline),
+                mark_safe(item.html),
+            ),
+        )
+        for item in entry.correction_list
+    ]
+    return entry.html + "".join(notes)
+
+
+def entry_updated(entry: Entry) -> datetime | None:
+    """When readers were last told the entry changed: its latest correction, else its publication
+    (a plain edit, such as a typo fix, is not announced as an update)."""
+    corrections = entry.correction_list
+    return corrections[-1].at if corrections else entry.published_at
 
 
 def entry_title(entry: Entry) -> str:
@@ -61,6 +91,11 @@ class EntriesRss(SyndicationFeed):
     def get_object(self, request: HttpRequest, slug: str) -> Feed:
         return readable_feed(slug)
 
+    def get_feed(self, obj: Feed, request: HttpRequest) -> Any:
+        """The document in the feed's language: its <language> (RSS) and xml:lang (Atom) say so."""
+        with translation.override(obj.language):
+            return super().get_feed(obj, request)
+
     def title(self, feed: Feed) -> str:
         return feed.title
 
@@ -77,7 +112,7 @@ class EntriesRss(SyndicationFeed):
         return entry_title(entry)
 
     def item_description(self, entry: Entry) -> str:
-        return entry.html
+        return entry_content(entry)
 
     def item_link(self, entry: Entry) -> str:
         return links.entry_path(entry)
@@ -88,8 +123,8 @@ class EntriesRss(SyndicationFeed):
     def item_pubdate(self, entry: Entry) -> datetime | None:
         return entry.published_at
 
-    def item_updateddate(self, entry: Entry) -> datetime:
-        return entry.updated_at
+    def item_updateddate(self, entry: Entry) -> datetime | None:
+        return entry_updated(entry)
 
     def item_author_name(self, entry: Entry) -> str:
         return events.author_name(entry)
@@ -109,9 +144,9 @@ def json_feed(request: HttpRequest, slug: str) -> HttpResponse:
             "id": links.absolute(request, links.entry_path(entry)),
             "url": links.absolute(request, links.entry_path(entry)),
             "title": entry_title(entry),
-            "content_html": entry.html,
+            "content_html": entry_content(entry),
             "date_published": events.timestamp(entry.published_at),
-            "date_modified": events.timestamp(entry.updated_at),
+            "date_modified": events.timestamp(entry_updated(entry)),
             "authors": [{"name": events.author_name(entry)}],
         }
         for entry in latest_entries(feed)
@@ -123,7 +158,7 @@ def json_feed(request: HttpRequest, slug: str) -> HttpResponse:
         "feed_url": hub.self_url(request),
         "description": feed.summary,
         "authors": [{"name": settings.LIVEFEED["PUBLISHER_NAME"]}],
-        "language": settings.LANGUAGE_CODE,
+        "language": feed.language,
         "items": items,
     }
     if hub.hub_url():

@@ -1,12 +1,13 @@
 from django.urls import path
 
-from . import embed, syndication, views
+from . import embed, languages, syndication, views
 from .caching import cached_feed_view
 
 app_name = "feeds"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("jsi18n/<str:language>/", languages.script_catalog, name="script-catalog"),
     path(
         "feeds/<slug:slug>/",
         cached_feed_view(views.feed_detail, cookies=(views.ORDER_COOKIE,)),

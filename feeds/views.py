@@ -7,7 +7,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
@@ -82,7 +82,8 @@ def _live_page(
     }
     if focus is not None:
         context["share"] = _share_card(request, feed, focus)
-    response = render(request, "feeds/feed_detail.html", context)
+    with translation.override(feed.language):
+        response = render(request, "feeds/feed_detail.html", context)
     if store_order:
         response.set_cookie(ORDER_COOKIE, order, max_age=ORDER_COOKIE_MAX_AGE, samesite="Lax")
     return response
@@ -109,9 +110,9 @@ def feed_detail(request: HttpRequest, slug: str) -> HttpResponse:
     cursor = request.GET.get("after" if order == "oldest" else "before") or None
     try:
         if order == "oldest":
-            page = selectors.entries_page(feed=feed, after=cursor, order=order)
+            page = selectors.entries_page(feed=feed, after=cursor, order=order, with_removals=True)
         else:
-            page = selectors.entries_page(feed=feed, before=cursor, order=order)
+            page = selectors.entries_page(feed=feed, before=cursor, order=order, with_removals=True)
     except selectors.InvalidCursor:
         return HttpResponseBadRequest("The link to more entries is not valid.")
     return _live_page(
@@ -134,7 +135,7 @@ def entry_detail(request: HttpRequest, slug: str, entry_id: int) -> HttpResponse
     except Entry.DoesNotExist:
         raise Http404("No such entry.")
     order, store = _reader_order(request)
-    window = selectors.entries_around(feed=feed, entry=entry, order=order)
+    window = selectors.entries_around(feed=feed, entry=entry, order=order, with_removals=True)
     return _live_page(
         request,
         feed,

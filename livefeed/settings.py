@@ -88,8 +88,8 @@ INSTALLED_APPS = [
     "feeds",
 ]
 # Features that plug into the core, each a Django app of its own. LIVEFEED_PLUGINS lists the ones
-# to run (comma-separated; set but empty runs the core alone); unset runs all three.
-PLUGINS = ["feeds.timing", "feeds.messaging", "feeds.webhooks"]
+# to run (comma-separated; set but empty runs the core alone); unset runs all four.
+PLUGINS = ["feeds.timing", "feeds.messaging", "feeds.webhooks", "feeds.participation"]
 if "LIVEFEED_PLUGINS" in os.environ:
     PLUGINS = [name.strip() for name in os.environ["LIVEFEED_PLUGINS"].split(",") if name.strip()]
 INSTALLED_APPS += PLUGINS
@@ -124,6 +124,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -206,7 +207,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# The site's own language (the admin, the list of feeds); each feed is read in its own language.
+LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "en")
+LANGUAGES = [("en", "English"), ("es", "Español"), ("fr", "Français")]
+# Catalogs for Livefeed's own words (templates, Python and scripts), compiled .mo files included,
+# so a machine without GNU gettext serves them; project templates' words are kept there too.
+LOCALE_PATHS = [BASE_DIR / "feeds" / "locale"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -339,7 +345,25 @@ LIVEFEED: dict[str, Any] = {
     # Without Redis: where the local processes (server, worker, commands) keep the sockets that
     # carry changes between them. Empty: next to the SQLite file (`<file>-bus`), else in var/.
     "BUS_DIR": os.environ.get("LIVEFEED_BUS_DIR", ""),
+    # A reader away this many seconds (a background tab, a dropped connection) is shown a summary
+    # of the key events and race status changes missed when back.
+    "AWAY_SUMMARY_AFTER": int(os.environ.get("LIVEFEED_AWAY_SUMMARY_AFTER", "180")),
+    # Seconds between two counts of each feed's readers, kept for the desk's audience chart; 0 turns
+    # the counting off (the figures already kept stay readable).
+    "AUDIENCE_SAMPLE_SECONDS": max(0, int(os.environ.get("LIVEFEED_AUDIENCE_SAMPLE_SECONDS", "5"))),
 }
+
+# --- Reader participation: polls, reactions, questions (docs/participation.md) ------------------
+LIVEFEED.update(
+    {
+        # Votes and reactions one client address may send (a crowd behind one NAT shares it).
+        "PARTICIPATION_VOTE_RATE": os.environ.get("LIVEFEED_PARTICIPATION_VOTE_RATE", "600/min"),
+        # Questions one client address may send.
+        "PARTICIPATION_QUESTION_RATE": os.environ.get("LIVEFEED_PARTICIPATION_QUESTION_RATE", "5/10min"),
+        # Seconds between two count messages of one poll or entry's reactions, site-wide.
+        "PARTICIPATION_TALLY_SECONDS": float(os.environ.get("LIVEFEED_PARTICIPATION_TALLY_SECONDS", "1")),
+    }
+)
 
 # One JSON object per line in production, for log collectors; plain text for a newcomer's terminal.
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json")

@@ -25,5 +25,7 @@ urlpatterns = [
 # Plug-in apps with pages of their own, when installed (settings.PLUGINS).
 if apps.is_installed("feeds.messaging"):
     urlpatterns.append(path("integrations/", include("feeds.messaging.urls")))
+if apps.is_installed("feeds.participation"):
+    urlpatterns.append(path("participation/", include("feeds.participation.urls")))
 if settings.SERVE_MEDIA:
     urlpatterns.append(re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}))

@@ -23,7 +23,7 @@ from tests.fixtures import servers
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 os.environ.pop("REDIS_URL", None)
 
-PLUGIN_APPS = ("feeds.timing", "feeds.messaging", "feeds.webhooks")
+PLUGIN_APPS = ("feeds.timing", "feeds.messaging", "feeds.webhooks", "feeds.participation")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -122,10 +122,12 @@ def fresh_process_state() -> Iterator[None]:
 
 def reset_process_state() -> None:
     from feeds import answers, broadcast, consumers, embed, presence
+    from feeds.audience import sampling
 
     answers.reset()
     broadcast.reset_process_state()
     presence.reset()
+    sampling.reset()
     consumers.reset()
     embed.reset()
 

@@ -13,6 +13,9 @@ import os
 os.environ.setdefault("DEBUG", "true")
 
 from livefeed.settings import *  # noqa: E402,F403
-from livefeed.settings import STORAGES  # noqa: E402
+from livefeed.settings import LIVEFEED, STORAGES  # noqa: E402
 
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+# Consumers tested in this process live in short event loops, where a sampler would be cut off
+# mid-sleep; the Daphne servers the tests start count their readers as in production.
+LIVEFEED = {**LIVEFEED, "AUDIENCE_SAMPLE_SECONDS": 0}

@@ -84,7 +84,9 @@ def test_changing_feed_status_in_the_admin_is_a_visible_change(editor_client, li
         {
             "title": live_feed.title,
             "summary": "",
+            "language": "en",
             "status": "ended",
+            "time_zone": "UTC",
             "coverage_start_0": "",
             "coverage_start_1": "",
             "coverage_end_0": "",
@@ -117,7 +119,9 @@ def test_a_stale_edit_in_the_feed_pages_entry_list_is_refused_not_lost(editor_cl
         {
             "title": live_feed.title,
             "summary": "",
+            "language": "en",
             "status": "live",
+            "time_zone": "UTC",
             "coverage_start_0": "",
             "coverage_start_1": "",
             "coverage_end_0": "",

@@ -280,3 +280,19 @@ async def test_a_gap_fill_that_fails_tells_the_reader_to_resume(publisher, live_
     monkeypatch.setattr(consumers, "catch_up", broken)
     hub.fan_out(live_feed.slug, Change(first.seq + 2, '{"type":"entry.created"}'))  # reveals a gap
     assert await communicator.receive_output(timeout=10) == {"type": "websocket.close", "code": 4012}
+
+
+async def test_a_transient_message_is_written_at_once_and_takes_no_seq(publisher, live_feed):
+    from feeds.broadcast import broadcast_transient
+
+    before = live_feed.seq
+    communicator = await connect(f"/ws/feeds/{live_feed.slug}/?after={before}")
+    assert await communicator.receive_nothing(timeout=0.1)
+    broadcast_transient(feed_slug=live_feed.slug, message={"type": "counts", "feed": live_feed.slug, "n": 3})
+    assert await receive(communicator) == {"type": "counts", "feed": live_feed.slug, "n": 3}
+    # The sequence of changes goes on as if it had not been there: no gap to fill, nothing skipped.
+    entry = await database_sync_to_async(services.create_entry)(feed=live_feed, by=publisher, body="next")
+    message = await receive(communicator)
+    assert message["seq"] == entry.seq == before + 1
+    assert await communicator.receive_nothing(timeout=0.2)
+    await communicator.disconnect()

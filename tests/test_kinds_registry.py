@@ -39,7 +39,8 @@ def pit_stop() -> Iterator[Kind]:
 
 
 def test_built_in_kinds_are_registered_in_the_order_editors_see_them():
-    assert [name for name, _ in kinds.choices()] == ["text", "quote", "social", "image", "race_status"]
+    # Kinds a plug-in app registers (the participation app's poll) come after the built-in ones.
+    assert [name for name, _ in kinds.choices()][:5] == ["text", "quote", "social", "image", "race_status"]
 
 
 def test_every_kind_name_code_refers_to_is_registered():

@@ -224,10 +224,21 @@ class FeedLifeMachine(RuleBasedStateMachine):
 
     @rule(entry=entries, data=st.data())
     def edit_entry(self, entry: ModelEntry, data: Any) -> None:
+        """Edit an entry silently or, one readers see, as a visible correction: readers then see the
+        note and the wording they saw before."""
         if entry.deleted:
             return
         content = new_content(entry.content.kind, data)
-        self._update(entry, headline=content.headline, body=content.body, details=dict(content.details))
+        changes = {"headline": content.headline, "body": content.body, "details": dict(content.details)}
+        if entry.visible and data.draw(st.booleans(), label="as a correction"):
+            saved = Entry.objects.get(pk=entry.pk)
+            services.correct_entry(entry=saved, by=self.editor, note=f"Corrected {entry.key}", **changes)
+            self.touched(entry.feed, entry)
+            if entry.pinned:
+                self.touched(entry.feed)
+            entry.corrections.append(entry.content)
+        else:
+            self._update(entry, **changes)
         entry.versions.append(entry.content)
         entry.content = content
         entry.feed.pinned_after_change(entry)
@@ -279,6 +290,7 @@ class FeedLifeMachine(RuleBasedStateMachine):
         services.delete_entry(entry=Entry.objects.get(pk=entry.pk), by=self.editor)
         self.touched(entry.feed, entry)
         entry.deleted, entry.pinned, entry.key_event, entry.scheduled_for = True, False, False, None
+        entry.corrections = []
 
     @rule(entry=entries, data=st.data())
     def restore(self, entry: ModelEntry, data: Any) -> None:
@@ -509,6 +521,14 @@ class FeedLifeMachine(RuleBasedStateMachine):
             query = {"before": cursor}
         text = "\n".join(pages)
         self.assert_text("live page", text, expected, hidden)
+        earlier = {
+            (entry.pk, version.body_token)
+            for entry in feed.entries
+            if entry.visible
+            for version in entry.corrections
+        }
+        missing = sorted(pair for pair in earlier if pair[1] not in text)
+        assert not missing, f"live page: corrected entries without their earlier wording: {missing}"
         assert feed.title in pages[0], "the live page does not show the feed's title"
 
     def dirty(self, feed: ModelFeed) -> list[ModelEntry]:

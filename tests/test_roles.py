@@ -143,7 +143,9 @@ def admin_action(world: dict[str, Any], action: str) -> tuple[int, bool]:
             {
                 "title": feed.title,
                 "summary": "",
+                "language": "en",
                 "status": "ended",
+                "time_zone": "UTC",
                 "coverage_start_0": "",
                 "coverage_start_1": "",
                 "coverage_end_0": "",

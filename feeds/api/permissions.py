@@ -18,3 +18,12 @@ class ReadOrPublish(permissions.BasePermission):
         if request.method in permissions.SAFE_METHODS:
             return True
         return bool(request.user and request.user.is_authenticated and roles.can_write(request.user))
+
+
+class WatchesDesks(permissions.BasePermission):
+    """Audience figures are the newsroom's: staff who may open the desk, by token or session."""
+
+    message = "Only the newsroom's staff may read audience figures."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(request.user and request.user.is_authenticated and roles.can_watch_desk(request.user))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
 from rest_framework import serializers
@@ -22,7 +23,8 @@ NONBLANK_TEXT_PATTERN = r"[^\s\x00]"
 
 
 class LivefeedAutoSchema(AutoSchema):
-    """Reads are public; writes need the bearer token (sessions are for the site, not the API)."""
+    """Reads are public, save the staff's audience figures; writes and those need the bearer token
+    (sessions are for the site, not the API)."""
 
     def get_auth(self) -> list[dict[str, list[str]]]:
         if self.method in ("GET", "HEAD", "OPTIONS"):
@@ -40,9 +42,13 @@ class FeedSchema(serializers.Serializer):
     status = serializers.ChoiceField(choices=Feed.Status.choices)
     coverage_start = serializers.DateTimeField(allow_null=True)
     coverage_end = serializers.DateTimeField(allow_null=True)
+    language = serializers.ChoiceField(
+        choices=settings.LANGUAGES, help_text="What readers read it in: page, widget, feeds, race status."
+    )
     url = serializers.CharField(help_text="The reader page, relative to the site.")
     race = serializers.DictField(help_text="Race status fields (flag, lap, laps_total, leader…).")
     race_html = serializers.CharField(allow_blank=True, help_text="Sanitized HTML of the race status.")
+    time_zone = serializers.CharField(help_text="The event's time zone, an IANA name (Europe/Paris).")
     seq = serializers.IntegerField(min_value=0, help_text="Number of the feed's last visible change.")
 
     class Meta:
@@ -54,6 +60,16 @@ class FeedListSchema(serializers.Serializer):
 
     class Meta:
         ref_name = "FeedList"
+
+
+class CorrectionSchema(serializers.Serializer):
+    at = serializers.DateTimeField(help_text="When the correction was made.")
+    note = serializers.CharField(help_text="The editor's note on what was corrected.")
+    headline = serializers.CharField(allow_blank=True, help_text="The headline readers saw before.")
+    html = serializers.CharField(allow_blank=True, help_text="The sanitized HTML readers saw before.")
+
+    class Meta:
+        ref_name = "Correction"
 
 
 class EntrySchema(serializers.Serializer):
@@ -70,6 +86,12 @@ class EntrySchema(serializers.Serializer):
     key_event = serializers.BooleanField()
     author = serializers.CharField()
     seq = serializers.IntegerField(allow_null=True, help_text="Number of the entry's last visible change.")
+    corrections = CorrectionSchema(
+        many=True, help_text="Visible corrections, oldest first; plain edits are not listed."
+    )
+    removed = serializers.BooleanField(
+        help_text='A deleted entry that left a "This update was removed" notice: no content.'
+    )
 
     class Meta:
         ref_name = "Entry"
@@ -123,6 +145,9 @@ class EntryChangedEvent(_EventBase):
 
 class EntryIdSchema(serializers.Serializer):
     id = serializers.IntegerField()
+    removal_notice = serializers.BooleanField(
+        required=False, help_text='Present (true) when readers are shown "This update was removed".'
+    )
 
     class Meta:
         ref_name = "EntryId"
@@ -162,6 +187,51 @@ class TimingResultSchema(serializers.Serializer):
 
     class Meta:
         ref_name = "TimingResult"
+
+
+# --- Audience (staff only) -----------------------------------------------------------------------
+
+
+class AudienceSampleSchema(serializers.Serializer):
+    at = serializers.DateTimeField(help_text="The moment counted (UTC).")
+    readers = serializers.IntegerField(min_value=0, help_text="Readers connected, on every server.")
+
+    class Meta:
+        ref_name = "AudienceSample"
+
+
+class EntryReachSchema(serializers.Serializer):
+    id = serializers.IntegerField()
+    headline = serializers.CharField(help_text="The headline, or the start of the entry's text.")
+    published_at = serializers.DateTimeField()
+    reach = serializers.IntegerField(
+        min_value=0, allow_null=True, help_text="Readers connected when it was published (null: not counted)."
+    )
+
+    class Meta:
+        ref_name = "EntryReach"
+
+
+class AudienceSchema(serializers.Serializer):
+    feed = serializers.RegexField(SLUG_PATTERN, help_text="The feed's slug.")
+    interval = serializers.IntegerField(min_value=1, help_text="Seconds between two samples.")
+    peak = AudienceSampleSchema(allow_null=True, help_text="The first sample with the most readers.")
+    latest = AudienceSampleSchema(allow_null=True, help_text="The last sample taken.")
+    samples = AudienceSampleSchema(many=True, help_text="Readers over the feed's life, oldest first.")
+    entries = EntryReachSchema(many=True, help_text="Each published entry's reach, oldest first.")
+
+    class Meta:
+        ref_name = "Audience"
+
+
+def staff_read_responses(ok: Any) -> dict[Any, Any]:
+    """The answers of a read for the newsroom's staff (a bearer token or an admin session)."""
+    return {
+        **(ok if isinstance(ok, dict) else {200: ok}),
+        401: _error("No token, or a token that is not valid or was revoked."),
+        403: _error("The token's user is not on the newsroom's staff."),
+        404: _error("No such feed."),
+    }
 
 
 # --- Errors ------------------------------------------------------------------------------------

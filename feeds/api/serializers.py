@@ -3,6 +3,7 @@ the WebSocket (feeds.events), described in `schema`."""
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -15,10 +16,11 @@ from rest_framework import serializers
 from .. import kinds, race
 from ..kinds.base import MAX_FIELD
 from ..kinds.social import SOCIAL_NETWORKS, social_network
-from ..models import Entry, Feed
+from ..models import CORRECTION_NOTE_MAX_LENGTH, Entry, Feed
 from .schema import NONBLANK_TEXT_PATTERN, SLUG_PATTERN
 
 MAX_BODY_LENGTH = 100_000
+TIME_ZONES = sorted(zoneinfo.available_timezones())
 # "Contains a NUL character": text the API refuses (details and race fields drop NULs instead).
 NUL = {"pattern": "\\x00"}
 
@@ -312,6 +314,18 @@ ENTRY_EDIT_JSON_SCHEMA: dict[str, Any] = {
         **_COMMON_ENTRY_FIELDS,
         "body": _BODY,
         "details": DETAILS_SCHEMA,
+        "correction_note": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": CORRECTION_NOTE_MAX_LENGTH,
+            "pattern": NONBLANK_TEXT_PATTERN,
+            "not": NUL,
+            "description": (
+                'Save the edit as a visible correction with this note: readers see "Corrected", '
+                "the time and the note, and can open the earlier wording. Only for a published "
+                "entry, and the wording must change; leave it out for a silent edit."
+            ),
+        },
         "version": {
             "type": "integer",
             "minimum": 1,
@@ -383,10 +397,22 @@ class FeedCreateSerializer(serializers.ModelSerializer):
         help_text="The feed's address; derived from the title when left out. A slug in use answers 409.",
     )
     summary = TextField(required=False, allow_blank=True, trim_whitespace=False)
+    time_zone = serializers.ChoiceField(
+        choices=TIME_ZONES, required=False, help_text="Where the event takes place; the site's when left out."
+    )
 
     class Meta:
         model = Feed
-        fields = ["title", "slug", "summary", "status", "coverage_start", "coverage_end"]
+        fields = [
+            "title",
+            "slug",
+            "summary",
+            "status",
+            "coverage_start",
+            "coverage_end",
+            "time_zone",
+            "language",
+        ]
         extra_kwargs = {
             "coverage_end": {"help_text": "Not before coverage_start."},
         }
@@ -405,10 +431,23 @@ class FeedUpdateSerializer(serializers.ModelSerializer):
     announce = StrictBooleanField(
         required=False, default=False, help_text="Also post a race status entry when the flag changes."
     )
+    time_zone = serializers.ChoiceField(
+        choices=TIME_ZONES, required=False, help_text="Where the event takes place (an IANA name)."
+    )
 
     class Meta:
         model = Feed
-        fields = ["title", "summary", "status", "coverage_start", "coverage_end", "race", "announce"]
+        fields = [
+            "title",
+            "summary",
+            "status",
+            "coverage_start",
+            "coverage_end",
+            "time_zone",
+            "language",
+            "race",
+            "announce",
+        ]
         extra_kwargs = {
             "coverage_end": {"help_text": "Not before coverage_start."},
         }
@@ -448,6 +487,13 @@ class EntryWriteSerializer(serializers.ModelSerializer):
         max_value=2**31 - 1,
         help_text="The version you edited; a newer one on the server answers 409.",
     )
+    correction_note = TextField(
+        nonblank=True,
+        required=False,
+        trim_whitespace=False,
+        max_length=CORRECTION_NOTE_MAX_LENGTH,
+        help_text="Save the edit as a visible correction with this note (published entries only).",
+    )
 
     class Meta:
         model = Entry
@@ -462,6 +508,7 @@ class EntryWriteSerializer(serializers.ModelSerializer):
             "key_event",
             "publish_at",
             "version",
+            "correction_note",
         ]
         extra_kwargs = {
             "publish_at": {"help_text": "A time in the future: the entry stays a draft until then."}

@@ -22,6 +22,17 @@ urlpatterns = [
     path("feeds/<slug:slug>/events/", cached_feed_view(views.FeedEventsView.as_view()), name="feed-events"),
     path("feeds/<slug:slug>/entries/", views.EntryListView.as_view(), name="entry-list"),
     path("feeds/<slug:slug>/entries/<int:entry_id>/", views.EntryDetailView.as_view(), name="entry-detail"),
+    path("feeds/<slug:slug>/audience/", views.FeedAudienceView.as_view(), name="feed-audience"),
+    path(
+        "feeds/<slug:slug>/audience/readers.csv",
+        views.FeedAudienceReadersCsvView.as_view(),
+        name="feed-audience-readers-csv",
+    ),
+    path(
+        "feeds/<slug:slug>/audience/entries.csv",
+        views.FeedAudienceEntriesCsvView.as_view(),
+        name="feed-audience-entries-csv",
+    ),
     *routes.patterns(),
     # Anything else under /api/ (a slug or id that cannot be one) is the API's JSON 404, not a page.
     re_path(r"^", views.no_such_endpoint),

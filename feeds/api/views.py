@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
@@ -18,11 +21,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import events, selectors, services
+from ..audience import stats
 from ..idempotency import idempotent_api
 from ..models import Entry, Feed
 from . import schema
 from .errors import Conflict
-from .permissions import ReadOrPublish
+from .permissions import ReadOrPublish, WatchesDesks
 from .serializers import (
     ENTRY_EDIT_FORM_SCHEMA,
     ENTRY_EDIT_JSON_SCHEMA,
@@ -41,6 +45,12 @@ ENTRY_ID = OpenApiParameter(
     {"type": "integer", "format": "int64", "minimum": 0, "maximum": schema.MAX_INT64},
     OpenApiParameter.PATH,
     description="The entry's id.",
+)
+REMOVAL_NOTICE = OpenApiParameter(
+    "removal_notice",
+    bool,
+    description='`true` leaves "This update was removed" where a published entry was; '
+    "by default it simply disappears.",
 )
 ENTRY_CONFLICT = OpenApiResponse(
     response=schema.ConflictSchema,
@@ -74,6 +84,15 @@ def _int_param(request: Request, name: str, default: int) -> int:
     if value > schema.MAX_INT64:
         raise ValidationError({name: f"Must be at most {schema.MAX_INT64}."})
     return value
+
+
+def _bool_param(request: Request, name: str) -> bool:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return False
+    if raw not in ("true", "false"):
+        raise ValidationError({name: "Use true or false."})
+    return raw == "true"
 
 
 class PublicReadView(APIView):
@@ -156,7 +175,9 @@ class FeedDetailView(PublicReadView):
             # The schema cannot tie a cursor to its order; like an unreadable cursor, no such page.
             raise NotFound("No such page: page newest first with `before`, oldest first with `after`.")
         try:
-            page = selectors.entries_page(feed=feed, before=before, after=after, order=order)
+            page = selectors.entries_page(
+                feed=feed, before=before, after=after, order=order, with_removals=True
+            )
         except selectors.InvalidCursor as exc:
             # Like Django's paginator with a page number it cannot read: no such page.
             raise NotFound(f"No such page: {exc} Follow `older` or `newer` from the feed's first page.")
@@ -281,18 +302,94 @@ class EntryDetailView(APIView):
         serializer = EntryWriteSerializer(entry, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         changes = dict(serializer.validated_data)
-        entry = services.update_entry(
-            entry=entry, by=request.user, expected_version=changes.pop("version", None), **changes
-        )
+        expected_version = changes.pop("version", None)
+        note = changes.pop("correction_note", None)
+        if note is not None:
+            entry = services.correct_entry(
+                entry=entry, by=request.user, note=note, expected_version=expected_version, **changes
+            )
+        else:
+            entry = services.update_entry(
+                entry=entry, by=request.user, expected_version=expected_version, **changes
+            )
         return Response(events.desk_entry_payload(entry))
 
     @extend_schema(
-        parameters=[SLUG, ENTRY_ID],
+        parameters=[SLUG, ENTRY_ID, REMOVAL_NOTICE],
         responses=schema.write_responses({204: OpenApiResponse(description="Deleted.")}),
         summary="Delete an entry",
     )
     @idempotent_api
     def delete(self, request: Request, slug: str, entry_id: int) -> Response:
         entry = self._writable_entry(slug, entry_id)
-        services.delete_entry(entry=entry, by=request.user)
+        notice = _bool_param(request, "removal_notice")
+        services.delete_entry(entry=entry, by=request.user, removal_notice=notice)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+STAFF_ONLY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+
+
+class FeedAudienceView(APIView):
+    permission_classes = [WatchesDesks]
+
+    @extend_schema(
+        parameters=[SLUG],
+        responses=schema.staff_read_responses(schema.AudienceSchema),
+        auth=STAFF_ONLY,
+        summary="Readers over time, peak and each entry's reach",
+        description="Sampled every few seconds across every server and kept for the feed's life; staff only.",
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        feed = get_object_or_404(Feed, slug=slug)
+        return Response(stats.audience_payload(stats.audience_of(feed=feed)))
+
+
+class FeedAudienceCsvView(APIView):
+    """The same figures as CSV files, for spreadsheets: `readers.csv` (each sample) and
+    `entries.csv` (each published entry's reach)."""
+
+    permission_classes = [WatchesDesks]
+    table = "readers"
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> tuple[Any, str]:
+        # The file is written as CSV whatever the client accepts, and a refusal is the API's JSON.
+        return super().perform_content_negotiation(request, force=True)
+
+    def get(self, request: Request, slug: str) -> HttpResponse:
+        feed = get_object_or_404(Feed, slug=slug)
+        audience = stats.audience_of(feed=feed)
+        text = stats.readers_csv(audience) if self.table == "readers" else stats.entries_csv(audience)
+        response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{feed.slug}-{self.table}.csv"'
+        return response
+
+
+def _csv_schema(table: str, description: str) -> Any:
+    return extend_schema(
+        parameters=[SLUG],
+        responses=schema.staff_read_responses(
+            {(200, "text/csv"): OpenApiResponse(response=OpenApiTypes.STR, description=description)}
+        ),
+        auth=STAFF_ONLY,
+        summary=f"The audience as CSV: {table}",
+        operation_id=f"feeds_audience_{table}_csv",
+    )
+
+
+class FeedAudienceReadersCsvView(FeedAudienceCsvView):
+    table = "readers"
+
+    @_csv_schema("readers", "`time,readers`: one row per sample, oldest first.")
+    def get(self, request: Request, slug: str) -> HttpResponse:
+        return super().get(request, slug)
+
+
+class FeedAudienceEntriesCsvView(FeedAudienceCsvView):
+    table = "entries"
+
+    @_csv_schema(
+        "entries", "`entry_id,published_at,headline,reach`: one row per published entry, oldest first."
+    )
+    def get(self, request: Request, slug: str) -> HttpResponse:
+        return super().get(request, slug)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from . import hub, local_bus, publishing, writers
 from .desk import broadcast_to_desk, desk_group_name, subscribe_desk, unsubscribe_desk
 from .hub import Listener, subscribe, subscription_state, unsubscribe
-from .publishing import broadcast_change, publish, redis_ping
+from .publishing import TRANSIENT_SEQ, broadcast_change, broadcast_transient, publish, redis_ping
 from .redis_link import redis_channel
 from .writers import (
     CLOSE_RESUME,
@@ -35,12 +35,14 @@ __all__ = [
     "CLOSE_RESUME",
     "CLOSE_TOO_SLOW",
     "Change",
+    "TRANSIENT_SEQ",
     "Listener",
     "SendWriter",
     "TransportWriter",
     "Writer",
     "broadcast_change",
     "broadcast_to_desk",
+    "broadcast_transient",
     "desk_group_name",
     "publish",
     "reader_buffer_bytes",

@@ -45,6 +45,20 @@ def broadcast_change(*, feed: Feed, seq: int, message: dict[str, Any]) -> None:
     transaction.on_commit(lambda: publish(feed_slug=feed_slug, seq=seq, text=text))
 
 
+# The `seq` a transient message travels under: readers write it at once and never catch it up.
+TRANSIENT_SEQ = 0
+
+
+def broadcast_transient(*, feed_slug: str, message: dict[str, Any]) -> None:
+    """Send `message` to the feed's readers now, outside the sequence of changes.
+
+    For state a newer message replaces (live counts): it takes no `seq`, is not stored, and a
+    reader who misses it reads the state again from its source. Never for anything a reader must
+    not miss, and never for a draft.
+    """
+    publish(feed_slug=feed_slug, seq=TRANSIENT_SEQ, text=encode(message))
+
+
 def publish(*, feed_slug: str, seq: int, text: str) -> None:
     """Hand a committed change to every process's readers; never raises.
 

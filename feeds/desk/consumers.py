@@ -1,5 +1,5 @@
 """The desk's WebSocket: staff of the newsroom follow every change to a feed, drafts included,
-and the number of readers watching it now.
+the number of readers watching it now and each new sample of the audience chart.
 
 Unlike the readers' socket it needs the admin session and accepts only this site's origin.
 """
@@ -7,7 +7,9 @@ Unlike the readers' socket it needs the admin session and accepts only this site
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from datetime import datetime, timedelta
 from importlib import import_module
 from types import SimpleNamespace
 from typing import Any
@@ -16,11 +18,14 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user
+from django.utils import timezone
 
 from .. import presence, roles
+from ..audience.sampling import interval_seconds, keep_sampling
 from ..broadcast.desk import subscribe_desk, unsubscribe_desk
 from ..broadcast.writers import CLOSE_RESUME
-from ..models import Feed
+from ..events import timestamp
+from ..models import Feed, ReaderSample
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +42,14 @@ def _may_watch(user: Any, slug: str) -> bool | None:
 
 
 may_watch = database_sync_to_async(_may_watch)
+
+
+@database_sync_to_async
+def samples_after(slug: str, after: datetime) -> list[tuple[datetime, int]]:
+    """The feed's audience samples taken after `after`, oldest first."""
+    return list(
+        ReaderSample.objects.filter(feed__slug=slug, at__gt=after).order_by("at").values_list("at", "readers")
+    )
 
 
 def _session_still_allows(session_key: str | None, user_id: Any) -> bool:
@@ -73,6 +86,7 @@ class DeskConsumer(AsyncWebsocketConsumer):
         self.session_key = session.session_key if session is not None else None
         self.user_id = self.scope["user"].pk
         await subscribe_desk(feed_slug=slug, channel_name=self.channel_name)
+        keep_sampling()
         self.counter = asyncio.create_task(self._count_readers())
 
     async def _still_allowed(self) -> bool:
@@ -90,8 +104,11 @@ class DeskConsumer(AsyncWebsocketConsumer):
         return False
 
     async def _count_readers(self) -> None:
-        """Send the feed's reader count whenever it changes, and re-check the session, every 2 s."""
+        """Send the feed's reader count whenever it changes, each new audience sample, and re-check
+        the session, every 2 s."""
         last = None
+        # The desk's chart loaded the samples before its socket opened; a repeat is merged by time.
+        sampled = timezone.now() - timedelta(seconds=2 * interval_seconds())
         while True:
             try:
                 if not await self._still_allowed():
@@ -100,6 +117,10 @@ class DeskConsumer(AsyncWebsocketConsumer):
                 if count != last:
                     last = count
                     await self.send(text_data=f'{{"type":"readers","count":{count}}}')
+                for at, readers in await samples_after(self.slug, sampled):
+                    sampled = at
+                    sample = {"type": "readers.sample", "at": timestamp(at), "readers": readers}
+                    await self.send(text_data=json.dumps(sample))
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -8,7 +8,7 @@ from django import forms
 
 from ..kinds import forms as kinds_forms
 from ..kinds import registry
-from ..models import Entry
+from ..models import CORRECTION_NOTE_MAX_LENGTH, Entry
 
 
 class KindFields(forms.Form):
@@ -39,6 +39,8 @@ class DeskEntryForm(KindFields):
     publish = forms.BooleanField(required=False)
     publish_at = forms.DateTimeField(required=False)
     version = forms.IntegerField(required=False, min_value=1)
+    # An inline edit with a note is saved as a visible correction (services.correct_entry).
+    correction_note = forms.CharField(required=False, max_length=CORRECTION_NOTE_MAX_LENGTH)
 
     def service_arguments(self, *, editing: Entry | None = None) -> dict[str, Any]:
         """Keyword arguments for services.create_entry / update_entry."""

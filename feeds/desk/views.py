@@ -6,6 +6,7 @@ services, so every rule and every broadcast is the same as in the admin and the 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable
@@ -17,6 +18,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import events, kinds, race, roles, services
@@ -31,24 +34,32 @@ DESK_LIST_LIMIT = 100
 
 
 def _answers_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Turn the services' refusals into JSON the desk can show next to the composer."""
+    """Turn the services' refusals into JSON the desk can show next to the composer, in the
+    language of the desk's user."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except services.StaleEdit as exc:
-            return JsonResponse(
-                {"detail": str(exc), "current": events.desk_entry_payload(exc.current)}, status=409
-            )
-        except PermissionDenied as exc:
-            return JsonResponse({"detail": str(exc) or "You may not do that."}, status=403)
-        except ValidationError as exc:
-            errors = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
-            logger.info("Desk refused bad input on %s: %s", request.path, errors)
-            return JsonResponse({"detail": _summary(errors), "errors": errors}, status=400)
+        with translation.override(translation.get_language_from_request(request)):
+            return _answered(view, request, *args, **kwargs)
 
     return wrapper
+
+
+def _answered(
+    view: Callable[..., HttpResponse], request: HttpRequest, *args: Any, **kwargs: Any
+) -> HttpResponse:
+    try:
+        return view(request, *args, **kwargs)
+    except services.StaleEdit as exc:
+        return JsonResponse(
+            {"detail": str(exc), "current": events.desk_entry_payload(exc.current)}, status=409
+        )
+    except PermissionDenied as exc:
+        return JsonResponse({"detail": str(exc) or _("You may not do that.")}, status=403)
+    except ValidationError as exc:
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        logger.info("Desk refused bad input on %s: %s", request.path, errors)
+        return JsonResponse({"detail": _summary(errors), "errors": errors}, status=400)
 
 
 def _summary(errors: dict[str, list[str]]) -> str:
@@ -106,7 +117,6 @@ def desk(request: HttpRequest, feed_id: int) -> HttpResponse:
     }
     context = {
         **admin.site.each_context(request),
-        "title": f"Live desk · {feed.title}",
         "feed": feed,
         "state": state,
         "can_publish": can_publish,
@@ -116,7 +126,10 @@ def desk(request: HttpRequest, feed_id: int) -> HttpResponse:
         "sessions": race.SESSIONS,
         "panels": desk_panels.templates(),
     }
-    return render(request, "desk/desk.html", context)
+    # The desk speaks its user's language (the browser's); the reader page speaks its feed's.
+    with translation.override(translation.get_language_from_request(request)):
+        context["title"] = _("Live desk · %(feed)s") % {"feed": feed.title}
+        return render(request, "desk/desk.html", context)
 
 
 @idempotent
@@ -129,7 +142,7 @@ def entries(request: HttpRequest, feed_id: int) -> HttpResponse:
             raise PermissionDenied
         return JsonResponse({"entries": [events.desk_entry_payload(e) for e in _desk_entries(feed)]})
     if request.method != "POST":
-        return JsonResponse({"detail": "Use GET or POST."}, status=405)
+        return JsonResponse({"detail": _("Use GET or POST.")}, status=405)
     form = DeskEntryForm(request.POST, request.FILES)
     if not form.is_valid():
         return _form_errors(form)
@@ -155,7 +168,7 @@ def entry(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
     }
     if action:
         if action not in toggles:
-            return JsonResponse({"detail": f"Unknown action {action!r}."}, status=400)
+            return JsonResponse({"detail": _("Unknown action %(action)r.") % {"action": action}}, status=400)
         changed = services.update_entry(
             entry=current, by=request.user, expected_version=expected, **toggles[action]
         )
@@ -163,7 +176,9 @@ def entry(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
     form = DeskEntryForm(request.POST, request.FILES)
     if not form.is_valid():
         return _form_errors(form)
-    changed = services.update_entry(
+    note = form.cleaned_data["correction_note"]
+    save = functools.partial(services.correct_entry, note=note) if note else services.update_entry
+    changed = save(
         entry=current,
         by=request.user,
         expected_version=form.cleaned_data["version"],
@@ -176,7 +191,9 @@ def entry(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
 @idempotent
 @_answers_errors
 def delete(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
-    services.delete_entry(entry=_entry_for_desk(feed_id, entry_id), by=request.user)
+    """Delete an entry; with `removal_notice`, readers see "This update was removed" in its place."""
+    notice = request.POST.get("removal_notice") in ("1", "on", "true")
+    services.delete_entry(entry=_entry_for_desk(feed_id, entry_id), by=request.user, removal_notice=notice)
     return JsonResponse({"deleted": entry_id})
 
 
@@ -193,7 +210,9 @@ def history(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
         older = records[index + 1] if index + 1 < len(records) else None
         changes = []
         if older is not None:
-            delta = record.diff_against(older, excluded_fields=["version", "publish_at", "scheduled_by"])
+            delta = record.diff_against(
+                older, excluded_fields=["version", "publish_at", "scheduled_by", "corrections"]
+            )
             changes = [
                 {"field": change.field, "old": _shown(change.old), "new": _shown(change.new)}
                 for change in delta.changes
@@ -206,6 +225,7 @@ def history(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
                 "when": events.timestamp(record.history_date),
                 "who": (user.get_full_name() or user.get_username()) if user else "system",
                 "type": {"+": "created", "~": "changed", "-": "deleted"}[record.history_type],
+                "reason": record.history_change_reason or "",
                 "headline": record.headline,
                 "body": record.body,
                 "status": record.status,
@@ -230,7 +250,8 @@ def restore(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
         history_id = int(request.POST.get("history_id", ""))
     except ValueError:
         return JsonResponse(
-            {"detail": "Choose a version to restore.", "errors": {"history_id": ["Required."]}}, status=400
+            {"detail": _("Choose a version to restore."), "errors": {"history_id": [_("Required.")]}},
+            status=400,
         )
     restored = services.restore_entry_version(
         entry=current, by=request.user, history_id=history_id, expected_version=_expected_version(request)
@@ -247,10 +268,10 @@ def feed_status(request: HttpRequest, feed_id: int) -> HttpResponse:
     status = request.POST.get("status", "")
     if status not in (Feed.Status.LIVE, Feed.Status.ENDED, Feed.Status.DRAFT):
         return JsonResponse(
-            {"detail": "Choose live, ended or draft.", "errors": {"status": ["Invalid."]}}, status=400
+            {"detail": _("Choose live, ended or draft."), "errors": {"status": [_("Invalid.")]}}, status=400
         )
     if not roles.can_run_feed(request.user):
-        raise PermissionDenied("You may not open or end coverage.")
+        raise PermissionDenied(_("You may not open or end coverage."))
     feed = services.update_feed(feed=feed, by=request.user, status=status)
     return JsonResponse({"feed": events.feed_payload(feed)})
 
@@ -264,10 +285,11 @@ def race_status(request: HttpRequest, feed_id: int) -> HttpResponse:
     try:
         data = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError):
-        return JsonResponse({"detail": "Send JSON."}, status=400)
+        return JsonResponse({"detail": _("Send JSON.")}, status=400)
     if not isinstance(data, dict) or not isinstance(data.get("changes"), dict):
         return JsonResponse(
-            {"detail": "Send the changes as an object.", "errors": {"changes": ["Required."]}}, status=400
+            {"detail": _("Send the changes as an object."), "errors": {"changes": [_("Required.")]}},
+            status=400,
         )
     feed = services.update_race_status(
         feed=feed, by=request.user, changes=data["changes"], announce=bool(data.get("announce"))

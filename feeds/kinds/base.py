@@ -7,13 +7,22 @@ services, the admin, the desk and the API call them through the registry (`feeds
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from ..rendering import render_markdown, sanitize_html
 
 MAX_FIELD = 300
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
+
+    # Words editors read, translated when shown (gettext_lazy).
+    Label = str | _StrPromise
+else:
+    Label = str
 
 
 @dataclass(frozen=True)
@@ -21,17 +30,17 @@ class DetailField:
     """One text field a kind keeps in `Entry.details`, and how editors fill it in."""
 
     key: str
-    label: str
+    label: Label
     required: bool = False
     max_length: int = MAX_FIELD
-    help_text: str = ""
+    help_text: Label = ""
     # The error for a missing value; "<label> is required." when empty.
-    required_message: str = ""
+    required_message: Label = ""
     # The form input's name; differs from `key` only where another kind or the entry uses the key.
     form_name: str = ""
     # HTML input type in the desk composer: "text" or "url".
     input_type: str = "text"
-    placeholder: str = ""
+    placeholder: Label = ""
     # Takes the rest of the composer's row on a wide screen.
     wide: bool = False
 
@@ -44,7 +53,9 @@ class DetailField:
         """The field's text, trimmed; raises ValidationError naming the field."""
         value = clean_text(details, self.key, max_length=self.max_length)
         if self.required and not value:
-            raise ValidationError({self.key: self.required_message or f"{self.label} is required."})
+            raise ValidationError(
+                {self.key: self.required_message or _("%(label)s is required.") % {"label": self.label}}
+            )
         return value
 
 
@@ -67,10 +78,10 @@ class Kind:
 
     # Stored in Entry.kind (at most 20 characters) and sent to clients.
     name: ClassVar[str]
-    label: ClassVar[str]
+    label: ClassVar[Label]
     fields: ClassVar[tuple[DetailField, ...]] = ()
     # What the composer calls the body for this kind.
-    body_label: ClassVar[str] = "Body (Markdown)"
+    body_label: ClassVar[Label] = _("Body (Markdown)")
     # The entry carries an uploaded image (Entry.image), processed by the services.
     takes_image: ClassVar[bool] = False
     # Offered in the desk composer's kind menu; False for kinds posted by other means.

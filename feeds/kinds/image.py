@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
 
 from .base import DetailField, Kind
 
@@ -15,15 +16,15 @@ IMAGE_SIZES = "(max-width: 760px) 100vw, 720px"
 
 class ImageKind(Kind):
     name = "image"
-    label = "Image"
-    body_label = "Text under the image (optional)"
+    label = _("Image")
+    body_label = _("Text under the image (optional)")
     takes_image = True
     fields = (
         DetailField(
-            "alt", "Alt text", required=True, help_text="What it shows, for screen readers.", wide=True
+            "alt", _("Alt text"), required=True, help_text=_("What it shows, for screen readers."), wide=True
         ),
-        DetailField("caption", "Caption", help_text="Shown under it.", wide=True),
-        DetailField("credit", "Credit", help_text="Photographer or agency."),
+        DetailField("caption", _("Caption"), help_text=_("Shown under it."), wide=True),
+        DetailField("credit", _("Credit"), help_text=_("Photographer or agency.")),
     )
 
     def clean(self, details: dict[str, Any], *, body: str, headline: str, has_image: bool) -> dict[str, Any]:

@@ -7,23 +7,26 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
 
 from .base import DetailField, Kind
 
 
 class QuoteKind(Kind):
     name = "quote"
-    label = "Quote"
-    body_label = "The quote"
+    label = _("Quote")
+    body_label = _("The quote")
     fields = (
         DetailField(
             "speaker",
-            "Speaker",
+            _("Speaker"),
             required=True,
-            required_message="The speaker is required.",
-            help_text="Who said it.",
+            required_message=_("The speaker is required."),
+            help_text=_("Who said it."),
         ),
-        DetailField("role", "Role", help_text="Who they are.", placeholder="driver, No. 75 truck", wide=True),
+        DetailField(
+            "role", _("Role"), help_text=_("Who they are."), placeholder=_("driver, No. 75 truck"), wide=True
+        ),
     )
 
     def clean(self, details: dict[str, Any], *, body: str, headline: str, has_image: bool) -> dict[str, Any]:

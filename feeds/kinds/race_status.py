@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
 
 from .. import race
 from ..rendering import render_race_summary
@@ -15,7 +16,7 @@ from .base import Kind
 
 class RaceStatusKind(Kind):
     name = "race_status"
-    label = "Race status"
+    label = _("Race status")
     # Posted by flag changes (desk, API, timing feeds); its text is edited like any other entry's.
     composed_at_desk = False
 

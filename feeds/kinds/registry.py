@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .base import Kind
+from .base import Kind, Label
 
 # Inputs the entry forms already have; a kind's detail field may not take one of these names.
 RESERVED_INPUT_NAMES = frozenset(
@@ -65,7 +65,7 @@ def all() -> list[Kind]:
     return list(_kinds.values())
 
 
-def choices() -> list[tuple[str, str]]:
+def choices() -> list[tuple[str, Label]]:
     """(name, label) pairs for form fields and Entry.kind."""
     return [(kind.name, kind.label) for kind in _kinds.values()]
 

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
 
 from .base import DetailField, Kind
 
@@ -54,20 +55,20 @@ def social_network(url: str) -> str:
 
 class SocialKind(Kind):
     name = "social"
-    label = "Social post"
-    body_label = "Quoted text (optional)"
+    label = _("Social post")
+    body_label = _("Quoted text (optional)")
     fields = (
         DetailField(
             "url",
-            "Post URL",
+            _("Post URL"),
             max_length=500,
-            help_text="The post's https:// address.",
+            help_text=_("The post's https:// address."),
             input_type="url",
             placeholder="https://bsky.app/profile/…/post/…",
             wide=True,
         ),
         # "author" alone would read as the entry's author in a form.
-        DetailField("author", "Posted by", help_text="The account.", form_name="social_author"),
+        DetailField("author", _("Posted by"), help_text=_("The account."), form_name="social_author"),
     )
 
     def clean(self, details: dict[str, Any], *, body: str, headline: str, has_image: bool) -> dict[str, Any]:

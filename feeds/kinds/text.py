@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from .base import Kind
 
 
 class TextKind(Kind):
     name = "text"
-    label = "Text"
+    label = _("Text")
 
     def clean(self, details: dict[str, Any], *, body: str, headline: str, has_image: bool) -> dict[str, Any]:
         if not body.strip() and not headline.strip():

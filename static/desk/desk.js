@@ -3,6 +3,7 @@
 // Made for a phone on a bad network: the composer's text is saved as it is typed, posts wait in an
 // outbox until they get through, and every write carries an Idempotency-Key its retries reuse.
 
+import { format, gettext, language, pgettext } from "../feeds/i18n.js";
 import { Outbox } from "./outbox.js";
 import { ComposerDraft } from "./storage.js";
 import { act, newKey, request } from "./transport.js";
@@ -41,7 +42,7 @@ function showKindFields(container, kind) {
   const label = container.querySelector("[data-body-label]");
   if (label) {
     const option = container.querySelector(`[data-kind] option[value="${CSS.escape(kind)}"]`);
-    label.textContent = option?.dataset.kindBodyLabel || "Body (Markdown)";
+    label.textContent = option?.dataset.kindBodyLabel || gettext("Body (Markdown)");
   }
 }
 
@@ -53,7 +54,7 @@ const draft = new ComposerDraft(composer, `${storagePrefix}:draft`);
 if (draft.restore()) {
   showKindFields(composer, kindSelect.value);
   showSchedule();
-  say(composerMessage, "Your unsent text is back.", false);
+  say(composerMessage, gettext("Your unsent text is back."), false);
 }
 
 function showSchedule() {
@@ -61,8 +62,8 @@ function showSchedule() {
   if (schedule && composer.elements.publish_at_local.value) schedule.open = true;
 }
 
-const SENT = { publish: "Published.", draft: "Draft saved.", schedule: "Scheduled." };
-const OFFLINE = "No connection: kept on this device; it will be sent when the connection returns.";
+const SENT = { publish: gettext("Published."), draft: gettext("Draft saved."), schedule: gettext("Scheduled.") };
+const OFFLINE = gettext("No connection: kept on this device; it will be sent when the connection returns.");
 let lastPosted = null;
 
 // Every post goes through the outbox, so posts reach the feed in the order they were written.
@@ -71,7 +72,7 @@ const outbox = new Outbox({ storageKey: `${storagePrefix}:outbox`, send: sendPos
 function sendPost(item, photo) {
   if (item.photo && !photo) {
     // The browser kept the text but not the photo (no IndexedDB, or it was cleared).
-    const detail = "The photo was lost when the page reloaded: attach it again.";
+    const detail = gettext("The photo was lost when the page reloaded: attach it again.");
     return Promise.resolve({ ok: false, status: 400, data: { detail } });
   }
   const data = form(item.fields);
@@ -88,7 +89,8 @@ function sendPost(item, photo) {
 function showProgress(fraction) {
   uploadProgress.hidden = false;
   uploadProgress.value = Math.round(fraction * 100);
-  uploadProgress.textContent = `Uploading ${uploadProgress.value}%`;
+  const percent = new Intl.NumberFormat(language, { style: "percent" }).format(fraction);
+  uploadProgress.textContent = format(gettext("Uploading %(percent)s"), { percent });
 }
 
 function post(mode) {
@@ -98,7 +100,7 @@ function post(mode) {
   if (mode === "schedule") {
     const local = composer.elements.publish_at_local.value;
     if (!local) {
-      say(composerMessage, "Choose when to publish.", true);
+      say(composerMessage, gettext("Choose when to publish."), true);
       return;
     }
     fields.publish_at = new Date(local).toISOString();
@@ -110,7 +112,7 @@ function post(mode) {
   lastPosted = item.key;
   // The text is safe in the outbox: the composer is free for the next post at once.
   clearComposer();
-  say(composerMessage, navigator.onLine ? "Sending…" : OFFLINE, false);
+  say(composerMessage, navigator.onLine ? gettext("Sending…") : OFFLINE, false);
   outbox.flush();
 }
 
@@ -126,16 +128,16 @@ function clearComposer() {
 outbox.addEventListener("sent", (event) => {
   const { item, result } = event.detail;
   upsert(result.data.entry);
-  if (item.key === lastPosted) say(composerMessage, SENT[item.mode] || "Sent.", false);
+  if (item.key === lastPosted) say(composerMessage, SENT[item.mode] || gettext("Sent."), false);
 });
 outbox.addEventListener("waiting", (event) => {
   const { item, result } = event.detail;
-  if (result.session) say(composerMessage, `${result.data.detail} Your posts wait on this device.`, true);
+  if (result.session) say(composerMessage, `${result.data.detail} ${gettext("Your posts wait on this device.")}`, true);
   else if (item.key === lastPosted) say(composerMessage, OFFLINE, false);
 });
 outbox.addEventListener("refused", (event) => {
   const { item, result } = event.detail;
-  const detail = result.data.detail || "The entry was not posted.";
+  const detail = result.data.detail || gettext("The entry was not posted.");
   if (item.key === lastPosted && draft.isEmpty()) {
     // Nothing typed since: the post goes back into the composer with the reason, as if never sent.
     const photo = outbox.photos.get(item.key);
@@ -143,7 +145,7 @@ outbox.addEventListener("refused", (event) => {
     backToComposer(item, photo);
     say(composerMessage, detail, true);
   } else {
-    say(composerMessage, `A post was not sent: ${detail}`, true);
+    say(composerMessage, format(gettext("A post was not sent: %(detail)s"), { detail }), true);
   }
 });
 outbox.addEventListener("change", () => renderList());
@@ -219,7 +221,7 @@ function renderList() {
   });
   const pending = [...outbox.items()].reverse().map(renderPending);
   list.replaceChildren(...pending, ...rows);
-  if (!rows.length && !pending.length) list.textContent = "No entries yet.";
+  if (!rows.length && !pending.length) list.textContent = gettext("No entries yet.");
 }
 
 function element(tag, className, text) {
@@ -230,8 +232,9 @@ function element(tag, className, text) {
 }
 
 function statusLabel(entry) {
-  if (entry.status === "published") return "Published";
-  return entry.publish_at ? `Scheduled ${new Date(entry.publish_at).toLocaleString()}` : "Draft";
+  if (entry.status === "published") return pgettext("entry status", "Published");
+  const when = new Date(entry.publish_at).toLocaleString(language);
+  return entry.publish_at ? format(gettext("Scheduled %(when)s"), { when }) : pgettext("entry status", "Draft");
 }
 
 function canEdit(entry) {
@@ -245,10 +248,15 @@ function renderRow(entry) {
   const meta = element("header", "desk-entry-meta");
   meta.append(element("span", `desk-badge badge-${entry.status}`, statusLabel(entry)));
   meta.append(element("span", "desk-kind", entry.kind.replace("_", " ")));
-  if (entry.pinned) meta.append(element("span", "desk-badge badge-pinned", "Pinned"));
-  if (entry.key_event) meta.append(element("span", "desk-badge badge-key", "Key event"));
+  if (entry.pinned) meta.append(element("span", "desk-badge badge-pinned", gettext("Pinned")));
+  if (entry.key_event) meta.append(element("span", "desk-badge badge-key", gettext("Key event")));
+  const [correction] = (entry.corrections || []).slice(-1);
+  if (correction) {
+    const text = format(gettext("Corrected: %(note)s"), { note: correction.note });
+    meta.append(element("span", "desk-badge badge-corrected", text));
+  }
   const when = entry.published_at || entry.created_at;
-  if (when) meta.append(element("time", "", new Date(when).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })));
+  if (when) meta.append(element("time", "", new Date(when).toLocaleTimeString(language, { hour: "2-digit", minute: "2-digit" })));
   meta.append(element("span", "desk-author", entry.author));
   row.append(meta);
   if (entry.headline) row.append(element("h3", "desk-entry-headline", entry.headline));
@@ -264,14 +272,15 @@ function renderRow(entry) {
     button.addEventListener("click", handler);
     actions.append(button);
   };
-  if (canEdit(entry)) action("Edit", () => startEdit(entry.id), "edit");
+  if (canEdit(entry)) action(gettext("Edit"), () => startEdit(entry.id), "edit");
   if (user.can_publish) {
-    if (entry.status === "draft") action("Publish", () => toggle(entry, "publish"), "publish");
-    action(entry.pinned ? "Unpin" : "Pin", () => toggle(entry, entry.pinned ? "unpin" : "pin"), "pin");
-    action(entry.key_event ? "Unmark key event" : "Key event", () => toggle(entry, entry.key_event ? "unkey" : "key"), "key");
-    action("Delete", () => remove(entry), "delete");
+    if (entry.status === "draft") action(gettext("Publish"), () => toggle(entry, "publish"), "publish");
+    action(entry.pinned ? gettext("Unpin") : gettext("Pin"), () => toggle(entry, entry.pinned ? "unpin" : "pin"), "pin");
+    action(entry.key_event ? gettext("Unmark key event") : gettext("Key event"), () => toggle(entry, entry.key_event ? "unkey" : "key"), "key");
+    action(gettext("Delete"), () => remove(entry), "delete");
+    if (entry.status === "published") action(gettext("Remove with notice"), () => remove(entry, true), "remove-notice");
   }
-  action("History", () => showHistory(entry.id), "history");
+  action(gettext("History"), () => showHistory(entry.id), "history");
   row.append(actions);
   row.append(element("p", "desk-entry-message", ""));
   return row;
@@ -282,10 +291,16 @@ function renderPending(item) {
   const row = element("article", "desk-entry is-pending");
   row.dataset.pending = item.key;
   const meta = element("header", "desk-entry-meta");
-  const label = item.error ? "Not sent" : item.sending ? "Sending…" : "Waiting to send";
+  const label = item.error
+    ? gettext("Not sent")
+    : item.sending
+      ? gettext("Sending…")
+      : item.photoStored === false
+        ? gettext("Saving the photo…")
+        : gettext("Waiting to send");
   meta.append(element("span", `desk-badge ${item.error ? "badge-failed" : "badge-pending"}`, label));
   meta.append(element("span", "desk-kind", (item.fields.kind || "text").replace("_", " ")));
-  meta.append(element("span", "", { publish: "to publish", draft: "as a draft", schedule: "scheduled" }[item.mode] || ""));
+  meta.append(element("span", "", { publish: gettext("to publish"), draft: gettext("as a draft"), schedule: gettext("scheduled") }[item.mode] || ""));
   row.append(meta);
   if (item.fields.headline) row.append(element("h3", "desk-entry-headline", item.fields.headline));
   const body = element("p", "desk-entry-body", item.fields.body || "");
@@ -294,21 +309,21 @@ function renderPending(item) {
   if (item.error) {
     row.append(element("p", "desk-entry-message is-error", item.error));
     const actions = element("div", "desk-entry-actions");
-    const back = element("button", "", "Back to the composer");
+    const back = element("button", "", gettext("Back to the composer"));
     back.type = "button";
     back.dataset.action = "recompose";
     back.addEventListener("click", () => {
-      if (!draft.isEmpty() && !window.confirm("Replace the text in the composer with this post?")) return;
+      if (!draft.isEmpty() && !window.confirm(gettext("Replace the text in the composer with this post?"))) return;
       const photo = outbox.photos.get(item.key);
       outbox.remove(item.key);
       backToComposer(item, photo);
       composer.querySelector("[data-body]").focus();
     });
-    const discard = element("button", "", "Discard");
+    const discard = element("button", "", gettext("Discard"));
     discard.type = "button";
     discard.dataset.action = "discard";
     discard.addEventListener("click", () => {
-      if (window.confirm("Discard this post? Its text will be lost.")) outbox.remove(item.key);
+      if (window.confirm(gettext("Discard this post? Its text will be lost."))) outbox.remove(item.key);
     });
     actions.append(back, discard);
     row.append(actions);
@@ -327,9 +342,12 @@ async function toggle(entry, name) {
   else rowMessage(entry.id, data.detail);
 }
 
-async function remove(entry) {
-  if (!window.confirm(`Delete “${entry.headline || "this entry"}”? Readers will no longer see it.`)) return;
-  const { ok, data } = await send(`${entriesUrl}${entry.id}/delete/`, form({}));
+async function remove(entry, notice = false) {
+  const question = notice
+    ? gettext("Remove “%(entry)s”? Readers will see “This update was removed” in its place.")
+    : gettext("Delete “%(entry)s”? Readers will no longer see it.");
+  if (!window.confirm(format(question, { entry: entry.headline || gettext("this entry") }))) return;
+  const { ok, data } = await send(`${entriesUrl}${entry.id}/delete/`, form(notice ? { removal_notice: "1" } : {}));
   if (ok) removeEntry(entry.id);
   else rowMessage(entry.id, data.detail);
 }
@@ -346,13 +364,15 @@ function startEdit(id) {
   editor.dataset.editForm = "";
   editor.innerHTML = `
     <p class="desk-conflict" data-conflict role="alert" hidden></p>
-    <p class="desk-newer" data-newer hidden>Someone saved a newer version while you edit; saving will say so.</p>
-    <label class="block">Headline <input name="headline" maxlength="200"></label>
-    <label class="block">Body <textarea name="body" rows="4"></textarea></label>
+    <p class="desk-newer" data-newer hidden>${gettext("Someone saved a newer version while you edit; saving will say so.")}</p>
+    <label class="block">${gettext("Headline")} <input name="headline" maxlength="200"></label>
+    <label class="block">${gettext("Body")} <textarea name="body" rows="4"></textarea></label>
     <div class="desk-edit-kind"></div>
-    <details class="desk-yours" data-yours hidden><summary>Your unsaved text</summary><pre></pre></details>
-    <div class="desk-edit-actions"><button type="submit" class="default">Save</button>
-    <button type="button" data-cancel>Cancel</button><span class="desk-entry-message" role="alert"></span></div>`;
+    <label class="block" data-correction-field hidden>${gettext("Correction note")} <input name="correction_note" maxlength="200"
+      placeholder="${gettext("Leave empty for a silent fix (a typo)")}"></label>
+    <details class="desk-yours" data-yours hidden><summary>${gettext("Your unsaved text")}</summary><pre></pre></details>
+    <div class="desk-edit-actions"><button type="submit" class="default">${gettext("Save")}</button>
+    <button type="button" data-cancel>${gettext("Cancel")}</button><span class="desk-entry-message" role="alert"></span></div>`;
   const kindBox = editor.querySelector(".desk-edit-kind");
   for (const [name, label] of KIND_FIELDS[entry.kind] || []) {
     const wrap = element("label", "block", `${label} `);
@@ -361,6 +381,8 @@ function startEdit(id) {
     wrap.append(input);
     kindBox.append(wrap);
   }
+  // Readers have seen a published entry: an edit to it may be a visible correction.
+  editor.querySelector("[data-correction-field]").hidden = entry.status !== "published";
   fill(editor, entry);
   editor.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -411,11 +433,11 @@ async function saveEdit(id, editor) {
     entries.set(String(id), data.current);
     const conflict = editor.querySelector("[data-conflict]");
     conflict.hidden = false;
-    conflict.textContent = `${data.detail} (saved by ${data.current.author}'s desk at version ${data.current.version}.)`;
+    conflict.textContent = `${data.detail} ${format(gettext("(saved by %(author)s’s desk at version %(version)s.)"), { author: data.current.author, version: data.current.version })}`;
     editor.querySelector("[data-newer]").hidden = true;
     return;
   }
-  say(editor.querySelector(".desk-entry-message"), data.detail || "Not saved.", true);
+  say(editor.querySelector(".desk-entry-message"), data.detail || gettext("Not saved."), true);
 }
 
 // --- History -------------------------------------------------------------------------------
@@ -430,15 +452,18 @@ async function showHistory(id) {
   for (const version of data.versions || []) {
     const item = element("div", "history-version");
     item.dataset.historyId = version.history_id;
-    item.append(element("p", "history-when", `${new Date(version.when).toLocaleString()} · ${version.who} · ${version.type} · version ${version.version}`));
+    const kinds = { created: gettext("created"), changed: gettext("changed"), deleted: gettext("deleted") };
+    const when = new Date(version.when).toLocaleString(language);
+    item.append(element("p", "history-when", `${when} · ${version.who} · ${kinds[version.type] || version.type} · ${format(gettext("version %(number)s"), { number: version.version })}`));
+    if (version.reason) item.append(element("p", "history-reason", version.reason));
     const changes = element("ul", "history-changes");
     for (const change of version.changes) {
       changes.append(element("li", "", `${change.field}: ${JSON.stringify(change.old)} → ${JSON.stringify(change.new)}`));
     }
-    if (!version.changes.length) changes.append(element("li", "", `${version.headline} ${version.body}`.trim() || "(empty)"));
+    if (!version.changes.length) changes.append(element("li", "", `${version.headline} ${version.body}`.trim() || gettext("(empty)")));
     item.append(changes);
     if (!version.is_current && version.type !== "deleted" && canEdit(entries.get(String(id)) || {})) {
-      const restore = element("button", "", "Restore this version");
+      const restore = element("button", "", gettext("Restore this version"));
       restore.type = "button";
       restore.addEventListener("click", async () => {
         const { ok, data: answer } = await send(`${entriesUrl}${id}/restore/`, form({ history_id: version.history_id }));
@@ -460,7 +485,7 @@ async function showHistory(id) {
 
 function applyFeed(feed) {
   const status = root.querySelector("[data-feed-status]");
-  status.textContent = feed.status.charAt(0).toUpperCase() + feed.status.slice(1);
+  status.textContent = { draft: pgettext("feed status", "Draft"), live: pgettext("feed status", "Live"), ended: pgettext("feed status", "Ended") }[feed.status] || feed.status;
   status.dataset.status = feed.status;
   race = feed.race || {};
   root.querySelector("[data-race-current]").innerHTML = feed.race_html; // sanitized on the server
@@ -530,7 +555,7 @@ function connect() {
   socket.addEventListener("open", async () => {
     attempt = 0;
     root.dataset.connection = "live";
-    connection.textContent = "Live";
+    connection.textContent = gettext("Live");
     if (connectedOnce) await reload();
     connectedOnce = true;
     outbox.flush();
@@ -543,12 +568,12 @@ function connect() {
   socket.addEventListener("close", (event) => {
     root.dataset.connection = "offline";
     if (event.code === 4403 || event.code === 4404) {
-      connection.textContent = "Not allowed to follow this feed.";
+      connection.textContent = gettext("Not allowed to follow this feed.");
       return;
     }
     const delay = Math.min(30000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
     attempt += 1;
-    connection.textContent = "Reconnecting…";
+    connection.textContent = gettext("Reconnecting…");
     setTimeout(connect, delay);
   });
 }

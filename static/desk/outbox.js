@@ -6,6 +6,7 @@
 
 import { isTransient } from "./transport.js";
 import { PhotoStore, read, write } from "./storage.js";
+import { format, gettext } from "../feeds/i18n.js";
 
 export class Outbox extends EventTarget {
   constructor({ storageKey, send, retryEvery = 5000 }) {
@@ -42,10 +43,14 @@ export class Outbox extends EventTarget {
     }
   }
 
+  // A photo post says it is saving until its photo is on this device, so "waiting" always means a
+  // reload keeps it; nothing is sent before then either.
   add(item, photo) {
     if (photo) {
       this.photos.set(item.key, photo);
-      this.photoStore.put(item.key, photo);
+      item = { ...item, photoStored: false };
+      const stored = this.photoStore.put(item.key, photo).then(() => this.update(item.key, { photoStored: true }));
+      this.ready = Promise.all([this.ready, stored]);
     }
     write(this.storageKey, [...this.items(), item]);
     this.changed();
@@ -87,7 +92,7 @@ export class Outbox extends EventTarget {
           return;
         } else {
           // Refused for a reason retrying will not change: kept, marked, and the next one goes.
-          this.update(item.key, { sending: false, error: result.data.detail || `Refused (${result.status}).` });
+          this.update(item.key, { sending: false, error: result.data.detail || format(gettext("Refused (%(status)s)."), { status: result.status }) });
           this.dispatchEvent(new CustomEvent("refused", { detail: { item, result } }));
         }
       }

@@ -2,6 +2,8 @@
 // the same key, so a request whose answer was lost on a bad network never writes twice.
 // XMLHttpRequest rather than fetch, for upload progress and a timeout.
 
+import { format, gettext } from "../feeds/i18n.js";
+
 export function newKey() {
   if (globalThis.crypto?.randomUUID) return crypto.randomUUID();
   // Plain-http origins other than localhost have no randomUUID; build a version 4 UUID by hand.
@@ -42,10 +44,10 @@ export function request(url, { body, key, csrf, json = false, timeout = 20000, o
       if (data === null || typeof data !== "object") {
         if (xhr.responseURL.includes("/login/") || xhr.status === 403) {
           // The session ended (or was renewed elsewhere): worth retrying once the reporter logs in again.
-          const detail = "Your session has ended: log in again and reload this page. Nothing was lost.";
+          const detail = gettext("Your session has ended: log in again and reload this page. Nothing was lost.");
           resolve({ ok: false, status: 0, session: true, data: { detail } });
         } else {
-          resolve({ ok: false, status: xhr.status, data: { detail: `The server answered ${xhr.status}.` } });
+          resolve({ ok: false, status: xhr.status, data: { detail: format(gettext("The server answered %(status)s."), { status: xhr.status }) } });
         }
         return;
       }
@@ -56,9 +58,9 @@ export function request(url, { body, key, csrf, json = false, timeout = 20000, o
         replayed: xhr.getResponseHeader("Idempotent-Replayed") === "true",
       });
     });
-    xhr.addEventListener("error", () => unanswered("The server could not be reached."));
-    xhr.addEventListener("timeout", () => unanswered("The server did not answer in time."));
-    xhr.addEventListener("abort", () => unanswered("The request was interrupted."));
+    xhr.addEventListener("error", () => unanswered(gettext("The server could not be reached.")));
+    xhr.addEventListener("timeout", () => unanswered(gettext("The server did not answer in time.")));
+    xhr.addEventListener("abort", () => unanswered(gettext("The request was interrupted.")));
     xhr.send(json ? JSON.stringify(body) : body);
   });
 }

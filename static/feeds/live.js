@@ -6,15 +6,21 @@ import { announce } from "./announce.js";
 import { FeedConnection } from "./connection.js";
 import { followKeyEvents } from "./keyevents.js";
 import { EntryStream } from "./stream.js";
+import { format, gettext, pgettext } from "./i18n.js";
 import { followTimes, refreshTimes } from "./times.js";
 
 const LABELS = {
-  connecting: "Connecting…",
-  live: "Updating live",
-  polling: "Live, checking every few seconds (this network blocks instant updates)",
-  offline: "Offline",
-  ended: "Updates stopped.",
-  unavailable: "This feed is not available.",
+  connecting: gettext("Connecting…"),
+  live: gettext("Updating live"),
+  polling: gettext("Live, checking every few seconds (this network blocks instant updates)"),
+  offline: gettext("Offline"),
+  ended: gettext("Updates stopped."),
+  unavailable: gettext("This feed is not available."),
+};
+const STATUSES = {
+  draft: pgettext("feed status", "Draft"),
+  live: pgettext("feed status", "Live"),
+  ended: pgettext("feed status", "Ended"),
 };
 
 export class LiveFeed {
@@ -31,6 +37,8 @@ export class LiveFeed {
       onMessage: (message) => this.apply(message),
       onState: (state, retryAt) => this.setState(state, retryAt),
     });
+    document.addEventListener("visibilitychange", () => (document.hidden ? this.leave() : this.back()));
+    if (document.hidden) this.leave();
     followTimes(root);
     this.clearCoverageNoticeAt(root.querySelector("[data-coverage] time")?.dateTime);
     followKeyEvents(root, this.slug, this.stream.order);
@@ -62,17 +70,25 @@ export class LiveFeed {
 
   setState(state, retryAt) {
     this.root.dataset.connection = state;
+    if (state === "reconnecting" || state === "offline") this.leave();
+    this.following = state === "live" || state === "polling";
+    this.back();
     clearInterval(this.countdown);
     const show = () => {
       const seconds = Math.max(0, Math.ceil((retryAt - Date.now()) / 1000));
       this.connectionLabel.textContent =
-        state === "reconnecting" ? `Connection lost: reconnecting in ${seconds} s…` : LABELS[state] || "";
+        state === "reconnecting" ? format(gettext("Connection lost: reconnecting in %(seconds)s s…"), { seconds }) : LABELS[state] || "";
     };
     show();
     if (state === "reconnecting") this.countdown = setInterval(show, 1000);
   }
 
   apply(message) {
+    if (!message.seq) {
+      // Outside the change sequence (live counts of a plug-in): for the page's other parts only.
+      this.root.dispatchEvent(new CustomEvent("livefeed:message", { detail: message }));
+      return;
+    }
     if (this.reloading) {
       this.reloading.push(message);
       return;
@@ -123,19 +139,21 @@ export class LiveFeed {
   applyFeed(feed) {
     this.root.querySelector(".feed-title").textContent = feed.title;
     const status = this.root.querySelector("[data-feed-status]");
-    status.textContent = feed.status.charAt(0).toUpperCase() + feed.status.slice(1);
+    status.textContent = STATUSES[feed.status] || feed.status;
     status.className = `badge badge-${feed.status}`;
     this.status = this.root.dataset.status = feed.status;
     const coverage = this.root.querySelector("[data-coverage]");
     if (feed.status === "ended") {
-      coverage.textContent = "Coverage has ended.";
+      coverage.textContent = gettext("Coverage has ended.");
       // Nothing more will come: stop instead of reconnecting all night.
       queueMicrotask(() => this.connection.stop("ended"));
     } else if (feed.coverage_start && Date.parse(feed.coverage_start) > Date.now()) {
-      coverage.textContent = "Coverage starts ";
+      // "Coverage starts %(time)s.": the words around the time, in the language's order.
+      const [before, after = ""] = gettext("Coverage starts %(time)s.").split("%(time)s");
+      coverage.textContent = before;
       const time = document.createElement("time");
       time.dateTime = feed.coverage_start;
-      coverage.append(time, ".");
+      coverage.append(time, after);
       refreshTimes(coverage);
       this.clearCoverageNoticeAt(feed.coverage_start);
     } else {
@@ -153,6 +171,19 @@ export class LiveFeed {
     }, wait);
   }
 
+  // Hidden or cut off: note when, and the seq applied.
+  leave() {
+    this.away ??= { at: Date.now(), seq: this.lastSeq, race: this.root.querySelector(".race-status")?.className };
+  }
+
+  // Back after long enough: show what was missed (away-summary.js).
+  async back() {
+    const away = this.away;
+    if (!away || document.hidden || !this.following) return;
+    this.away = null;
+    if (Date.now() - away.at >= this.root.dataset.awayAfter * 1000) (await import(this.root.dataset.awaySummary)).show(this, away);
+  }
+
   // Screen readers hear it politely, without losing their place.
   announce(text) {
     announce(this.root, text);
@@ -166,12 +197,12 @@ export class LiveFeed {
       const url = new URL(button.parentNode.querySelector("[data-permalink]").href, location.href).href;
       try {
         await navigator.clipboard.writeText(url);
-        button.textContent = "Copied";
-        this.announce("Link copied.");
+        button.textContent = gettext("Copied");
+        this.announce(gettext("Link copied."));
       } catch {
-        prompt("Copy this link:", url);
+        prompt(gettext("Copy this link:"), url);
       }
-      setTimeout(() => (button.textContent = "Copy link"), 2000);
+      setTimeout(() => (button.textContent = gettext("Copy link")), 2000);
     });
   }
 

@@ -3,6 +3,7 @@
 // every lap; screen readers hear it only when the flag changes, once.
 
 import { announce } from "./announce.js";
+import { format, gettext } from "./i18n.js";
 
 for (const bar of document.querySelectorAll("[data-race-status]")) {
   const root = bar.closest("[data-livefeed]");
@@ -16,6 +17,6 @@ for (const bar of document.querySelectorAll("[data-race-status]")) {
     if (next === flag) return;
     flag = next;
     const summary = bar.querySelector(".race-flag")?.textContent.trim();
-    if (summary) announce(root, `Race status: ${summary}`);
+    if (summary) announce(root, format(gettext("Race status: %(summary)s"), { summary }));
   });
 }

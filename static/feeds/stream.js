@@ -3,7 +3,8 @@
 // loaded below, arrivals joining at the end). Changes apply in place; arrivals are held back
 // behind the "N new updates" button while the reader is elsewhere.
 
-import { newer, renderEntry, sortKey } from "./entries.js";
+import { newer, renderEntry, renderRemoved, sortKey } from "./entries.js";
+import { format, gettext, ngettext } from "./i18n.js";
 
 export class EntryStream {
   constructor(root, { slug, announce }) {
@@ -56,8 +57,11 @@ export class EntryStream {
       else this.showButton();
       return true;
     }
+    const old = this.find(id);
     if (entry) this.upsert(entry);
-    else this.find(id)?.remove();
+    // Removed with a notice for readers: the notice takes its place.
+    else if (message.entry.removal_notice) old?.replaceWith(renderRemoved(id, message.seq, old.dataset.published));
+    else old?.remove();
     return true;
   }
 
@@ -111,7 +115,7 @@ export class EntryStream {
   showButton() {
     const count = this.pending.size;
     this.button.hidden = count === 0;
-    this.button.textContent = `${count} new update${count === 1 ? "" : "s"}`;
+    this.button.textContent = format(ngettext("%(count)s new update", "%(count)s new updates", count), { count });
     // Said once per arrival, not again for each edit of an entry already counted.
     if (count > (this.announced || 0)) this.announce(this.button.textContent);
     this.announced = count;
@@ -135,8 +139,11 @@ export class EntryStream {
       if (!first || following) first = el;
     }
     const [last] = arrived.slice(-1);
-    if (arrived.length > 1) this.announce(`${arrived.length} new updates`);
-    else if (last) this.announce(`New update${last.headline ? `: ${last.headline}` : ""}`);
+    if (arrived.length > 1) {
+      this.announce(format(ngettext("%(count)s new update", "%(count)s new updates", arrived.length), { count: arrived.length }));
+    } else if (last) {
+      this.announce(last.headline ? format(gettext("New update: %(headline)s"), { headline: last.headline }) : gettext("New update"));
+    }
     if (scroll && first) {
       if (this.order === "newest") scrollTo({ top: 0 });
       else first.scrollIntoView({ block: "start" });
@@ -188,7 +195,7 @@ export class EntryStream {
     const link = this.root.querySelector("[data-next-page]");
     this.cursor = link?.dataset.nextPage || null;
     if (!link) return;
-    this.label = this.order === "newest" ? "Load older" : "Load newer";
+    this.label = this.order === "newest" ? gettext("Load older") : gettext("Load newer");
     const button = document.createElement("button");
     button.type = "button";
     button.className = "load-more";
@@ -208,7 +215,7 @@ export class EntryStream {
   async loadMore() {
     if (!this.cursor || this.loading) return;
     this.loading = true;
-    this.moreButton.textContent = "Loading…";
+    this.moreButton.textContent = gettext("Loading…");
     try {
       const cursor = encodeURIComponent(this.cursor);
       const query = this.order === "newest" ? `before=${cursor}` : `order=oldest&after=${cursor}`;
@@ -233,7 +240,7 @@ export class EntryStream {
       }
       this.root.dispatchEvent(new CustomEvent("livefeed:more", { detail: page }));
     } catch {
-      this.moreButton.textContent = "Could not load: try again";
+      this.moreButton.textContent = gettext("Could not load: try again");
     } finally {
       this.loading = false;
     }

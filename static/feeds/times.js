@@ -1,17 +1,23 @@
-// Timestamps: relative ("3 min ago") and kept current, the absolute time in the reader's own time
-// zone on hover (title) or on tap/Enter (toggle).
+// Timestamps: the reader's own clock (the browser's time zone) and relative ("4 min ago"), kept
+// current, with the event's local time (the feed's zone, the root's data-time-zone) on hover.
 
 const UNITS = [
   ["day", 86400],
   ["hour", 3600],
   ["minute", 60],
 ];
-const relative = new Intl.RelativeTimeFormat("en", { numeric: "auto", style: "short" });
-const absolute = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+import { format, gettext, locale } from "./i18n.js";
+
+// In the page's language (the reader's variant of it), in the reader's own time zone (the
+// browser's, left unset).
+const relative = new Intl.RelativeTimeFormat(locale, { numeric: "auto", style: "short" });
+const absolute = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" });
+const clock = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" });
+let atTheEvent;
 
 export function describe(date, now = Date.now()) {
   const seconds = Math.round((date.getTime() - now) / 1000);
-  if (Math.abs(seconds) < 45) return "just now";
+  if (Math.abs(seconds) < 45) return gettext("just now");
   if (Math.abs(seconds) > 7 * 86400) return absolute.format(date);
   for (const [unit, size] of UNITS) {
     if (Math.abs(seconds) >= size || unit === "minute") {
@@ -21,37 +27,34 @@ export function describe(date, now = Date.now()) {
 }
 
 export function refreshTimes(scope) {
-  for (const el of scope.querySelectorAll("time[datetime]")) {
+  const timeZone = document.querySelector("[data-time-zone]")?.dataset.timeZone;
+  try {
+    atTheEvent ??= new Intl.DateTimeFormat(locale, {
+      month: "short",
+      day: "numeric",
+      hour: "2-digit",
+      minute: "2-digit",
+      timeZoneName: "short",
+      timeZone,
+    });
+  } catch {
+    atTheEvent = absolute; // a zone unknown here
+  }
+  for (const el of scope.querySelectorAll("time[datetime]:not([data-event-time])")) {
     const date = new Date(el.dateTime);
     if (Number.isNaN(date.getTime())) continue;
-    const full = absolute.format(date);
-    el.title = full;
-    el.textContent = el.dataset.absolute ? full : describe(date);
-    if (el.tabIndex < 0 && !el.closest("a, button")) {
-      el.tabIndex = 0;
-      el.setAttribute("role", "button");
-      el.setAttribute("aria-label", `${full}, ${describe(date)}`);
-    }
+    el.title = format(gettext("Your time: %(mine)s. At the event: %(event)s (%(zone)s)"), {
+      mine: absolute.format(date),
+      event: atTheEvent.format(date),
+      zone: timeZone,
+    });
+    el.textContent = "clock" in el.dataset ? clock.format(date) : `${clock.format(date)} · ${describe(date)}`;
   }
 }
 
 export function followTimes(scope) {
-  const toggle = (el) => {
-    el.dataset.absolute = el.dataset.absolute ? "" : "1";
-    if (!el.dataset.absolute) delete el.dataset.absolute;
-    refreshTimes(el.parentNode);
-  };
-  scope.addEventListener("click", (event) => {
-    const el = event.target.closest("time[datetime]");
-    if (el && !el.closest("a")) toggle(el);
-  });
-  scope.addEventListener("keydown", (event) => {
-    const el = event.target.closest?.("time[datetime]");
-    if (el && (event.key === "Enter" || event.key === " ")) {
-      event.preventDefault();
-      toggle(el);
-    }
-  });
+  const note = scope.querySelector("[data-time-zone-note]");
+  if (note) note.textContent = note.dataset.timeZoneNote;
   refreshTimes(scope);
   setInterval(() => refreshTimes(scope), 30000);
 }
