@@ -274,6 +274,16 @@ def _as_form(schema: dict[str, Any]) -> dict[str, Any]:
             {"type": "string", "maxLength": 0},
         ],
     }
+    if "correction_note" in properties:
+        # An empty optional form field is one left out (as DRF reads forms): a silent edit.
+        note = properties["correction_note"]
+        properties["correction_note"] = {
+            "description": note["description"] + " Empty is the same as left out.",
+            "anyOf": [
+                {k: v for k, v in note.items() if k != "description"},
+                {"type": "string", "maxLength": 0},
+            ],
+        }
     return {**schema, "properties": properties}
 
 
