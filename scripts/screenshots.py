@@ -128,7 +128,7 @@ def _corrections_and_times(browser, url: str, feed, corrected_id: int) -> None:
 
 def _away(browser, url: str, feed, token: str) -> None:
     """A reader back after ten minutes in another tab: the "while you were away" summary."""
-    import httpx
+    import httpx2 as httpx
 
     context = browser.new_context(viewport={"width": 900, "height": 900}, locale="en-GB")
     page = context.new_page()

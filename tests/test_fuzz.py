@@ -15,7 +15,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx
 import pytest
 import schemathesis
 from django.core.exceptions import ValidationError

@@ -792,7 +792,7 @@ class ProcessLifeMachine(RuleBasedStateMachine):
         self.ever_public: set[str] = set()
 
     def api(self, method: str, path: str, server: int = 0, **data: Any) -> Any:
-        import httpx
+        import httpx2 as httpx
 
         response = httpx.request(
             method,
@@ -937,7 +937,7 @@ class ProcessLifeMachine(RuleBasedStateMachine):
         assert not leaked, f"a message carries text readers never saw: {leaked}"
 
     def reload(self) -> tuple[int, dict[int, Any]]:
-        import httpx
+        import httpx2 as httpx
 
         seq, entries, query = None, {}, {}
         while True:

@@ -7,7 +7,7 @@ import threading
 import time
 import uuid
 
-import httpx
+import httpx2 as httpx
 import pytest
 import redis as redis_client
 from django.test import override_settings
