@@ -14,6 +14,15 @@ const reactionCounts = new Map(); // entry id -> {name: count}
 let reactions = [];
 let reactionsEnabled = false;
 
+// What a screen reader says for each reaction (its symbol says nothing in words).
+const REACTION_NAMES = {
+  like: gettext("Like"),
+  love: gettext("Love"),
+  wow: gettext("Wow"),
+  sad: gettext("Sad"),
+  flag: gettext("Chequered flag"),
+};
+
 const votedKey = (id) => `livefeed:voted:${slug}:${id}`;
 const reactedKey = (id) => `livefeed:reacted:${slug}:${id}`;
 
@@ -163,7 +172,10 @@ function drawReactions(article) {
       button.className = "reaction";
       button.disabled = mine !== null;
       button.setAttribute("aria-pressed", String(mine === name));
-      button.setAttribute("aria-label", `${name}: ${counts[name] || 0}`);
+      button.setAttribute(
+        "aria-label",
+        format(gettext("%(reaction)s: %(count)s"), { reaction: REACTION_NAMES[name] || name, count: counts[name] || 0 }),
+      );
       button.textContent = `${symbol} ${counts[name] || 0}`;
       return button;
     }),
