@@ -11,7 +11,11 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.shortcuts import get_object_or_404
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -53,7 +57,7 @@ class QuestionRequest(serializers.Serializer):
         services.VISIBLE_TEXT_PATTERN,
         max_length=services.QUESTION_MAX,
         help_text="Plain text, with something visible in it; never shown as sent.",
-        error_messages={"invalid": "Write your question."},
+        error_messages={"invalid": _("Write your question.")},
     )
     display_name = serializers.CharField(
         max_length=services.NAME_MAX, required=False, allow_blank=True, help_text="Shown with the answer."
@@ -144,11 +148,17 @@ class ReaderEndpoint(APIView):
     rate_setting = ""
     scope = ""
 
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        """Answer in the feed's language, the one its page is in (English for no such feed)."""
+        language = Feed.objects.filter(slug=kwargs.get("slug")).values_list("language", flat=True).first()
+        with translation.override(language or settings.LANGUAGE_CODE):
+            return super().dispatch(request, *args, **kwargs)
+
     def refusal(self, request: Request) -> Response | None:
         origin = request.headers.get("Origin")
         if origin and urlsplit(origin).netloc != request.get_host():
             return Response(
-                {"detail": "Send this from the feed's own page."}, status=status.HTTP_403_FORBIDDEN
+                {"detail": gettext("Send this from the feed's own page.")}, status=status.HTTP_403_FORBIDDEN
             )
         wait = limits.retry_after(request._request, scope=self.scope, limit=limits.rate(self.rate_setting))
         if wait is not None:
@@ -156,7 +166,10 @@ class ReaderEndpoint(APIView):
                 "Refusing a %s from %s: over its limit", self.scope, limits.client_address(request._request)
             )
             return Response(
-                {"detail": f"Too many from your address; try again in {wait} s."},
+                {
+                    "detail": gettext("Too many from your address; try again in %(seconds)s s.")
+                    % {"seconds": wait}
+                },
                 status=status.HTTP_429_TOO_MANY_REQUESTS,
                 headers={"Retry-After": str(wait)},
             )
@@ -201,7 +214,8 @@ class VoteView(ReaderEndpoint):
             return _answer_refusal(refusal)
         if not outcome.counted:
             return Response(
-                {"detail": "This browser has already voted in this poll."}, status=status.HTTP_409_CONFLICT
+                {"detail": gettext("This browser has already voted in this poll.")},
+                status=status.HTTP_409_CONFLICT,
             )
         response = Response({"counted": True})
         readers.remember_reader(request._request, response, token)
@@ -242,14 +256,17 @@ class ReactionView(ReaderEndpoint):
             return _answer_refusal(refusal)
         if not outcome.counted:
             return Response(
-                {"detail": "This browser has already reacted to this entry."}, status=status.HTTP_409_CONFLICT
+                {"detail": gettext("This browser has already reacted to this entry.")},
+                status=status.HTTP_409_CONFLICT,
             )
         response = Response({"counted": True})
         readers.remember_reader(request._request, response, token)
         return response
 
 
-QUESTION_RECEIVED = "Thank you: your question went to the editors. It is shown only if they answer it."
+QUESTION_RECEIVED = gettext_noop(
+    "Thank you: your question went to the editors. It is shown only if they answer it."
+)
 
 
 class QuestionView(ReaderEndpoint):
@@ -277,7 +294,7 @@ class QuestionView(ReaderEndpoint):
         feed = get_object_or_404(Feed.objects.visible_to_readers(), slug=slug)
         if body.validated_data.get("website"):
             logger.info("Dropping a question with the bots' field filled in, for %s", slug)
-            return Response({"detail": QUESTION_RECEIVED}, status=status.HTTP_202_ACCEPTED)
+            return Response({"detail": gettext(QUESTION_RECEIVED)}, status=status.HTTP_202_ACCEPTED)
         try:
             services.ask(
                 feed=feed,
@@ -287,7 +304,7 @@ class QuestionView(ReaderEndpoint):
             )
         except services.Refused as refusal:
             return _answer_refusal(refusal)
-        return Response({"detail": QUESTION_RECEIVED}, status=status.HTTP_202_ACCEPTED)
+        return Response({"detail": gettext(QUESTION_RECEIVED)}, status=status.HTTP_202_ACCEPTED)
 
 
 class ParticipationView(APIView):

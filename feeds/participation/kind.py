@@ -13,8 +13,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.functional import lazy
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from feeds.kinds.base import DetailField, Kind, clean_text
 
@@ -46,31 +50,39 @@ def final_result(details: dict[str, Any]) -> list[int] | None:
     return list(result["counts"]) if isinstance(result, dict) else None
 
 
+def _option_label_now(number: int) -> str:
+    return gettext("Option %(number)s") % {"number": number}
+
+
+# Translated when shown, in the language of whoever reads the form.
+_option_label = lazy(_option_label_now, str)
+
+
 class PollKind(Kind):
     name = "poll"
-    label = "Poll"
-    body_label = "Context (optional, Markdown)"
+    label = _("Poll")
+    body_label = _("Context (optional, Markdown)")
     fields = (
         DetailField(
-            "question", "Question", required=True, max_length=200, form_name="poll_question", wide=True
+            "question", _("Question"), required=True, max_length=200, form_name="poll_question", wide=True
         ),
         *(
             DetailField(
                 key,
-                f"Option {number}",
+                _option_label(number),
                 required=number <= MIN_OPTIONS,
                 max_length=80,
                 form_name=f"poll_{key}",
-                required_message="A poll needs at least two options." if number <= MIN_OPTIONS else "",
+                required_message=_("A poll needs at least two options.") if number <= MIN_OPTIONS else "",
             )
             for number, key in enumerate(OPTION_KEYS, start=1)
         ),
         DetailField(
             "closes_at",
-            "Voting closes at",
+            _("Voting closes at"),
             max_length=40,
             form_name="poll_closes_at",
-            help_text="Optional, e.g. 2026-06-01T18:30+02:00; close it from the desk otherwise.",
+            help_text=_("Optional, e.g. 2026-06-01T18:30+02:00; close it from the desk otherwise."),
             placeholder="2026-06-01T18:30+02:00",
         ),
     )
@@ -81,9 +93,9 @@ class PollKind(Kind):
         options = [clean_text(details, key, max_length=80) for key in OPTION_KEYS]
         options = [option for option in options if option]
         if len(options) < MIN_OPTIONS:
-            raise ValidationError({"option_2": "A poll needs at least two options."})
+            raise ValidationError({"option_2": gettext("A poll needs at least two options.")})
         if len({option.casefold() for option in options}) != len(options):
-            raise ValidationError({"option_1": "Each option must differ from the others."})
+            raise ValidationError({"option_1": gettext("Each option must differ from the others.")})
         cleaned: dict[str, Any] = {"question": question}
         cleaned.update(zip(OPTION_KEYS, options, strict=False))
         closing = clean_text(details, "closes_at", max_length=40)
@@ -91,7 +103,12 @@ class PollKind(Kind):
             try:
                 moment = datetime.fromisoformat(closing)
             except ValueError:
-                raise ValidationError({"closes_at": "Enter a date and time such as 2026-06-01T18:30+02:00."})
+                raise ValidationError(
+                    {
+                        "closes_at": gettext("Enter a date and time such as %(example)s.")
+                        % {"example": "2026-06-01T18:30+02:00"}
+                    }
+                )
             if timezone.is_naive(moment):
                 moment = timezone.make_aware(moment)
             cleaned["closes_at"] = moment.isoformat()
@@ -110,8 +127,9 @@ class PollKind(Kind):
             closing = closes_at(details)
             footer = (
                 format_html(
-                    '<p class="poll-note">Voting closes {} UTC.</p>',
-                    closing.astimezone(UTC).strftime("%-d %b %Y, %H:%M"),
+                    '<p class="poll-note">{}</p>',
+                    gettext("Voting closes %(time)s UTC.")
+                    % {"time": date_format(closing.astimezone(UTC), "j M Y, H:i")},
                 )
                 if closing
                 else ""
@@ -126,7 +144,10 @@ class PollKind(Kind):
                     for option, count in zip(options, result, strict=False)
                 ),
             )
-            footer = format_html('<p class="poll-note poll-final">Final result: {}.</p>', _votes(total))
+            footer = format_html(
+                '<p class="poll-note poll-final">{}</p>',
+                gettext("Final result: %(votes)s.") % {"votes": _votes(total)},
+            )
         return format_html(
             '<div class="entry-poll"><p class="poll-question"><strong>{}</strong></p>'
             '<ol class="poll-options">{}</ol>{}</div>{}',
@@ -138,7 +159,7 @@ class PollKind(Kind):
 
 
 def _votes(count: int) -> str:
-    return f"{count} vote" if count == 1 else f"{count} votes"
+    return ngettext("%(count)s vote", "%(count)s votes", count) % {"count": count}
 
 
 def _percent(count: int, total: int) -> int:
@@ -148,15 +169,15 @@ def _percent(count: int, total: int) -> int:
 def _clean_result(result: Any, option_count: int) -> dict[str, Any]:
     """A stored final result: {"counts": [one non-negative int per option], "closed_at": iso}."""
     if not isinstance(result, dict):
-        raise ValidationError({"result": "The final result is kept by the server; leave it out."})
+        raise ValidationError({"result": gettext("The final result is kept by the server; leave it out.")})
     counts = result.get("counts")
     if (
         not isinstance(counts, list)
         or len(counts) != option_count
         or not all(isinstance(count, int) and not isinstance(count, bool) and count >= 0 for count in counts)
     ):
-        raise ValidationError({"result": "The final result does not match the poll's options."})
+        raise ValidationError({"result": gettext("The final result does not match the poll's options.")})
     closed_at = result.get("closed_at")
     if not isinstance(closed_at, str):
-        raise ValidationError({"result": "The final result needs its closing time."})
+        raise ValidationError({"result": gettext("The final result needs its closing time.")})
     return {"counts": counts, "closed_at": closed_at}

@@ -18,7 +18,8 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from feeds import roles
 from feeds import services as core_services
@@ -77,7 +78,7 @@ def _entry_for_readers(*, feed_slug: str, entry_id: int) -> dict[str, Any]:
     else:
         row = _readable_entry(feed_slug=feed_slug, entry_id=entry_id)
     if row is None:
-        raise Refused("No such entry.", status=404)
+        raise Refused(gettext("No such entry."), status=404)
     return row
 
 
@@ -125,12 +126,12 @@ def vote(*, feed_slug: str, entry_id: int, voter: str, option: int) -> Counted:
     """Count `voter`'s vote for `option` (from 0) in the poll, once; a second vote changes nothing."""
     entry = _entry_for_readers(feed_slug=feed_slug, entry_id=entry_id)
     if entry["kind"] != poll_kind.PollKind.name:
-        raise Refused("This entry is not a poll.", status=404)
+        raise Refused(gettext("This entry is not a poll."), status=404)
     details = entry["details"]
     if poll_closed(details):
-        raise Refused("This poll is closed.")
+        raise Refused(gettext("This poll is closed."))
     if not 0 <= option < len(poll_kind.options_of(details)):
-        raise Refused("No such option in this poll.", status=400)
+        raise Refused(gettext("No such option in this poll."), status=400)
     box = Box(tally.POLL, entry_id)
     if settings.REDIS_URL:
         counted = tally.record(box, voter=voter, choice=str(option))
@@ -138,10 +139,10 @@ def vote(*, feed_slug: str, entry_id: int, voter: str, option: int) -> Counted:
         with _embedded_turns:
             # Read again under the turn: a close that ran meanwhile has stored its final count.
             if poll_closed(Entry.objects.values_list("details", flat=True).get(pk=entry_id)):
-                raise Refused("This poll is closed.")
+                raise Refused(gettext("This poll is closed."))
             counted = tally.record(box, voter=voter, choice=str(option))
     if counted is None:
-        raise Refused("This poll is closed.")
+        raise Refused(gettext("This poll is closed."))
     if counted:
         tallies.counted(box, feed_slug=feed_slug)
     return Counted(counted)
@@ -150,10 +151,10 @@ def vote(*, feed_slug: str, entry_id: int, voter: str, option: int) -> Counted:
 def react(*, feed_slug: str, entry_id: int, voter: str, reaction: str) -> Counted:
     """Count `voter`'s reaction to the entry, once per entry."""
     if reaction not in REACTIONS:
-        raise Refused("No such reaction.", status=400)
+        raise Refused(gettext("No such reaction."), status=400)
     entry = _entry_for_readers(feed_slug=feed_slug, entry_id=entry_id)
     if not entry["feed__participation__reactions_enabled"]:
-        raise Refused("Reactions are off for this feed.", status=403)
+        raise Refused(gettext("Reactions are off for this feed."), status=403)
     box = Box(tally.REACTIONS, entry_id)
     counted = tally.record(box, voter=voter, choice=reaction)
     if counted:
@@ -165,9 +166,9 @@ def close_poll(*, entry: Entry, by: AbstractBaseUser) -> Entry:
     """Stop the poll's voting and store its final counts in the entry, where every reader path
     (page, API, syndication, webhooks) shows them."""
     if entry.kind != poll_kind.PollKind.name:
-        raise ValidationError("This entry is not a poll.")
+        raise ValidationError(gettext("This entry is not a poll."))
     if not roles.can_publish(by):
-        raise PermissionDenied("Only Editors may close a poll.")
+        raise PermissionDenied(gettext("Only Editors may close a poll."))
     if poll_kind.final_result(entry.details) is not None:
         return entry
     box = Box(tally.POLL, entry.pk)
@@ -194,10 +195,10 @@ VISIBLE_TEXT_PATTERN = rf"[^\s{_INVISIBLE}]"
 def plain_text(value: Any, *, max_length: int, name: str) -> str:
     """A reader's text as plain text: no control or direction characters, trimmed, within limits."""
     if not isinstance(value, str):
-        raise ValidationError({name: "Must be text."})
+        raise ValidationError({name: gettext("Must be text.")})
     value = _CONTROL.sub("", value).strip()
     if len(value) > max_length:
-        raise ValidationError({name: f"At most {max_length} characters."})
+        raise ValidationError({name: gettext("At most %(count)s characters.") % {"count": max_length}})
     return value
 
 
@@ -205,13 +206,14 @@ def ask(*, feed: Feed, text: Any, display_name: Any = "", address: str = "") -> 
     """Queue a reader's question for the feed's desk; no reader sees it unless an editor answers."""
     if not feed.is_visible_to_readers or feed.status != Feed.Status.LIVE:
         raise Refused(
-            "This feed is not taking questions.", status=404 if not feed.is_visible_to_readers else 409
+            gettext("This feed is not taking questions."),
+            status=404 if not feed.is_visible_to_readers else 409,
         )
     if not settings_for(feed).questions_enabled:
-        raise Refused("This feed is not taking questions.", status=403)
+        raise Refused(gettext("This feed is not taking questions."), status=403)
     text = plain_text(text, max_length=QUESTION_MAX, name="text")
     if not text:
-        raise ValidationError({"text": "Write your question."})
+        raise ValidationError({"text": gettext("Write your question.")})
     name = plain_text(display_name or "", max_length=NAME_MAX, name="display_name")
     question = ReaderQuestion(
         feed=feed,
@@ -228,20 +230,22 @@ def ask(*, feed: Feed, text: Any, display_name: Any = "", address: str = "") -> 
 def answer_question(*, question: ReaderQuestion, by: AbstractBaseUser, answer: str) -> Entry:
     """Publish an entry that quotes the question (and the reader's name) followed by `answer`."""
     if not roles.can_publish(by):
-        raise PermissionDenied("Only Editors may answer reader questions.")
+        raise PermissionDenied(gettext("Only Editors may answer reader questions."))
     answer = (answer or "").strip()
     if not answer:
-        raise ValidationError({"answer": "Write the answer."})
+        raise ValidationError({"answer": gettext("Write the answer.")})
     with transaction.atomic():
         locked = ReaderQuestion.objects.select_for_update().select_related("feed").get(pk=question.pk)
         if locked.status != ReaderQuestion.Status.PENDING:
-            raise ValidationError("This question was already handled.")
-        asker = locked.display_name or "A reader"
+            raise ValidationError(gettext("This question was already handled."))
+        with translation.override(locked.feed.language):  # read by the feed's readers
+            asker = locked.display_name or gettext("A reader")
+            headline = gettext("Reader question")
         quoted = "\n>\n".join(
             f"> {markdown_literal(line)}" for line in locked.text.splitlines() if line.strip()
         )
         body = f"{quoted}\n>\n> — {markdown_literal(asker)}\n\n{answer}"
-        entry = core_services.create_entry(feed=locked.feed, by=by, headline="Reader question", body=body)
+        entry = core_services.create_entry(feed=locked.feed, by=by, headline=headline, body=body)
         _handled(locked, by=by, status=ReaderQuestion.Status.ANSWERED, entry=entry)
     question.refresh_from_db()
     return entry
@@ -250,11 +254,11 @@ def answer_question(*, question: ReaderQuestion, by: AbstractBaseUser, answer: s
 def dismiss_question(*, question: ReaderQuestion, by: AbstractBaseUser) -> None:
     """Take the question off the queue; it is never shown to readers."""
     if not roles.can_publish(by):
-        raise PermissionDenied("Only Editors may dismiss reader questions.")
+        raise PermissionDenied(gettext("Only Editors may dismiss reader questions."))
     with transaction.atomic():
         locked = ReaderQuestion.objects.select_for_update().select_related("feed").get(pk=question.pk)
         if locked.status != ReaderQuestion.Status.PENDING:
-            raise ValidationError("This question was already handled.")
+            raise ValidationError(gettext("This question was already handled."))
         _handled(locked, by=by, status=ReaderQuestion.Status.DISMISSED, entry=None)
     question.refresh_from_db()
 

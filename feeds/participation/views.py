@@ -16,6 +16,8 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import translation
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -34,17 +36,28 @@ logger = logging.getLogger(__name__)
 def ask_question(request: HttpRequest, slug: str) -> HttpResponse:
     """The "Send a question" form posted without JavaScript: answers with a short page."""
     feed = get_object_or_404(Feed.objects.visible_to_readers(), slug=slug)
+    with translation.override(feed.language):  # the feed's page speaks its language
+        return _ask_question(request, feed)
+
+
+def _ask_question(request: HttpRequest, feed: Feed) -> HttpResponse:
+    slug = feed.slug
     context: dict[str, Any] = {"feed": feed, "form": request.POST}
     wait = limits.retry_after(request, scope="question", limit=limits.rate("PARTICIPATION_QUESTION_RATE"))
     if wait is not None:
-        context["error"] = f"Too many questions from your address; try again in {wait} s."
+        context["error"] = gettext("Too many questions from your address; try again in %(seconds)s s.") % {
+            "seconds": wait
+        }
         response = render(request, "participation/question_sent.html", context, status=429)
         response["Retry-After"] = str(wait)
         return response
     if request.POST.get("website"):
         logger.info("Dropping a question with the bots' field filled in, for %s", slug)
         return render(
-            request, "participation/question_sent.html", {**context, "sent": QUESTION_RECEIVED}, status=202
+            request,
+            "participation/question_sent.html",
+            {**context, "sent": gettext(QUESTION_RECEIVED)},
+            status=202,
         )
     try:
         services.ask(
@@ -64,7 +77,10 @@ def ask_question(request: HttpRequest, slug: str) -> HttpResponse:
         messages = " ".join(message for messages in error.message_dict.values() for message in messages)
         return render(request, "participation/question_sent.html", {**context, "error": messages}, status=400)
     return render(
-        request, "participation/question_sent.html", {**context, "sent": QUESTION_RECEIVED}, status=202
+        request,
+        "participation/question_sent.html",
+        {**context, "sent": gettext(QUESTION_RECEIVED)},
+        status=202,
     )
 
 
@@ -73,10 +89,15 @@ def _desk_action(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # The desk speaks its user's language, as the core desk does.
+        with translation.override(translation.get_language_from_request(request)):
+            return _answer(request, *args, **kwargs)
+
+    def _answer(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
         except PermissionDenied as error:
-            return JsonResponse({"detail": str(error) or "You may not do that."}, status=403)
+            return JsonResponse({"detail": str(error) or gettext("You may not do that.")}, status=403)
         except ValidationError as error:
             detail = " ".join(error.messages)
             logger.info("Desk refused %s: %s", request.path, detail)
@@ -89,16 +110,16 @@ def _body(request: HttpRequest) -> dict[str, Any]:
     try:
         data = json.loads(request.body or b"{}")
     except ValueError:
-        raise ValidationError("Send JSON.")
+        raise ValidationError(gettext("Send JSON."))
     if not isinstance(data, dict):
-        raise ValidationError("Send a JSON object.")
+        raise ValidationError(gettext("Send a JSON object."))
     return data
 
 
 def _feed_for_desk(request: HttpRequest, slug: str) -> Feed:
     feed = get_object_or_404(Feed, slug=slug)
     if not roles.can_write(request.user):  # type: ignore[arg-type]
-        raise PermissionDenied("You may not follow this feed's desk.")
+        raise PermissionDenied(gettext("You may not follow this feed's desk."))
     return feed
 
 
@@ -144,13 +165,13 @@ def feed_switches(request: HttpRequest, slug: str) -> HttpResponse:
     """Turn reactions or questions on or off for the feed (Editors)."""
     feed = _feed_for_desk(request, slug)
     if not roles.can_run_feed(request.user):  # type: ignore[arg-type]
-        raise PermissionDenied("Only Editors may change what readers may do.")
+        raise PermissionDenied(gettext("Only Editors may change what readers may do."))
     data = _body(request)
     switches, _ = FeedParticipation.objects.get_or_create(feed=feed)
     for name in ("reactions_enabled", "questions_enabled"):
         if name in data:
             if not isinstance(data[name], bool):
-                raise ValidationError(f"{name} must be true or false.")
+                raise ValidationError(gettext("%(name)s must be true or false.") % {"name": name})
             setattr(switches, name, data[name])
     switches.save()
     services.feed_changed(feed_slug=feed.slug)

@@ -2,6 +2,8 @@
 // connect), answering and dismissing, closing polls, and the feed's switches. A reader's text is
 // only ever inserted as text.
 
+import { format, gettext, pgettext } from "../feeds/i18n.js";
+
 const panel = document.querySelector("[data-participation-desk]");
 const desk = panel?.closest("[data-desk]") || document;
 const csrf = document.querySelector("[name=csrfmiddlewaretoken]")?.value || "";
@@ -17,12 +19,13 @@ async function send(url, body = {}) {
       body: JSON.stringify(body),
       credentials: "same-origin",
     });
-    const data = await response.json().catch(() => ({ detail: `The server answered ${response.status}.` }));
-    if (!response.ok) messageLine.textContent = data.detail || `The server answered ${response.status}.`;
+    const answered = format(gettext("The server answered %(status)s."), { status: response.status });
+    const data = await response.json().catch(() => ({ detail: answered }));
+    if (!response.ok) messageLine.textContent = data.detail || answered;
     else messageLine.textContent = "";
     return { ok: response.ok, data };
   } catch {
-    messageLine.textContent = "The server could not be reached; try again.";
+    messageLine.textContent = gettext("The server could not be reached; try again.");
     return { ok: false, data: {} };
   }
 }
@@ -45,19 +48,19 @@ function drawQuestion(question) {
     element(
       "p",
       "question-from",
-      `${question.display_name || "Anonymous"} · ${when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`,
+      `${question.display_name || gettext("Anonymous")} · ${when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`,
     ),
   );
   const form = element("form", "question-answer");
-  const label = element("label", "", "Answer ");
+  const label = element("label", "", `${gettext("Answer")} `);
   const answer = element("textarea");
   answer.name = "answer";
   answer.rows = 2;
   answer.required = true;
   label.append(answer);
-  const publish = element("button", "", "Publish answer");
+  const publish = element("button", "", gettext("Publish answer"));
   publish.type = "submit";
-  const dismiss = element("button", "dismiss", "Dismiss");
+  const dismiss = element("button", "dismiss", pgettext("reader question", "Dismiss"));
   dismiss.type = "button";
   form.append(label, publish, " ", dismiss);
   form.addEventListener("submit", async (event) => {
@@ -121,7 +124,7 @@ function refreshPolls(message) {
     const item = element("li");
     item.dataset.poll = id;
     item.append(element("span", "", entry.details?.question || ""), " ");
-    const button = element("button", "", "Close poll");
+    const button = element("button", "", gettext("Close poll"));
     button.type = "button";
     button.dataset.closePoll = id;
     item.append(button);
@@ -135,7 +138,8 @@ if (panel) {
     questions.set(item.dataset.question, {
       id: item.dataset.question,
       text: item.querySelector(".question-text").textContent,
-      display_name: item.querySelector(".question-from").textContent.split(" · ")[0].replace(/^Anonymous$/, ""),
+      // As sent: the line shown says "Anonymous", in the desk's language, for no name.
+      display_name: item.querySelector(".question-from").dataset.displayName,
       created_at: item.querySelector("time").dateTime,
       status: "pending",
     });

@@ -3,6 +3,8 @@
 // readers vote, react and see the counts move, from tallies the live socket brings (at most one
 // per poll per second, whatever the crowd).
 
+import { format, gettext, ngettext } from "../feeds/i18n.js";
+
 const part = document.querySelector("[data-participation]");
 const root = part?.closest("[data-livefeed]");
 const slug = part?.dataset.slug;
@@ -11,6 +13,15 @@ const polls = new Map(); // entry id -> {counts, closed}
 const reactionCounts = new Map(); // entry id -> {name: count}
 let reactions = [];
 let reactionsEnabled = false;
+
+// What a screen reader says for each reaction (its symbol says nothing in words).
+const REACTION_NAMES = {
+  like: gettext("Like"),
+  love: gettext("Love"),
+  wow: gettext("Wow"),
+  sad: gettext("Sad"),
+  flag: gettext("Chequered flag"),
+};
 
 const votedKey = (id) => `livefeed:voted:${slug}:${id}`;
 const reactedKey = (id) => `livefeed:reacted:${slug}:${id}`;
@@ -47,7 +58,7 @@ async function post(url, body) {
     }
     return { status: response.status, data };
   } catch {
-    return { status: 0, data: { detail: "The server could not be reached; try again." } };
+    return { status: 0, data: { detail: gettext("The server could not be reached; try again.") } };
   }
 }
 
@@ -94,8 +105,11 @@ function drawPoll(article) {
         button.type = "button";
         button.className = "poll-vote";
         button.dataset.vote = String(index);
-        button.textContent = "Vote";
-        button.setAttribute("aria-label", `Vote for ${item.querySelector(".poll-option")?.textContent || ""}`);
+        button.textContent = gettext("Vote");
+        button.setAttribute(
+          "aria-label",
+          format(gettext("Vote for %(option)s"), { option: item.querySelector(".poll-option")?.textContent || "" }),
+        );
         item.prepend(button, " ");
       }
     } else if (button) {
@@ -111,7 +125,11 @@ function drawPoll(article) {
     note.setAttribute("role", "status");
     poll.append(note);
   }
-  note.textContent = closed ? "" : `${total} ${total === 1 ? "vote" : "votes"}${voted !== null ? " · you voted" : ""}`;
+  if (closed) note.textContent = "";
+  else {
+    const votes = format(ngettext("%(count)s vote", "%(count)s votes", total), { count: total });
+    note.textContent = voted !== null ? format(gettext("%(votes)s · you voted"), { votes }) : votes;
+  }
 }
 
 async function vote(article, option) {
@@ -119,10 +137,10 @@ async function vote(article, option) {
   const { status, data } = await post(`${api}/entries/${id}/vote/`, { option });
   if (status === 200 || (status === 409 && /already/.test(data.detail || ""))) {
     remember(votedKey(id), String(option));
-    announce(status === 200 ? "Your vote was counted." : data.detail);
+    announce(status === 200 ? gettext("Your vote was counted.") : data.detail);
   } else {
     if (status === 409) polls.set(id, { ...(polls.get(id) || { counts: [] }), closed: true });
-    announce(data.detail || `The vote was not counted (${status}).`);
+    announce(data.detail || format(gettext("The vote was not counted (%(status)s)."), { status }));
   }
   drawPoll(article);
 }
@@ -141,7 +159,7 @@ function drawReactions(article) {
     bar.className = "reactions";
     bar.dataset.reactions = "";
     bar.setAttribute("role", "group");
-    bar.setAttribute("aria-label", "Reactions");
+    bar.setAttribute("aria-label", gettext("Reactions"));
     (article.querySelector(".entry-foot") || article).append(bar);
   }
   const counts = reactionCounts.get(id) || {};
@@ -154,7 +172,10 @@ function drawReactions(article) {
       button.className = "reaction";
       button.disabled = mine !== null;
       button.setAttribute("aria-pressed", String(mine === name));
-      button.setAttribute("aria-label", `${name}: ${counts[name] || 0}`);
+      button.setAttribute(
+        "aria-label",
+        format(gettext("%(reaction)s: %(count)s"), { reaction: REACTION_NAMES[name] || name, count: counts[name] || 0 }),
+      );
       button.textContent = `${symbol} ${counts[name] || 0}`;
       return button;
     }),
@@ -170,7 +191,9 @@ async function react(article, name) {
     counts[name] = (counts[name] || 0) + 1;
     reactionCounts.set(id, counts);
   }
-  announce(status === 200 ? "Reaction sent." : data.detail || `Not sent (${status}).`);
+  announce(
+    status === 200 ? gettext("Reaction sent.") : data.detail || format(gettext("Not sent (%(status)s)."), { status }),
+  );
   drawReactions(article);
 }
 
@@ -233,7 +256,7 @@ function setUpQuestions() {
       form.querySelector("textarea").value = "";
       message.textContent = data.detail;
     } else {
-      const detail = data.detail || Object.values(data).flat().join(" ") || `Not sent (${status}).`;
+      const detail = data.detail || Object.values(data).flat().join(" ") || format(gettext("Not sent (%(status)s)."), { status });
       message.textContent = detail;
     }
   });
