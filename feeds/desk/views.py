@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import events, kinds, race, roles, services
@@ -62,9 +63,36 @@ def _answered(
         return JsonResponse({"detail": _summary(errors), "errors": errors}, status=400)
 
 
+# The names the services' refusals use, as the desk's user reads them (kinds add their own fields).
+FIELD_LABELS = {
+    "kind": gettext_lazy("Kind"),
+    "headline": gettext_lazy("Headline"),
+    "body": gettext_lazy("Body"),
+    "image": gettext_lazy("Image"),
+    "publish_at": gettext_lazy("Publish at"),
+    "correction_note": gettext_lazy("Correction note"),
+    "lap": gettext_lazy("Lap"),
+    "flag": gettext_lazy("Flag"),
+    "leader": gettext_lazy("Leader"),
+    "cautions": gettext_lazy("Cautions"),
+    "series": gettext_lazy("Series"),
+    "track": gettext_lazy("Track"),
+    "session": gettext_lazy("Session"),
+}
+
+
+def _field_label(name: str) -> str:
+    """A refused field's name in the user's language; a field no label names reads as its key."""
+    labels = {field.key: field.label for kind in kinds.all() for field in kind.fields}
+    label = FIELD_LABELS.get(name) or labels.get(name)
+    return str(label) if label else name.replace("_", " ").capitalize()
+
+
 def _summary(errors: dict[str, list[str]]) -> str:
     return " ".join(
-        message if name in ("detail", "__all__") else f"{name.replace('_', ' ').capitalize()}: {message}"
+        message
+        if name in ("detail", "__all__")
+        else _("%(field)s: %(message)s") % {"field": _field_label(name), "message": message}
         for name, messages in errors.items()
         for message in messages
     )
