@@ -139,3 +139,26 @@ def test_service_refusals_follow_the_active_language(make_member, live_feed):
     with translation.override("es"), pytest.raises(PermissionDenied) as refused:
         services.create_entry(feed=live_feed, by=contributor, body="Now!", pinned=True, status="draft")
     assert str(refused.value) == "No puedes fijar entradas ni marcar momentos clave."
+
+
+def test_a_reused_idempotency_key_is_refused_in_the_accept_language(publisher, live_feed):
+    api = api_client(publisher)
+    url = f"/api/feeds/{live_feed.slug}/entries/"
+    assert api.post(url, {"body": "Go"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1").status_code == 201
+    reused = api.post(
+        url, {"body": "Stop"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1", HTTP_ACCEPT_LANGUAGE="fr"
+    )
+    assert reused.status_code == 422
+    assert reused.json()["errors"] == {"Idempotency-Key": ["Déjà utilisée pour une autre requête."]}
+    assert reused.json()["detail"].startswith("Ce Idempotency-Key a déjà servi pour une autre requête (POST ")
+
+
+def test_the_desk_refuses_a_reused_idempotency_key_in_the_users_language(publisher, live_feed):
+    client = desk_client(publisher)
+    url = reverse("admin:feeds_desk_entries", args=[live_feed.pk])
+    assert client.post(url, {"kind": "text", "body": "Go"}, HTTP_IDEMPOTENCY_KEY="k-2").status_code == 201
+    reused = client.post(
+        url, {"kind": "text", "body": "Stop"}, HTTP_IDEMPOTENCY_KEY="k-2", HTTP_ACCEPT_LANGUAGE="es"
+    )
+    assert reused.status_code == 422
+    assert reused.json()["errors"] == {"Idempotency-Key": ["Ya se usó para otra petición."]}

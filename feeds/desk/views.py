@@ -34,14 +34,25 @@ logger = logging.getLogger(__name__)
 DESK_LIST_LIMIT = 100
 
 
+def _in_users_language(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Answer in the desk's user's language, Idempotency-Key refusals included."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        with translation.override(translation.get_language_from_request(request)):
+            return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 def _answers_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Turn the services' refusals into JSON the desk can show next to the composer, in the
     language of the desk's user."""
 
     @wraps(view)
+    @_in_users_language
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        with translation.override(translation.get_language_from_request(request)):
-            return _answered(view, request, *args, **kwargs)
+        return _answered(view, request, *args, **kwargs)
 
     return wrapper
 
@@ -160,6 +171,7 @@ def desk(request: HttpRequest, feed_id: int) -> HttpResponse:
         return render(request, "desk/desk.html", context)
 
 
+@_in_users_language
 @idempotent
 @_answers_errors
 def entries(request: HttpRequest, feed_id: int) -> HttpResponse:
@@ -179,6 +191,7 @@ def entries(request: HttpRequest, feed_id: int) -> HttpResponse:
 
 
 @require_POST
+@_in_users_language
 @idempotent
 @_answers_errors
 def entry(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
@@ -216,6 +229,7 @@ def entry(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
 
 
 @require_POST
+@_in_users_language
 @idempotent
 @_answers_errors
 def delete(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
@@ -269,6 +283,7 @@ def _shown(value: Any) -> Any:
 
 
 @require_POST
+@_in_users_language
 @idempotent
 @_answers_errors
 def restore(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
@@ -288,6 +303,7 @@ def restore(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
 
 
 @require_POST
+@_in_users_language
 @idempotent
 @_answers_errors
 def feed_status(request: HttpRequest, feed_id: int) -> HttpResponse:
@@ -305,6 +321,7 @@ def feed_status(request: HttpRequest, feed_id: int) -> HttpResponse:
 
 
 @require_POST
+@_in_users_language
 @idempotent
 @_answers_errors
 def race_status(request: HttpRequest, feed_id: int) -> HttpResponse:
