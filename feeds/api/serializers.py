@@ -197,7 +197,7 @@ _HEADLINE = {"type": "string", "maxLength": 200, "not": NUL}
 _BODY = {"type": "string", "maxLength": MAX_BODY_LENGTH, "not": NUL, "description": "Markdown."}
 _COMMON_ENTRY_FIELDS: dict[str, Any] = {
     "headline": _HEADLINE,
-    "status": {"type": "string", "enum": [value for value, _ in Entry.Status.choices]},
+    "status": {"type": "string", "enum": [value for value, _label in Entry.Status.choices]},
     "pinned": {"type": "boolean"},
     "key_event": {"type": "boolean"},
     "publish_at": {
@@ -312,7 +312,10 @@ ENTRY_EDIT_JSON_SCHEMA: dict[str, Any] = {
         "entry); an image is changed with multipart/form-data."
     ),
     "properties": {
-        "kind": {"type": "string", "enum": [value for value, _ in Entry.Kind.choices if value != "image"]},
+        "kind": {
+            "type": "string",
+            "enum": [value for value, _label in Entry.Kind.choices if value != "image"],
+        },
         **_COMMON_ENTRY_FIELDS,
         "body": _BODY,
         "details": DETAILS_SCHEMA,
@@ -344,7 +347,7 @@ ENTRY_EDIT_FORM_SCHEMA: dict[str, Any] = {
     "description": "The fields to change, with a new image; `details` is sent as JSON text.",
     "properties": {
         **_as_form(ENTRY_EDIT_JSON_SCHEMA)["properties"],
-        "kind": {"type": "string", "enum": [value for value, _ in Entry.Kind.choices]},
+        "kind": {"type": "string", "enum": [value for value, _label in Entry.Kind.choices]},
         "image": {"type": "string", "format": "binary", "description": "JPEG, PNG or WebP."},
     },
 }

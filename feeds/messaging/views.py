@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -112,7 +113,12 @@ def slack_events(request: HttpRequest) -> HttpResponse:
 @staff_member_required
 def link_code(request: HttpRequest) -> HttpResponse:
     """Make a one-time code for the signed-in user and show it once (JSON, or a message on the page
-    the form was posted from)."""
+    the form was posted from), in the user's language, as the desk is."""
+    with translation.override(translation.get_language_from_request(request)):
+        return _issue_link_code(request)
+
+
+def _issue_link_code(request: HttpRequest) -> HttpResponse:
     if not roles.can_write(request.user):
         raise PermissionDenied(_("You may not write entries."))
     code, link = linking.issue_link_code(user=request.user)

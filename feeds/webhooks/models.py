@@ -21,7 +21,7 @@ EVENT_CHOICES = [
     (events.ENTRY_DELETED, "Entry deleted"),
     (events.FEED_UPDATED, "Feed updated"),
 ]
-EVENT_TYPES = [value for value, _ in EVENT_CHOICES]
+EVENT_TYPES = [value for value, _label in EVENT_CHOICES]
 
 
 def new_secret() -> str:
