@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 
 from .models import IdempotencyKey
@@ -64,7 +65,10 @@ def key_from(request: HttpRequest) -> str | None:
         return None
     key = request.headers[HEADER].strip()
     if not key or len(key) > MAX_KEY_LENGTH or not all(" " <= char <= "~" for char in key):
-        raise MalformedKey(f"The {HEADER} header must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.")
+        raise MalformedKey(
+            _("The %(header)s header must be 1 to %(limit)s printable ASCII characters.")
+            % {"header": HEADER, "limit": MAX_KEY_LENGTH}
+        )
     return key
 
 
@@ -147,7 +151,7 @@ def run_once(
         status_code=0,
         expires_at=now + timedelta(hours=settings.LIVEFEED["IDEMPOTENCY_TTL_HOURS"]),
     )
-    for _ in range(3):
+    for _attempt in range(3):
         try:
             with transaction.atomic():
                 if not _claimed(claim):
@@ -194,12 +198,12 @@ def _answer_again(earlier: IdempotencyKey, retry: IdempotencyKey) -> HttpRespons
         )
         return JsonResponse(
             {
-                "detail": (
-                    f"This {HEADER} was already used for a different request "
-                    f"({earlier.method} {earlier.path}). "
+                "detail": _(
+                    "This %(header)s was already used for a different request (%(method)s %(path)s). "
                     "Send a new key with each new request; reuse a key only to retry the same request."
-                ),
-                "errors": {HEADER: ["Already used for a different request."]},
+                )
+                % {"header": HEADER, "method": earlier.method, "path": earlier.path},
+                "errors": {HEADER: [_("Already used for a different request.")]},
             },
             status=422,
         )

@@ -35,12 +35,12 @@ def clean_race(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, An
     """Merge `changes` into the current state and check every field; raises ValidationError
     naming the bad fields. A `null` value clears a field."""
     if not isinstance(changes, dict):
-        raise ValidationError({"race": "Send the race status as an object."})
+        raise ValidationError({"race": _("Send the race status as an object.")})
     errors: dict[str, str] = {}
     race = dict(current)
     for name, value in changes.items():
         if name not in FIELDS:
-            errors[name] = "Unknown race status field."
+            errors[name] = _("Unknown race status field.")
             continue
         if value is None or value == "":
             race.pop(name, None)
@@ -50,7 +50,7 @@ def clean_race(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, An
         except ValueError as exc:
             errors[name] = str(exc)
     if not errors and "lap" in race and "laps_total" in race and race["lap"] > race["laps_total"]:
-        errors["lap"] = "The lap cannot be past the race distance."
+        errors["lap"] = _("The lap cannot be past the race distance.")
     if errors:
         raise ValidationError(errors)
     return race
@@ -59,35 +59,35 @@ def clean_race(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, An
 def _clean_field(name: str, value: Any) -> Any:
     if name in TEXT_FIELDS:
         if not isinstance(value, str):
-            raise ValueError("Must be text.")
+            raise ValueError(_("Must be text."))
         value = value.replace("\x00", "").strip()
         if len(value) > MAX_TEXT:
-            raise ValueError(f"At most {MAX_TEXT} characters.")
+            raise ValueError(_("At most %(limit)s characters.") % {"limit": MAX_TEXT})
         return value
     if name in NUMBER_FIELDS:
         if isinstance(value, bool) or not isinstance(value, (int, str)):
-            raise ValueError("Must be a whole number.")
+            raise ValueError(_("Must be a whole number."))
         try:
             number = int(value)
         except ValueError:
-            raise ValueError("Must be a whole number.")
+            raise ValueError(_("Must be a whole number."))
         if number < 0 or number > 100_000:
-            raise ValueError("Must be between 0 and 100000.")
+            raise ValueError(_("Must be between %(low)s and %(high)s.") % {"low": 0, "high": 100_000})
         return number
     if name == "flag":
         if value not in FLAGS:
-            raise ValueError(f"Choose one of: {', '.join(FLAGS)}.")
+            raise ValueError(_("Choose one of: %(choices)s.") % {"choices": ", ".join(FLAGS)})
         return value
     if name == "session":
         if value not in SESSIONS:
-            raise ValueError(f"Choose one of: {', '.join(SESSIONS)}.")
+            raise ValueError(_("Choose one of: %(choices)s.") % {"choices": ", ".join(SESSIONS)})
         return value
     # running_order: up to ten names, leader first.
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ValueError("Send a list of names, leader first.")
+        raise ValueError(_("Send a list of names, leader first."))
     names = [item.replace("\x00", "").strip()[:MAX_TEXT] for item in value if item.strip()]
     if len(names) > RUNNING_ORDER_LENGTH:
-        raise ValueError(f"At most {RUNNING_ORDER_LENGTH} names.")
+        raise ValueError(_("At most %(limit)s names.") % {"limit": RUNNING_ORDER_LENGTH})
     return names
 
 

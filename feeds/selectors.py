@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Case, IntegerField, Q, Value, When
+from django.utils.translation import gettext as _
 
 from . import events
 from .models import Entry, Feed
@@ -52,7 +53,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         published, pk = base64.urlsafe_b64decode(padded.encode()).decode().split("|")
         return datetime.fromisoformat(published), int(pk)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidCursor("The cursor is not valid.") from exc
+        raise InvalidCursor(_("The cursor is not valid.")) from exc
 
 
 ORDERS = ("newest", "oldest")

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 from django_tasks import task
 
 from . import events, images, kinds, race, roles
@@ -50,8 +51,10 @@ class StaleEdit(Exception):
     def __init__(self, current: Entry) -> None:
         self.current = current
         super().__init__(
-            "Someone else saved this entry while you were editing it. Their version is shown now; "
-            "apply your change to it and save again."
+            _(
+                "Someone else saved this entry while you were editing it. Their version is shown now; "
+                "apply your change to it and save again."
+            )
         )
 
 
@@ -83,7 +86,7 @@ def create_feed(
 
     Without a slug, one is derived from the title as the admin does, made unique with a suffix.
     """
-    _require(by, "feeds.add_feed", "You may not create feeds.")
+    _require(by, "feeds.add_feed", _("You may not create feeds."))
     title = _clean_text(title)
     feed = Feed(
         title=title,
@@ -120,8 +123,8 @@ def update_feed(*, feed: Feed, by: AbstractBaseUser, **changes: Any) -> Feed:
     """Change a feed's own fields (title, summary, status, coverage times, language) and tell its readers."""
     unknown = set(changes) - FEED_FIELDS
     if unknown:
-        raise ValidationError(dict.fromkeys(sorted(unknown), "This field cannot be changed."))
-    _require(by, "feeds.change_feed", "You may not change feeds.")
+        raise ValidationError(dict.fromkeys(sorted(unknown), _("This field cannot be changed.")))
+    _require(by, "feeds.change_feed", _("You may not change feeds."))
     with transaction.atomic():
         locked = Feed.objects.select_for_update().get(pk=feed.pk)
         was_visible = locked.is_visible_to_readers
@@ -164,7 +167,7 @@ def update_race_status(
     With `announce`, a flag change also posts a race status entry, so the stream records it.
     """
     if not roles.can_run_feed(by):
-        raise PermissionDenied("You may not change the race status.")
+        raise PermissionDenied(_("You may not change the race status."))
     with transaction.atomic():
         locked = Feed.objects.select_for_update().get(pk=feed.pk)
         state = race.clean_race(locked.race, changes)
@@ -264,14 +267,14 @@ def create_entry(
     """Add an entry to a feed; a published one reaches readers at once, a scheduled one at
     `publish_at`."""
     if not roles.can_write(by):
-        raise PermissionDenied("You may not write entries.")
+        raise PermissionDenied(_("You may not write entries."))
     if publish_at is not None:
         _check_future(publish_at)
         status = Entry.Status.DRAFT
     if status == Entry.Status.PUBLISHED or publish_at is not None:
-        _require_publisher(by, "You may not publish entries; save a draft for an editor.")
+        _require_publisher(by, _("You may not publish entries; save a draft for an editor."))
     if pinned or key_event:
-        _require_publisher(by, "You may not pin entries or mark key events.")
+        _require_publisher(by, _("You may not pin entries or mark key events."))
     entry = Entry(
         feed=feed,
         author=by,
@@ -331,10 +334,13 @@ def correct_entry(
     """
     note = _clean_text(note).strip()
     if not note:
-        raise ValidationError({"correction_note": "Say in a few words what was corrected."})
+        raise ValidationError({"correction_note": _("Say in a few words what was corrected.")})
     if len(note) > CORRECTION_NOTE_MAX_LENGTH:
         raise ValidationError(
-            {"correction_note": f"Keep the note to {CORRECTION_NOTE_MAX_LENGTH} characters or fewer."}
+            {
+                "correction_note": _("Keep the note to %(limit)s characters or fewer.")
+                % {"limit": CORRECTION_NOTE_MAX_LENGTH}
+            }
         )
     return _update_entry(
         entry=entry, by=by, expected_version=expected_version, upload=image, changes=changes, correction=note
@@ -353,28 +359,28 @@ def _update_entry(
 ) -> Entry:
     unknown = set(changes) - ENTRY_FIELDS
     if unknown:
-        raise ValidationError(dict.fromkeys(sorted(unknown), "This field cannot be changed."))
+        raise ValidationError(dict.fromkeys(sorted(unknown), _("This field cannot be changed.")))
     if not roles.can_write(by):
-        raise PermissionDenied("You may not edit entries.")
+        raise PermissionDenied(_("You may not edit entries."))
     if correction is not None:
-        _require_publisher(by, "You may not correct what readers see.")
+        _require_publisher(by, _("You may not correct what readers see."))
     with transaction.atomic():
         _lock_feed(entry.feed_id)
         locked = Entry.objects.select_for_update().select_related("feed").get(pk=entry.pk)
         if locked.is_tombstone:
-            raise ValidationError("This entry has been deleted.")
+            raise ValidationError(_("This entry has been deleted."))
         if not roles.can_edit_entry(by, locked):
-            raise PermissionDenied("You may only edit your own drafts.")
+            raise PermissionDenied(_("You may only edit your own drafts."))
         if expected_version is not None and expected_version != locked.version:
             raise StaleEdit(locked)
         was_visible = locked.is_visible_to_readers
         was_public = _public_in_live_feed(locked)
         changed = {name for name, value in changes.items() if getattr(locked, name) != _cleaned(value)}
         if correction is not None and not was_visible:
-            raise ValidationError("Only an entry readers can see can be corrected; edit it instead.")
+            raise ValidationError(_("Only an entry readers can see can be corrected; edit it instead."))
         if not changed and upload is None and image_state is None:
             if correction is not None:
-                raise ValidationError("A correction changes the wording: change the text, then save.")
+                raise ValidationError(_("A correction changes the wording: change the text, then save."))
             return locked
         seen = {"headline": locked.headline, "html": locked.html}
         if image_state is None and locked.image:
@@ -388,9 +394,9 @@ def _update_entry(
         elif locked.status == Entry.Status.PUBLISHED:
             locked.publish_at = None
         if was_visible or locked.status == Entry.Status.PUBLISHED or locked.publish_at is not None:
-            _require_publisher(by, "You may not change what readers see.")
+            _require_publisher(by, _("You may not change what readers see."))
         if changed & {"pinned", "key_event"}:
-            _require_publisher(by, "You may not pin entries or mark key events.")
+            _require_publisher(by, _("You may not pin entries or mark key events."))
         _render(locked, upload=upload, image_state=image_state)
         locked.full_clean(exclude=["author", "image", "scheduled_by"])
         if correction is not None:
@@ -413,9 +419,9 @@ def _note_correction(entry: Entry, *, note: str, seen: dict[str, str]) -> None:
     """Record a correction on the entry about to be saved: the time, the note and the wording
     readers saw (`seen`), and mark it in the entry's history."""
     if not entry.is_visible_to_readers:
-        raise ValidationError("A correction keeps the entry published; unpublish it with a plain edit.")
+        raise ValidationError(_("A correction keeps the entry published; unpublish it with a plain edit."))
     if seen == {"headline": entry.headline, "html": entry.html}:
-        raise ValidationError("A correction changes the wording: change the text, then save.")
+        raise ValidationError(_("A correction changes the wording: change the text, then save."))
     entry.corrections = [*entry.corrections, {"at": events.timestamp(timezone.now()), "note": note, **seen}]
     entry._change_reason = f"Correction: {note}"[:HISTORY_REASON_MAX_LENGTH]
 
@@ -427,7 +433,7 @@ def restore_entry_version(
     try:
         record = entry.history.get(history_id=history_id)
     except entry.history.model.DoesNotExist:
-        raise ValidationError({"history_id": "No such version of this entry."})
+        raise ValidationError({"history_id": _("No such version of this entry.")})
     changes = {
         "kind": record.kind,
         "headline": record.headline,
@@ -499,7 +505,7 @@ def delete_entry(*, entry: Entry, by: AbstractBaseUser, removal_notice: bool = F
         _lock_feed(entry.feed_id)
         locked = Entry.objects.select_for_update().select_related("feed").get(pk=entry.pk)
         if not roles.can_delete_entry(by, locked):
-            raise PermissionDenied("You may not delete entries.")
+            raise PermissionDenied(_("You may not delete entries."))
         if locked.is_tombstone:
             return
         was_visible = locked.is_visible_to_readers
@@ -541,7 +547,7 @@ def _cleaned(value: Any) -> Any:
 
 def _check_future(when: datetime) -> None:
     if when <= timezone.now():
-        raise ValidationError({"publish_at": "Choose a time in the future, or publish now."})
+        raise ValidationError({"publish_at": _("Choose a time in the future, or publish now.")})
 
 
 def _render(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
@@ -19,14 +20,14 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Send the header as 'Authorization: Bearer <token>'.")
+            raise exceptions.AuthenticationFailed(_("Send the header as 'Authorization: Bearer <token>'."))
         try:
             key = header[1].decode()
         except UnicodeDecodeError:
-            raise exceptions.AuthenticationFailed("The token is not valid.")
+            raise exceptions.AuthenticationFailed(_("The token is not valid."))
         found = token_for_key(key)
         if found is None:
-            raise exceptions.AuthenticationFailed("The token is not valid or has been revoked.")
+            raise exceptions.AuthenticationFailed(_("The token is not valid or has been revoked."))
         return found.user, found
 
     def authenticate_header(self, request: Request) -> str:

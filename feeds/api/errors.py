@@ -7,6 +7,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -21,7 +23,7 @@ class Conflict(exceptions.APIException):
     """The request is well formed but clashes with what is stored (a slug in use)."""
 
     status_code = status.HTTP_409_CONFLICT
-    default_detail = "This change conflicts with what is stored."
+    default_detail = _("This change conflicts with what is stored.")
     default_code = "conflict"
 
 
@@ -36,7 +38,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, IntegrityError):
         logger.warning("Write refused by a database constraint: %s", exc)
         return Response(
-            {"detail": "This change conflicts with another one; reload and try again."},
+            {"detail": gettext("This change conflicts with another one; reload and try again.")},
             status=status.HTTP_409_CONFLICT,
         )
     response = drf_exception_handler(exc, context)

@@ -9,6 +9,8 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
 from django.http import QueryDict
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -78,9 +80,9 @@ def details_errors(details: dict[str, Any]) -> dict[str, str]:
             continue
         if name in TEXT_DETAILS:
             if not isinstance(value, str):
-                errors[name] = "Must be text."
+                errors[name] = _("Must be text.")
             elif len(value) > MAX_FIELD:
-                errors[name] = f"At most {MAX_FIELD} characters."
+                errors[name] = _("At most %(limit)s characters.") % {"limit": MAX_FIELD}
         elif name == "url":
             try:
                 social_network(value)
@@ -98,13 +100,13 @@ def race_errors(changes: dict[str, Any]) -> dict[str, str]:
         if value is None:
             continue
         if value == "" and name not in race.TEXT_FIELDS:
-            errors[name] = "Send null to clear a field."
+            errors[name] = _("Send null to clear a field.")
         elif name in race.NUMBER_FIELDS and (isinstance(value, bool) or not isinstance(value, int)):
-            errors[name] = "Must be a whole number."
+            errors[name] = _("Must be a whole number.")
         elif name in race.TEXT_FIELDS and isinstance(value, str) and len(value) > race.MAX_TEXT:
-            errors[name] = f"At most {race.MAX_TEXT} characters."
+            errors[name] = _("At most %(limit)s characters.") % {"limit": race.MAX_TEXT}
         elif name == "running_order" and isinstance(value, list) and len(value) > race.RUNNING_ORDER_LENGTH:
-            errors[name] = f"At most {race.RUNNING_ORDER_LENGTH} names."
+            errors[name] = _("At most %(limit)s names.") % {"limit": race.RUNNING_ORDER_LENGTH}
         else:
             try:
                 race.clean_race({}, {name: value})
@@ -120,7 +122,7 @@ class TextField(serializers.CharField):
     def __init__(self, *, nonblank: bool = False, **kwargs: Any) -> None:
         if nonblank:
             kwargs["validators"] = [
-                RegexValidator(NONBLANK_TEXT_PATTERN, "Write something that is not blank.")
+                RegexValidator(NONBLANK_TEXT_PATTERN, gettext_lazy("Write something that is not blank."))
             ]
         super().__init__(**kwargs)
 
@@ -174,7 +176,7 @@ def _from_form(field: serializers.Field) -> bool:
 class RaceChangesField(serializers.JSONField):
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, dict):
-            raise serializers.ValidationError("Send the race status as an object.")
+            raise serializers.ValidationError(_("Send the race status as an object."))
         return super().to_internal_value(data)
 
 
@@ -183,7 +185,7 @@ class DetailsField(serializers.JSONField):
     def to_internal_value(self, data: Any) -> Any:
         value = super().to_internal_value(data)  # a form sends the object as JSON text
         if not isinstance(value, dict):
-            raise serializers.ValidationError("Send the kind's fields as an object.")
+            raise serializers.ValidationError(_("Send the kind's fields as an object."))
         return value
 
 
@@ -195,7 +197,7 @@ _HEADLINE = {"type": "string", "maxLength": 200, "not": NUL}
 _BODY = {"type": "string", "maxLength": MAX_BODY_LENGTH, "not": NUL, "description": "Markdown."}
 _COMMON_ENTRY_FIELDS: dict[str, Any] = {
     "headline": _HEADLINE,
-    "status": {"type": "string", "enum": [value for value, _ in Entry.Status.choices]},
+    "status": {"type": "string", "enum": [value for value, _label in Entry.Status.choices]},
     "pinned": {"type": "boolean"},
     "key_event": {"type": "boolean"},
     "publish_at": {
@@ -320,7 +322,10 @@ ENTRY_EDIT_JSON_SCHEMA: dict[str, Any] = {
         "entry); an image is changed with multipart/form-data."
     ),
     "properties": {
-        "kind": {"type": "string", "enum": [value for value, _ in Entry.Kind.choices if value != "image"]},
+        "kind": {
+            "type": "string",
+            "enum": [value for value, _label in Entry.Kind.choices if value != "image"],
+        },
         **_COMMON_ENTRY_FIELDS,
         "body": _BODY,
         "details": DETAILS_SCHEMA,
@@ -352,7 +357,7 @@ ENTRY_EDIT_FORM_SCHEMA: dict[str, Any] = {
     "description": "The fields to change, with a new image; `details` is sent as JSON text.",
     "properties": {
         **_as_form(ENTRY_EDIT_JSON_SCHEMA)["properties"],
-        "kind": {"type": "string", "enum": [value for value, _ in Entry.Kind.choices]},
+        "kind": {"type": "string", "enum": [value for value, _label in Entry.Kind.choices]},
         "image": {"type": "string", "format": "binary", "description": "JPEG, PNG or WebP."},
     },
 }

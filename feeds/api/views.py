@@ -9,6 +9,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -61,14 +62,14 @@ ENTRY_CONFLICT = OpenApiResponse(
 @csrf_exempt  # nothing is written; a write to a wrong address gets this 404, not a CSRF page
 def no_such_endpoint(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
     """The JSON 404 for an address under /api/ that names no feed, entry or endpoint."""
-    return JsonResponse({"detail": "No such feed, entry or endpoint."}, status=404)
+    return JsonResponse({"detail": _("No such feed, entry or endpoint.")}, status=404)
 
 
 def _readable_feed(slug: str) -> Feed:
     try:
         return selectors.feed_for_readers(slug=slug)
     except Feed.DoesNotExist:
-        raise NotFound("No such feed.")
+        raise NotFound(_("No such feed."))
 
 
 def _int_param(request: Request, name: str, default: int) -> int:
@@ -78,11 +79,11 @@ def _int_param(request: Request, name: str, default: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ValidationError({name: "Must be a whole number."})
+        raise ValidationError({name: _("Must be a whole number.")})
     if value < 0:
-        raise ValidationError({name: "Must not be negative."})
+        raise ValidationError({name: _("Must not be negative.")})
     if value > schema.MAX_INT64:
-        raise ValidationError({name: f"Must be at most {schema.MAX_INT64}."})
+        raise ValidationError({name: _("Must be at most %(limit)s.") % {"limit": schema.MAX_INT64}})
     return value
 
 
@@ -91,7 +92,7 @@ def _bool_param(request: Request, name: str) -> bool:
     if raw is None:
         return False
     if raw not in ("true", "false"):
-        raise ValidationError({name: "Use true or false."})
+        raise ValidationError({name: _("Use true or false.")})
     return raw == "true"
 
 
@@ -136,7 +137,10 @@ class FeedListView(PublicReadView):
         serializer.is_valid(raise_exception=True)
         slug = serializer.validated_data.get("slug")
         if slug and Feed.objects.filter(slug=slug).exists():
-            raise Conflict(f"A feed with the slug {slug!r} already exists; choose another or leave it out.")
+            raise Conflict(
+                _("A feed with the slug %(slug)r already exists; choose another or leave it out.")
+                % {"slug": slug}
+            )
         feed = services.create_feed(by=request.user, **serializer.validated_data)
         return Response(events.feed_payload(feed), status=status.HTTP_201_CREATED)
 
@@ -170,17 +174,20 @@ class FeedDetailView(PublicReadView):
         after = request.query_params.get("after") or None
         order = request.query_params.get("order", "oldest" if after else "newest")
         if order not in selectors.ORDERS:
-            raise ValidationError({"order": "Use newest or oldest."})
+            raise ValidationError({"order": _("Use newest or oldest.")})
         if (order == "oldest" and before) or (order == "newest" and after):
             # The schema cannot tie a cursor to its order; like an unreadable cursor, no such page.
-            raise NotFound("No such page: page newest first with `before`, oldest first with `after`.")
+            raise NotFound(_("No such page: page newest first with `before`, oldest first with `after`."))
         try:
             page = selectors.entries_page(
                 feed=feed, before=before, after=after, order=order, with_removals=True
             )
         except selectors.InvalidCursor as exc:
             # Like Django's paginator with a page number it cannot read: no such page.
-            raise NotFound(f"No such page: {exc} Follow `older` or `newer` from the feed's first page.")
+            raise NotFound(
+                _("No such page: %(reason)s Follow `older` or `newer` from the feed's first page.")
+                % {"reason": exc}
+            )
         pinned = selectors.pinned_entry(feed=feed) if before is None and after is None else None
         here = reverse("api:feed-detail", kwargs={"slug": slug})
         return Response(
@@ -298,7 +305,7 @@ class EntryDetailView(APIView):
         entry = self._writable_entry(slug, entry_id)
         if request.content_type.startswith("multipart/") and not request.data:
             # JSON's {} is "change nothing"; a form with no part at all is a broken upload.
-            raise ValidationError({"detail": "The form has no fields: send the fields to change."})
+            raise ValidationError({"detail": _("The form has no fields: send the fields to change.")})
         serializer = EntryWriteSerializer(entry, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         changes = dict(serializer.validated_data)

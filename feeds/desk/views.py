@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import events, kinds, race, roles, services
@@ -33,14 +34,25 @@ logger = logging.getLogger(__name__)
 DESK_LIST_LIMIT = 100
 
 
+def _in_users_language(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Answer in the desk's user's language, Idempotency-Key refusals included."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        with translation.override(translation.get_language_from_request(request)):
+            return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 def _answers_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Turn the services' refusals into JSON the desk can show next to the composer, in the
     language of the desk's user."""
 
     @wraps(view)
+    @_in_users_language
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        with translation.override(translation.get_language_from_request(request)):
-            return _answered(view, request, *args, **kwargs)
+        return _answered(view, request, *args, **kwargs)
 
     return wrapper
 
@@ -62,9 +74,36 @@ def _answered(
         return JsonResponse({"detail": _summary(errors), "errors": errors}, status=400)
 
 
+# The names the services' refusals use, as the desk's user reads them (kinds add their own fields).
+FIELD_LABELS = {
+    "kind": gettext_lazy("Kind"),
+    "headline": gettext_lazy("Headline"),
+    "body": gettext_lazy("Body"),
+    "image": gettext_lazy("Image"),
+    "publish_at": gettext_lazy("Publish at"),
+    "correction_note": gettext_lazy("Correction note"),
+    "lap": gettext_lazy("Lap"),
+    "flag": gettext_lazy("Flag"),
+    "leader": gettext_lazy("Leader"),
+    "cautions": gettext_lazy("Cautions"),
+    "series": gettext_lazy("Series"),
+    "track": gettext_lazy("Track"),
+    "session": gettext_lazy("Session"),
+}
+
+
+def _field_label(name: str) -> str:
+    """A refused field's name in the user's language; a field no label names reads as its key."""
+    labels = {field.key: field.label for kind in kinds.all() for field in kind.fields}
+    label = FIELD_LABELS.get(name) or labels.get(name)
+    return str(label) if label else name.replace("_", " ").capitalize()
+
+
 def _summary(errors: dict[str, list[str]]) -> str:
     return " ".join(
-        message if name in ("detail", "__all__") else f"{name.replace('_', ' ').capitalize()}: {message}"
+        message
+        if name in ("detail", "__all__")
+        else _("%(field)s: %(message)s") % {"field": _field_label(name), "message": message}
         for name, messages in errors.items()
         for message in messages
     )
@@ -132,6 +171,7 @@ def desk(request: HttpRequest, feed_id: int) -> HttpResponse:
         return render(request, "desk/desk.html", context)
 
 
+@_in_users_language
 @idempotent
 @_answers_errors
 def entries(request: HttpRequest, feed_id: int) -> HttpResponse:
@@ -151,6 +191,7 @@ def entries(request: HttpRequest, feed_id: int) -> HttpResponse:
 
 
 @require_POST
+@_in_users_language
 @idempotent
 @_answers_errors
 def entry(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
@@ -188,6 +229,7 @@ def entry(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
 
 
 @require_POST
+@_in_users_language
 @idempotent
 @_answers_errors
 def delete(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
@@ -241,6 +283,7 @@ def _shown(value: Any) -> Any:
 
 
 @require_POST
+@_in_users_language
 @idempotent
 @_answers_errors
 def restore(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
@@ -260,6 +303,7 @@ def restore(request: HttpRequest, feed_id: int, entry_id: int) -> HttpResponse:
 
 
 @require_POST
+@_in_users_language
 @idempotent
 @_answers_errors
 def feed_status(request: HttpRequest, feed_id: int) -> HttpResponse:
@@ -277,6 +321,7 @@ def feed_status(request: HttpRequest, feed_id: int) -> HttpResponse:
 
 
 @require_POST
+@_in_users_language
 @idempotent
 @_answers_errors
 def race_status(request: HttpRequest, feed_id: int) -> HttpResponse:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from . import image, quote, race_status, social, text
 from .base import DetailField, Kind
@@ -42,11 +43,11 @@ def clean_details(*, kind: str, details: Any, body: str, headline: str, has_imag
     if details is None:
         details = {}
     if not isinstance(details, dict):
-        raise ValidationError({"details": "Send the kind's fields as an object."})
+        raise ValidationError({"details": _("Send the kind's fields as an object.")})
     try:
         entry_kind = get(kind)
     except UnknownKind:
-        raise ValidationError({"kind": "Unknown kind."})
+        raise ValidationError({"kind": _("Unknown kind.")})
     return entry_kind.clean(details, body=body, headline=headline, has_image=has_image)
 
 

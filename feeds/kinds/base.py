@@ -65,10 +65,10 @@ def clean_text(details: dict[str, Any], name: str, *, max_length: int = MAX_FIEL
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise ValidationError({name: "Must be text."})
+        raise ValidationError({name: _("Must be text.")})
     value = value.replace("\x00", "").strip()
     if len(value) > max_length:
-        raise ValidationError({name: f"At most {max_length} characters."})
+        raise ValidationError({name: _("At most %(limit)s characters.") % {"limit": max_length}})
     return value
 
 

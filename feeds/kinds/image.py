@@ -29,7 +29,7 @@ class ImageKind(Kind):
 
     def clean(self, details: dict[str, Any], *, body: str, headline: str, has_image: bool) -> dict[str, Any]:
         if not has_image:
-            raise ValidationError({"image": "Choose a JPEG, PNG or WebP image."})
+            raise ValidationError({"image": _("Choose a JPEG, PNG or WebP image.")})
         # The image's own fields (src, size, renditions) are added by the services, never taken
         # from the request.
         return super().clean(details, body=body, headline=headline, has_image=has_image)

@@ -31,7 +31,7 @@ class QuoteKind(Kind):
 
     def clean(self, details: dict[str, Any], *, body: str, headline: str, has_image: bool) -> dict[str, Any]:
         if not body.strip():
-            raise ValidationError({"body": "Write the quote."})
+            raise ValidationError({"body": _("Write the quote.")})
         return super().clean(details, body=body, headline=headline, has_image=has_image)
 
     def markup(self, text: str, details: dict[str, Any]) -> str:

@@ -23,7 +23,7 @@ class RaceStatusKind(Kind):
     def clean(self, details: dict[str, Any], *, body: str, headline: str, has_image: bool) -> dict[str, Any]:
         snapshot = race.clean_race({}, {k: v for k, v in details.items() if k in race.FIELDS})
         if "flag" not in snapshot:
-            raise ValidationError({"flag": "A race status entry needs a flag."})
+            raise ValidationError({"flag": _("A race status entry needs a flag.")})
         return snapshot
 
     def detail_keys(self) -> list[str]:

@@ -33,23 +33,26 @@ def social_network(url: str) -> str:
     """The network a post URL belongs to; raises ValueError for anything else."""
     # Quotes, angle brackets and the like are never raw in a real address (RFC 3986).
     if not isinstance(url, str) or len(url) > 500 or any(c.isspace() or c in '"<>\\^`{|}' for c in url):
-        raise ValueError("Enter the full address of a post.")
+        raise ValueError(_("Enter the full address of a post."))
     try:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
     except ValueError:
-        raise ValueError("Enter the full address of a post.")
+        raise ValueError(_("Enter the full address of a post."))
     if parts.scheme != "https" or not host or parts.username or parts.password:
-        raise ValueError("Enter the post's https:// address.")
+        raise ValueError(_("Enter the post's https:// address."))
     labels = host.split(".")
     for start in range(len(labels) - 1):
         network = SOCIAL_NETWORKS.get(".".join(labels[start:]))
         if network:
             if parts.path in ("", "/"):
-                raise ValueError(f"Link to a post on {network}, not its home page.")
+                raise ValueError(
+                    _("Link to a post on %(network)s, not its home page.") % {"network": network}
+                )
             return network
     raise ValueError(
-        f"Posts from {host} are not supported; use {', '.join(sorted(set(SOCIAL_NETWORKS.values())))}."
+        _("Posts from %(host)s are not supported; use %(networks)s.")
+        % {"host": host, "networks": ", ".join(sorted(set(SOCIAL_NETWORKS.values())))}
     )
 
 

@@ -16,5 +16,5 @@ class TextKind(Kind):
 
     def clean(self, details: dict[str, Any], *, body: str, headline: str, has_image: bool) -> dict[str, Any]:
         if not body.strip() and not headline.strip():
-            raise ValidationError({"body": "Write a headline or a body."})
+            raise ValidationError({"body": _("Write a headline or a body.")})
         return {}

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
-TELEGRAM_OFF = "Telegram posting is off: set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET."
-SLACK_OFF = "Slack posting is off: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN."
+TELEGRAM_OFF = _("Telegram posting is off: set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET.")
+SLACK_OFF = _("Slack posting is off: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN.")
 
 
 def setting(name: str) -> str:

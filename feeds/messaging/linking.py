@@ -14,6 +14,7 @@ from datetime import timedelta
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import roles
 from .models import LinkCode, MessagingAccount
@@ -38,7 +39,7 @@ def _hash(code: str) -> str:
 
 def issue_link_code(*, user: AbstractBaseUser) -> tuple[str, LinkCode]:
     """Make a new code for `user`; the returned text is the only copy (shown once, as XXXX-XXXX)."""
-    raw = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+    raw = "".join(secrets.choice(ALPHABET) for _position in range(CODE_LENGTH))
     code = f"{raw[:4]}-{raw[4:]}"
     link_code = LinkCode.objects.create(
         user=user, code_hash=_hash(code), expires_at=timezone.now() + CODE_LIFETIME
@@ -57,16 +58,18 @@ def link_account(*, platform: str, external_id: str, code: str, display_name: st
         )
         if link_code is None:
             raise LinkRefused(
-                "That code is unknown, expired or already used. Get a new one on the live desk "
-                '("Post from Telegram or Slack").'
+                _(
+                    "That code is unknown, expired or already used. Get a new one on the live desk "
+                    '("Post from Telegram or Slack").'
+                )
             )
         if not roles.can_write(link_code.user):
             raise LinkRefused(
-                "Your Livefeed account may not write entries; ask an editor to add you to a role."
+                _("Your Livefeed account may not write entries; ask an editor to add you to a role.")
             )
         link_code.used_at = timezone.now()
         link_code.save(update_fields=["used_at"])
-        account, _ = MessagingAccount.objects.update_or_create(
+        account, _created = MessagingAccount.objects.update_or_create(
             platform=platform,
             external_id=str(external_id),
             defaults={"user": link_code.user, "display_name": display_name[:200]},

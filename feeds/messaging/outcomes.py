@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext as _
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class PlatformUnavailable(Exception):
 def refusal_text(exc: ValidationError | PermissionDenied) -> str:
     """A service's refusal as one sentence for a chat reply."""
     if isinstance(exc, PermissionDenied):
-        return str(exc) or "You may not do that."
+        return str(exc) or _("You may not do that.")
     if hasattr(exc, "error_dict"):
         return " ".join(message for messages in exc.message_dict.values() for message in messages)
     return " ".join(exc.messages)

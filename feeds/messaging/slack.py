@@ -12,6 +12,8 @@ import re
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ..models import Feed
 from . import linking, posting
@@ -23,7 +25,7 @@ from .outcomes import BadDelivery, Outcome, refusal_text
 logger = logging.getLogger(__name__)
 
 PLATFORM = Platform.SLACK
-HOW_TO_LINK = (
+HOW_TO_LINK = gettext_lazy(
     "Your message was not posted to Livefeed: your Slack account is not linked. Open a feed's live desk, "
     'choose "Get a linking code" and post it here as: link CODE'
 )
@@ -94,10 +96,12 @@ class _Event:
         account = linking.linked_account(platform=PLATFORM, external_id=user)
         if account is None:
             logger.info("Slack event %s from unlinked member %s not posted", self.event_id, user)
-            return self._done("refused", "the sender is not linked", reply=(channel, user, HOW_TO_LINK))
+            return self._done("refused", "the sender is not linked", reply=(channel, user, str(HOW_TO_LINK)))
         if feed.status == Feed.Status.ENDED:
             return self._done(
-                "refused", "the feed has ended", reply=(channel, user, f"{feed.title} has ended; not posted.")
+                "refused",
+                "the feed has ended",
+                reply=(channel, user, _("%(feed)s has ended; not posted.") % {"feed": feed.title}),
             )
         try:
             entry = posting.post_message(
@@ -131,7 +135,8 @@ class _Event:
             self.client,
             channel,
             user,
-            f"Linked to Livefeed as {name}. Your messages in mapped channels become entries.",
+            _("Linked to Livefeed as %(name)s. Your messages in mapped channels become entries.")
+            % {"name": name},
         )
         return Outcome("linked", f"linked to {account.user}")
 
@@ -183,7 +188,7 @@ class _Event:
         except posting.Duplicate:
             return Outcome("duplicate", f"event {self.event_id} was handled before")
         except PermissionDenied as exc:
-            return self._refused(exc, channel, user, verb="Not deleted from Livefeed")
+            return self._refused(exc, channel, user, verb=_("Not deleted from Livefeed"))
         return Outcome("deleted", f"entry {entry.pk}")
 
     def _refused(
@@ -192,11 +197,19 @@ class _Event:
         channel: str,
         user: str,
         *,
-        verb: str = "Not posted to Livefeed",
+        verb: str = "",
     ) -> Outcome:
         reason = refusal_text(exc)
         logger.info("Slack event %s refused: %s", self.event_id, reason)
-        return self._done("refused", reason, reply=(channel, user, f"{verb}: {reason}"))
+        return self._done(
+            "refused",
+            reason,
+            reply=(
+                channel,
+                user,
+                _("%(verb)s: %(reason)s") % {"verb": verb or _("Not posted to Livefeed"), "reason": reason},
+            ),
+        )
 
     def _done(self, result: str, detail: str, *, reply: tuple[str, str, str] | None = None) -> Outcome:
         """Record the event as handled (so Slack's retry is a no-op) and answer the member privately."""

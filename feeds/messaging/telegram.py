@@ -13,6 +13,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ..models import Entry, Feed
 from . import linking, posting
@@ -24,11 +26,11 @@ from .outcomes import BadDelivery, Outcome, PlatformUnavailable, refusal_text
 logger = logging.getLogger(__name__)
 
 PLATFORM = Platform.TELEGRAM
-HOW_TO_LINK = (
+HOW_TO_LINK = gettext_lazy(
     "This bot posts to Livefeed for linked reporters. Open a feed's live desk, choose "
     '"Get a linking code" under "Post from Telegram or Slack", and send it here as /link CODE.'
 )
-HELP = (
+HELP = gettext_lazy(
     "/feeds lists the feeds you can write to, /feed <slug> chooses one; then every message you send "
     "(text or photo) becomes an entry, and editing the message edits it. /unlink disconnects this account."
 )
@@ -103,7 +105,7 @@ class _Update:
             logger.info(
                 "Telegram update %s from unlinked account %s not posted", self.update_id, self.sender["id"]
             )
-            return self._done("refused", "the sender is not linked", reply=HOW_TO_LINK)
+            return self._done("refused", "the sender is not linked", reply=str(HOW_TO_LINK))
         if self.edited:
             return self._edit(account)
         return self._post(account)
@@ -118,7 +120,7 @@ class _Update:
             return self._link(argument)
         account = linking.linked_account(platform=PLATFORM, external_id=str(self.sender["id"]))
         if account is None:
-            return self._done("command", "help for an unlinked account", reply=HOW_TO_LINK)
+            return self._done("command", "help for an unlinked account", reply=str(HOW_TO_LINK))
         if name == "feeds":
             # A Telegram message holds at most 4096 characters.
             feeds = posting.writable_feeds()[:40]
@@ -129,23 +131,29 @@ class _Update:
             return self._done(
                 "command",
                 "feeds listed",
-                reply=f"Your feeds:\n{listing}\nChoose one with /feed <slug>."
+                reply=_("Your feeds:\n%(listing)s\nChoose one with /feed <slug>.") % {"listing": listing}
                 if feeds
-                else "There is no feed to write to yet.",
+                else _("There is no feed to write to yet."),
             )
         if name == "feed":
             return self._choose_feed(account, argument)
         if name == "unlink":
             account.delete()
             return self._done(
-                "command", "unlinked", reply="This Telegram account is no longer linked to Livefeed."
+                "command", "unlinked", reply=_("This Telegram account is no longer linked to Livefeed.")
             )
-        current = f" You are posting to {account.feed.title} ({account.feed.slug})." if account.feed else ""
-        return self._done("command", "help", reply=HELP + current)
+        current = (
+            " "
+            + _("You are posting to %(feed)s (%(slug)s).")
+            % {"feed": account.feed.title, "slug": account.feed.slug}
+            if account.feed
+            else ""
+        )
+        return self._done("command", "help", reply=str(HELP) + current)
 
     def _link(self, code: str) -> Outcome:
         if not code:
-            return self._done("refused", "no code", reply="Send the code from the live desk: /link CODE")
+            return self._done("refused", "no code", reply=_("Send the code from the live desk: /link CODE"))
         name = " ".join(filter(None, [self.sender.get("first_name"), self.sender.get("last_name")]))
         username = self.sender.get("username")
         try:
@@ -167,7 +175,9 @@ class _Update:
         send_reply(
             self.client,
             self.chat_id,
-            f"Linked to Livefeed as {user.get_full_name() or user.get_username()}. {HELP}",
+            _("Linked to Livefeed as %(name)s.") % {"name": user.get_full_name() or user.get_username()}
+            + " "
+            + str(HELP),
         )
         return Outcome("linked", f"linked to {user}")
 
@@ -175,18 +185,17 @@ class _Update:
         feed = posting.writable_feed(slug)
         if feed is None:
             return self._done(
-                "refused", "unknown feed", reply=f"No open feed is called {slug!r}. /feeds lists them."
+                "refused",
+                "unknown feed",
+                reply=_("No open feed is called %(slug)r. /feeds lists them.") % {"slug": slug},
             )
         account.feed = feed
         account.save(update_fields=["feed"])
-        mode = (
-            "published at once"
-            if posting.new_entry_status(account.user) == Entry.Status.PUBLISHED
-            else ("saved as drafts for an editor to publish")
-        )
-        return self._done(
-            "command", f"feed {feed.slug} chosen", reply=f"Posting to {feed.title}: your messages are {mode}."
-        )
+        if posting.new_entry_status(account.user) == Entry.Status.PUBLISHED:
+            reply = _("Posting to %(feed)s: your messages are published at once.")
+        else:
+            reply = _("Posting to %(feed)s: your messages are saved as drafts for an editor to publish.")
+        return self._done("command", f"feed {feed.slug} chosen", reply=reply % {"feed": feed.title})
 
     # --- Entries ----------------------------------------------------------------------------
 
@@ -194,7 +203,7 @@ class _Update:
         feed = account.feed
         if feed is None or feed.status == Feed.Status.ENDED:
             return self._done(
-                "refused", "no feed chosen", reply="Choose a feed first: /feeds, then /feed <slug>."
+                "refused", "no feed chosen", reply=_("Choose a feed first: /feeds, then /feed <slug>.")
             )
         if "photo" in self.message:
             fields = self._photo_fields(account)
@@ -204,7 +213,7 @@ class _Update:
             fields = {"body": telegram_to_markdown(self.message["text"], self.message.get("entities"))}
         else:
             return self._done(
-                "ignored", "only text and photos are posted", reply="Only text and photos are posted."
+                "ignored", "only text and photos are posted", reply=_("Only text and photos are posted.")
             )
         try:
             entry = posting.post_message(
@@ -230,7 +239,9 @@ class _Update:
             for size in self.message["photo"]
             if not isinstance(size.get("file_size"), int) or size["file_size"] <= limit
         ]
-        too_large = f"The photo is larger than {limit // (1024 * 1024)} MB; send a smaller one."
+        too_large = _("The photo is larger than %(limit)s MB; send a smaller one.") % {
+            "limit": limit // (1024 * 1024)
+        }
         if not sizes:
             logger.info("Telegram update %s: every size of the photo is over the limit", self.update_id)
             return self._done("refused", "photo too large", reply=too_large)
@@ -286,7 +297,7 @@ class _Update:
     def _refused(self, exc: ValidationError | PermissionDenied) -> Outcome:
         reason = refusal_text(exc)
         logger.info("Telegram update %s refused: %s", self.update_id, reason)
-        return self._done("refused", reason, reply=f"Not posted: {reason}")
+        return self._done("refused", reason, reply=_("Not posted: %(reason)s") % {"reason": reason})
 
     def _done(self, result: str, detail: str, *, reply: str = "") -> Outcome:
         """Record the update as handled (so a redelivery is a no-op) and answer the chat; called outside

@@ -16,7 +16,10 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -110,17 +113,28 @@ def slack_events(request: HttpRequest) -> HttpResponse:
 @staff_member_required
 def link_code(request: HttpRequest) -> HttpResponse:
     """Make a one-time code for the signed-in user and show it once (JSON, or a message on the page
-    the form was posted from)."""
+    the form was posted from), in the user's language, as the desk is."""
+    with translation.override(translation.get_language_from_request(request)):
+        return _issue_link_code(request)
+
+
+def _issue_link_code(request: HttpRequest) -> HttpResponse:
     if not roles.can_write(request.user):
-        raise PermissionDenied("You may not write entries.")
+        raise PermissionDenied(_("You may not write entries."))
     code, link = linking.issue_link_code(user=request.user)
     minutes = int(linking.CODE_LIFETIME.total_seconds() // 60)
     if request.headers.get("Accept", "").startswith("application/json"):
         return JsonResponse({"code": code, "expires_at": link.expires_at.isoformat()}, status=201)
     messages.success(
         request,
-        f"Your linking code is {code}, valid for {minutes} minutes, once. Send it to the Telegram bot as "
-        f"/link {code}, or post it in Slack as: link {code}",
+        ngettext(
+            "Your linking code is %(code)s, valid for %(minutes)s minute, once. Send it to the Telegram "
+            "bot as /link %(code)s, or post it in Slack as: link %(code)s",
+            "Your linking code is %(code)s, valid for %(minutes)s minutes, once. Send it to the Telegram "
+            "bot as /link %(code)s, or post it in Slack as: link %(code)s",
+            minutes,
+        )
+        % {"code": code, "minutes": minutes},
     )
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
@@ -50,13 +51,13 @@ class TimingPushView(APIView):
     def post(self, request: Request, slug: str) -> Response:
         feed = get_object_or_404(Feed, slug=slug)
         if not roles.can_run_feed(request.user):
-            raise PermissionDenied("Only Editors may push timing data.")
+            raise PermissionDenied(_("Only Editors may push timing data."))
         try:
             source = TimingSource.objects.select_related("author", "feed").get(feed=feed)
         except TimingSource.DoesNotExist:
-            raise NotFound("This feed has no timing source; link one in the admin.")
+            raise NotFound(_("This feed has no timing source; link one in the admin."))
         if not source.enabled:
-            raise ValidationError({"detail": "This feed's timing source is switched off."})
+            raise ValidationError({"detail": _("This feed's timing source is switched off.")})
         try:
             snapshot = registry.adapter_for(source.format).parse(request.data or b"")
         except BadTimingData as error:

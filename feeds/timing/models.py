@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import roles
 from ..outbound import validate_public_url
@@ -94,11 +95,15 @@ class TimingSource(models.Model):
         if author is None:
             return
         if not roles.can_run_feed(author):
-            raise ValidationError({"author": "Choose an Editor: this user may not change the race status."})
+            raise ValidationError(
+                {"author": _("Choose an Editor: this user may not change the race status.")}
+            )
         if self.Post.PUBLISHED in (self.post_flag_changes, self.post_lead_changes) and not roles.can_publish(
             author
         ):
-            raise ValidationError({"author": "This user may not publish; choose an Editor or post drafts."})
+            raise ValidationError(
+                {"author": _("This user may not publish; choose an Editor or post drafts.")}
+            )
 
     @property
     def is_polled(self) -> bool:

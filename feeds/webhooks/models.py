@@ -9,6 +9,7 @@ import uuid
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import events
 from ..models import Feed
@@ -20,7 +21,7 @@ EVENT_CHOICES = [
     (events.ENTRY_DELETED, "Entry deleted"),
     (events.FEED_UPDATED, "Feed updated"),
 ]
-EVENT_TYPES = [value for value, _ in EVENT_CHOICES]
+EVENT_TYPES = [value for value, _label in EVENT_CHOICES]
 
 
 def new_secret() -> str:
@@ -72,7 +73,9 @@ class WebhookSubscription(models.Model):
 
     def clean(self) -> None:
         if not isinstance(self.events, list) or not self.events or set(self.events) - set(EVENT_TYPES):
-            raise ValidationError({"events": f"Choose one or more of {', '.join(EVENT_TYPES)}."})
+            raise ValidationError(
+                {"events": _("Choose one or more of %(choices)s.") % {"choices": ", ".join(EVENT_TYPES)}}
+            )
 
     def wants(self, event: str) -> bool:
         return event in self.events

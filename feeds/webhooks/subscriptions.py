@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import roles
 from . import delivery
@@ -25,7 +26,7 @@ def save_subscription(*, subscription: WebhookSubscription, by: AbstractBaseUser
     Only the fields an editor sets are written, so a worker's concurrent bookkeeping is kept.
     """
     if not roles.can_run_feed(by):
-        raise PermissionDenied("You may not manage webhooks.")
+        raise PermissionDenied(_("You may not manage webhooks."))
     subscription.full_clean(exclude=["lease_owner", "lease_until"])
     with transaction.atomic():
         if subscription.pk is None:
@@ -67,7 +68,7 @@ def rotate_secret(
     """Give the subscription a new secret; for `overlap`, deliveries carry a signature under the
     old one too, so the partner can switch without a refused delivery."""
     if not roles.can_run_feed(by):
-        raise PermissionDenied("You may not manage webhooks.")
+        raise PermissionDenied(_("You may not manage webhooks."))
     now = timezone.now()
     with transaction.atomic():
         locked = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
