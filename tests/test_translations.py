@@ -82,11 +82,19 @@ def marked_in_code(text: str) -> set[tuple[str | None, str]]:
     found: set[tuple[str | None, str]] = set()
     for match in re.finditer(r"\b(n?p?gettext(?:_lazy|_noop)?|_)\(", text):
         strings: list[str] = []
+        adjacent = False  # the last token was a string: a next one continues it ("a" "b" is "ab")
         try:
             for token in tokenize.generate_tokens(io.StringIO(text[match.end() :]).readline):
                 if token.type == tokenize.STRING:
-                    strings.append(ast.literal_eval(token.string))
-                elif token.string == "," or token.type in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT):
+                    value = ast.literal_eval(token.string)
+                    if adjacent:
+                        strings[-1] += value
+                    else:
+                        strings.append(value)
+                    adjacent = True
+                elif token.string == ",":
+                    adjacent = False
+                elif token.type in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT):
                     continue
                 else:
                     break
