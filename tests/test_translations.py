@@ -26,7 +26,7 @@ TRANSLATED = [code for code in LANGUAGES if code != "en"]
 DOMAINS = ["django", "djangojs"]
 # Plug-in apps whose desk panels still speak English only; each one leaves this set once its
 # words are translated (test_untranslated_plugins_are_only_those_still_in_english keeps it honest).
-UNTRANSLATED_PLUGINS = {"timing"}
+UNTRANSLATED_PLUGINS: set[str] = set()
 # Plug-in apps: feeds/<app>/ with an apps.py, besides the core's own packages.
 PLUGINS = sorted(
     path.parent.name

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from .. import roles
@@ -123,11 +124,11 @@ class TimingSource(models.Model):
 
     def health_text(self) -> str:
         if not self.enabled:
-            return "Off"
+            return gettext("Off")
         if self.last_error:
-            return f"Unhealthy: {self.last_error}"
+            return gettext("Unhealthy: %(error)s") % {"error": self.last_error}
         if self.is_overdue:
-            return "Unhealthy: not polled since its due time; is the background worker running?"
+            return gettext("Unhealthy: not polled since its due time; is the background worker running?")
         if self.last_ok_at is None:
-            return "Waiting for data"
-        return "Healthy"
+            return gettext("Waiting for data")
+        return gettext("Healthy")
