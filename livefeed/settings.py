@@ -322,6 +322,9 @@ SPECTACULAR_SETTINGS = {
         "EntryStatusEnum": "feeds.models.Entry.Status",
     },
 }
+if "feeds.participation" in PLUGINS:
+    # One name for the reactions wherever the schema lists them (a vote's field, the feed's set).
+    SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["ReactionEnum"] = "feeds.participation.models.REACTIONS"
 
 LIVEFEED: dict[str, Any] = {
     "PAGE_SIZE": int(os.environ.get("LIVEFEED_PAGE_SIZE", "20")),
