@@ -305,7 +305,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["feeds.abuse.WriteRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"write": os.environ.get("API_WRITE_RATE", "120/min")},
 }
-SPECTACULAR_SETTINGS = {
+SPECTACULAR_SETTINGS: dict[str, Any] = {
     "TITLE": "Livefeed API",
     "DESCRIPTION": "Read live feeds and their changes; post entries with a bearer token.",
     "VERSION": "1",
