@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import os
 import random
 import re
@@ -59,7 +60,7 @@ VALID_REQUESTS = {
     ("/api/feeds/{slug}/entries/{entry_id}/", "DELETE"): {"path_parameters": {"slug": "x", "entry_id": 1}},
     ("/api/feeds/{slug}/timing/", "POST"): {
         "path_parameters": {"slug": "x"},
-        "body": __import__("json").loads(TIMING_PUSH),
+        "body": json.loads(TIMING_PUSH),
         "media_type": "application/json",
     },
 }
@@ -94,6 +95,55 @@ def uploads_are_images():
     schemathesis.openapi.format("binary", st.sampled_from([_image("PNG"), _image("JPEG"), _image("WEBP")]))
     yield
     unregister_string_format("binary")
+
+
+@pytest.fixture
+def forms_read_as_the_api_reads_them(monkeypatch):
+    """Schemathesis judges an accepted negative form case by re-reading the body as sent: on the
+    wire every field is text, so a mutation may vanish (a boolean `body` sent as the text "true" is
+    a valid body). Its re-reading cannot judge this API's multipart bodies, though: their schema is
+    a `oneOf` by kind, and their image part is a file its validator cannot read, so it counted every
+    such case as invalid. Read the fields as the API does: each one's text, or that text parsed as
+    JSON where the field's schema in the entry's kind wants a boolean, a number or an object (how
+    `pinned` and `details` travel in a form), with files as opaque strings. An accepted case whose
+    sent body is invalid by this reading still fails."""
+    from schemathesis.core import media_types
+    from schemathesis.core.jsonschema import make_validator
+    from schemathesis.specs.openapi import checks as openapi_checks
+
+    as_sent = openapi_checks._form_body_is_valid_as_sent
+
+    def as_the_api_reads_it(response, case, media_type):
+        if as_sent(response, case, media_type):
+            return True
+        if media_types.parse(media_type) != ("multipart", "form-data"):
+            return False
+        fields = openapi_checks._sent_form_fields(response, media_type)
+        body = case.operation.get_body_for_media_type(media_type)
+        if fields is None or body is None:
+            return False
+        schema = body.optimized_schema
+        validator_cls = openapi_checks._get_openapi_schema(case).adapter.jsonschema_validator_cls
+        for branch in schema.get("oneOf") or [{}]:
+            wanted = {**schema.get("properties", {}), **branch.get("properties", {})}
+            sent: dict[str, object] = {}
+            for name, texts in fields.items():
+                text = texts[-1]  # a repeated field: the API reads its last value
+                if text is None:
+                    sent[name] = ""  # a file part
+                    continue
+                readings = [text]
+                try:
+                    readings.append(json.loads(text))
+                except ValueError:
+                    pass
+                field = make_validator(wanted.get(name, {}), validator_cls)
+                sent[name] = next((reading for reading in readings if field.is_valid(reading)), text)
+            if make_validator(schema, validator_cls).is_valid(sent):
+                return True
+        return False
+
+    monkeypatch.setattr(openapi_checks, "_form_body_is_valid_as_sent", as_the_api_reads_it)
 
 
 def _moment(value: object) -> datetime | None:
@@ -195,8 +245,8 @@ def _correction_is_possible(entry: Entry | None, after: dict, body: dict) -> boo
         return False
     if body.get("status", entry.status) != "published" or body.get("publish_at"):
         return False
-    if "image" in body:
-        return True  # a new image is new HTML
+    if "image" in body and after["kind"] in {kind.name for kind in kinds.all() if kind.takes_image}:
+        return True  # a new image is new HTML (other kinds leave an image out)
     headline = after["headline"].strip() if isinstance(after["headline"], str) else entry.headline
     try:
         details = kinds.clean_details(
@@ -240,7 +290,9 @@ def api_server(start_daphne, publisher, live_feed):
     )
 
 
-def test_the_api_keeps_its_schema_under_fuzzing(api_server, publisher, live_feed, uploads_are_images):
+def test_the_api_keeps_its_schema_under_fuzzing(
+    api_server, publisher, live_feed, uploads_are_images, forms_read_as_the_api_reads_them
+):
     print(f"\nSchemathesis fuzz seed: {SEED} (replay with LIVEFEED_FUZZ_SEED={SEED})")
     # Like most HTTP APIs (and caches adding ?utm_… to links), Livefeed ignores query parameters it
     # does not define; that is documented, so unknown parameters are not drawn as invalid input.
