@@ -88,6 +88,30 @@ class Stack:
         ]
         return lines[-1].strip()
 
+    def listening(self, service: str) -> bool:
+        """Whether the service's Daphne accepts connections, asked from inside its container (the
+        front door picks a web container at random per request, so one 200 through it proves
+        nothing about the other)."""
+        probe = "import socket; socket.create_connection(('127.0.0.1', 8000), timeout=2).close()"
+        return (
+            subprocess.run(
+                ["podman", "exec", self.container(service), "python", "-c", probe],
+                capture_output=True,
+                check=False,
+            ).returncode
+            == 0
+        )
+
+    def wait_for_web(self, what: str, client: httpx.Client, path: str) -> None:
+        """Until both web containers listen and the front door answers `path` with a 200."""
+        self.wait_until(
+            what,
+            lambda: (
+                all(self.listening(service) for service in ("web1", "web2"))
+                and client.get(path).status_code == 200
+            ),
+        )
+
     def wait_until(self, what: str, ready, timeout: float = 240) -> None:
         deadline = time.monotonic() + timeout
         while True:
@@ -145,9 +169,7 @@ def next_entry(reader: ClientConnection, timeout: float = 30) -> dict:
 @pytest.fixture(scope="module")
 def editor_token(stack: Stack) -> str:
     with api(stack) as client:
-        stack.wait_until(
-            "the front door serves the migrated app", lambda: client.get("/api/feeds/").status_code == 200
-        )
+        stack.wait_for_web("both web containers serve the migrated app", client, "/api/feeds/")
     # An unusable password: this account only ever authenticates with its token.
     stack.manage(
         "web1", "createsuperuser", "--noinput", "--username", "editor", "--email", "editor@example.com"
@@ -251,10 +273,7 @@ def test_reader_on_the_front_door_resumes_after_the_web_containers_restart(stack
 
         start = stack.compose("start", "web1", "web2")
         assert start.returncode == 0, start.stdout + start.stderr
-        stack.wait_until(
-            "web containers serve again through the front door",
-            lambda: client.get("/api/feeds/harbor-200/").status_code == 200,
-        )
+        stack.wait_for_web("both web containers serve again", client, "/api/feeds/harbor-200/")
         # Posted while the reader is away: it must come with the catch-up, not live.
         client.post(
             "/api/feeds/harbor-200/entries/", json={"headline": "Yellow flag", "body": "Debris."}
