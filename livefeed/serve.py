@@ -322,6 +322,10 @@ def main(argv: list[str] | None = None) -> None:
         command += ["--host", options.host, *extra]
         sys.exit(Supervisor(processes, command, listener).run())
     raise_open_file_limit()
+    # A shell that starts the server in the background from a script (`serve &`) leaves SIGINT
+    # ignored, and Twisted only takes over SIGINT from Python's default handler: without this,
+    # such a server would ignore SIGINT instead of stopping cleanly.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     http_protocol.WebRequest = RequestLeavingFormsToDjango  # what Daphne's HTTPFactory builds
     LivefeedCommandLine().run(
         daphne_arguments(

@@ -13,6 +13,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from feeds.broadcast.writers import CLOSE_RESUME
+from tests.fixtures import servers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -78,3 +79,16 @@ def test_stop_under_load_ends_promptly_and_readers_are_told_to_resume(start_daph
         sockets.close()
     assert took < STOP_WITHIN_SECONDS
     assert codes == [CLOSE_RESUME] * READERS
+
+
+def test_sigint_stops_a_server_a_script_started_in_the_background(server_env, tmp_path, live_feed):
+    """A shell starting `livefeed.serve &` from a script leaves SIGINT ignored; asked with SIGINT
+    to stop, the server still stops and tells its readers to resume."""
+    with servers.daphne_server(server_env, tmp_path / "daphne.log", sigint=signal.SIG_IGN) as server:
+        with connect(f"{server.ws_url}/ws/feeds/{live_feed.slug}/?after={live_feed.seq}") as reader:
+            server.process.send_signal(signal.SIGINT)
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    reader.recv(timeout=STOP_WITHIN_SECONDS)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == CLOSE_RESUME
+        assert server.process.wait(timeout=STOP_WITHIN_SECONDS) is not None
