@@ -34,9 +34,11 @@ import socket
 import subprocess
 import sys
 import time
+import weakref
 from typing import Any
 
 from daphne import http_protocol
+from daphne import server as daphne_server
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
 
@@ -158,6 +160,39 @@ def tell_readers_to_resume() -> int:
     return len(listeners)
 
 
+class HTTPFactoryKeepingTrack(http_protocol.HTTPFactory):
+    """Daphne's HTTP factory, remembering its connections so a stop can close the idle ones."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.channels: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    def buildProtocol(self, addr: Any) -> Any:  # noqa: N802 (Twisted's name)
+        channel = super().buildProtocol(addr)
+        if channel is not None:
+            self.channels.add(channel)
+        return channel
+
+    def stop_keeping_alive(self) -> int:
+        """Close connections kept alive between requests, and have those with a request in
+        flight close after its answer; return how many. Connections upgraded to WebSockets are
+        left to the readers' close. A client told to resume must find the stopping server gone,
+        not still answering on a connection it opened before."""
+        closed = 0
+        for wrapper in list(self.channels):
+            channel = getattr(wrapper, "_channel", wrapper)  # Twisted's HTTP/1.1-or-2 wrapper
+            transport = channel.transport
+            # Whom the connection's bytes go to now (behind TLS, the TLS layer's wrapped protocol).
+            current = getattr(transport, "protocol", None) or getattr(transport, "wrappedProtocol", None)
+            if transport is None or current is not wrapper:
+                continue
+            channel.persistent = False
+            if not channel.requests:
+                channel.loseConnection()
+            closed += 1
+        return closed
+
+
 class LivefeedServer(Server):
     """Daphne's server, with the garbage-collector policy installed before it starts serving, and
     a clean stop: on SIGTERM or SIGINT it stops accepting, tells its readers to resume, and gives
@@ -182,6 +217,8 @@ class LivefeedServer(Server):
 
         for port in self.ports:
             port.stopListening()
+        if isinstance(self.http_factory, HTTPFactoryKeepingTrack):
+            self.http_factory.stop_keeping_alive()
         told = tell_readers_to_resume()
         logger.info("Stopping: told %d readers to resume", told)
         from feeds.broadcast.hub import hub
@@ -327,6 +364,7 @@ def main(argv: list[str] | None = None) -> None:
     # such a server would ignore SIGINT instead of stopping cleanly.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     http_protocol.WebRequest = RequestLeavingFormsToDjango  # what Daphne's HTTPFactory builds
+    daphne_server.HTTPFactory = HTTPFactoryKeepingTrack  # what Daphne's server builds
     LivefeedCommandLine().run(
         daphne_arguments(
             host=options.host,

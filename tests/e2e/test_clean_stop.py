@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import threading
 import time
 from contextlib import ExitStack
@@ -92,3 +93,28 @@ def test_sigint_stops_a_server_a_script_started_in_the_background(server_env, tm
                     reader.recv(timeout=STOP_WITHIN_SECONDS)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == CLOSE_RESUME
         assert server.process.wait(timeout=STOP_WITHIN_SECONDS) is not None
+
+
+def test_a_stopping_server_closes_its_kept_alive_http_connections(start_daphne, live_feed):
+    """Once told to stop, the server answers nothing more on connections kept alive from before:
+    a page that was told to resume must not take the stopping server's answers for a sign that
+    it is up (and its WebSocket blocked) while its new sockets are refused."""
+    server = start_daphne()
+    # A reader that never answers the close frame keeps the server in its grace period.
+    silent = socket.create_connection(("127.0.0.1", server.port))
+    silent.sendall(
+        f"GET /ws/feeds/{live_feed.slug}/ HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    assert silent.recv(4096).startswith(b"HTTP/1.1 101")
+    with httpx.Client(base_url=server.url, timeout=5) as page:
+        assert page.get("/healthz").status_code == 200  # positive control: kept alive, answered
+        server.process.send_signal(signal.SIGTERM)
+        silent.settimeout(STOP_WITHIN_SECONDS)
+        assert silent.recv(2)[:1] == b"\x88"  # the close frame: the server is stopping
+        with pytest.raises(httpx.TransportError):
+            page.get("/healthz")
+        assert server.process.poll() is None, "asked while the server was still in its grace period"
+    silent.close()
+    assert server.process.wait(timeout=STOP_WITHIN_SECONDS) is not None
