@@ -48,6 +48,11 @@ class RedisLink:
 
     PING_SECONDS = 10.0
     READ_TIMEOUT = 30.0
+    # Connecting and AUTH are timed in this process's loop, which a crowd arriving at once keeps
+    # busy for seconds (thousands of handshakes queued ahead of the connection's callbacks): a
+    # shorter limit gave up on a healthy Redis, and every reader was then told to resume. A Redis
+    # that is down refuses at once; this only bounds one that does not answer at all.
+    CONNECT_TIMEOUT = 30.0
 
     def __init__(self, url: str, loop: asyncio.AbstractEventLoop, readers: Readers) -> None:
         from redis.connection import parse_url
@@ -125,14 +130,14 @@ class RedisLink:
     async def connect_and_read(self) -> None:
         context = ssl.create_default_context() if self.tls else None
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(self.host, self.port, ssl=context), timeout=5
+            asyncio.open_connection(self.host, self.port, ssl=context), timeout=self.CONNECT_TIMEOUT
         )
         pinger: asyncio.Task[None] | None = None
         try:
             self.writer = writer
             if self.password:
                 self.send("AUTH", *([self.username] if self.username else []), self.password)
-                reply = await asyncio.wait_for(reader.readline(), timeout=5)
+                reply = await asyncio.wait_for(reader.readline(), timeout=self.CONNECT_TIMEOUT)
                 if not reply.startswith(b"+OK"):
                     raise ConnectionError(f"Redis refused AUTH: {reply[:80]!r}")
             # Up from here: a feed joining now sends its own SUBSCRIBE after these.
