@@ -48,10 +48,36 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--db", choices=["sqlite", "postgres"], default="sqlite", help="Database to test against."
     )
+    parser.addoption(
+        "--shard",
+        default=None,
+        metavar="K/N",
+        help="Run the Kth of N interleaved shares of the tests (by test id), to run them side by side.",
+    )
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     from django.conf import settings
+
+    # Before `-m` selects: every test that drives Chromium is a `browser` test, so `make test` can
+    # run them in a pass of their own.
+    # Redis belongs to the production mode, which runs on PostgreSQL (the embedded mode, SQLite's,
+    # has no Redis): a test that starts Redis runs in the PostgreSQL pass.
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "browser" in fixtures:
+            item.add_marker(pytest.mark.browser)
+        if "redis" in fixtures:
+            item.add_marker(pytest.mark.postgres)
+
+    shard = config.getoption("--shard")
+    if shard:
+        k, n = (int(part) for part in shard.split("/"))
+        ids = sorted(item.nodeid for item in items)
+        mine = set(ids[k - 1 :: n])
+        config.hook.pytest_deselected(items=[item for item in items if item.nodeid not in mine])
+        items[:] = [item for item in items if item.nodeid in mine]
 
     if set(PLUGIN_APPS) - set(settings.PLUGINS):
         left_out = [item for item in items if "needs_plugins" in item.keywords]

@@ -1,8 +1,8 @@
 """Every change reaches connected readers and desks live, whichever local process made it: the
 background worker (a scheduled entry, a timing poll), a management command, another server.
 
-Real processes, each test run twice: in the embedded mode (no Redis; the local bus carries the
-change) and with REDIS_URL set. Each test prints the delay it measured, from the moment the change
+Real processes, in the mode of the pass's database (`tests/e2e/conftest.py`): the embedded mode (no
+Redis; the local bus carries the change) on SQLite, REDIS_URL set on PostgreSQL. Each test prints the delay it measured, from the moment the change
 was made (its commit time, or the timing answer that caused it) to its arrival; run with `-s` to
 see them.
 """
@@ -35,14 +35,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 LIVE_SECONDS = 1.0
 WAIT_SECONDS = 30.0  # for things that are not timed: a worker's first poll, a command starting
 RECORDING = Path(__file__).resolve().parents[1] / "fixtures" / "timing" / "livefeed_caution.json"
-
-
-@pytest.fixture(params=["embedded", "redis"])
-def mode(request: pytest.FixtureRequest) -> dict[str, str]:
-    """The environment every process of the test shares: no REDIS_URL, or a Redis server's."""
-    if request.param == "redis":
-        return {"REDIS_URL": request.getfixturevalue("redis").url}
-    return {}
 
 
 class Heard:

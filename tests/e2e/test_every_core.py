@@ -62,13 +62,6 @@ def supervisor(env: dict[str, str], log: Path, processes: int = 2) -> Iterator[t
         servers.stop(process, timeout=15)
 
 
-@pytest.fixture(params=["embedded", "redis"])
-def mode(request) -> dict[str, str]:
-    if request.param == "redis":
-        return {"REDIS_URL": request.getfixturevalue("redis").url}
-    return {}
-
-
 def test_every_process_serves_readers_and_hears_every_change(
     server_env, tmp_path, mode, publisher, live_feed
 ):
