@@ -7,7 +7,11 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 READERS ?= 5000
 
-.PHONY: run test test-core test-sqlite test-postgres test-containers test-images lint audit lock bench bench-http bench-crowd soak screenshots
+# Every server, worker and test process imports some 1,500 modules: keep their compiled bytecode
+# (some environments set PYTHONDONTWRITEBYTECODE), or each one spends seconds compiling them again.
+unexport PYTHONDONTWRITEBYTECODE
+
+.PHONY: run test test-core test-sqlite test-postgres test-postgres-1 test-postgres-2 test-browser test-browser-1 test-browser-2 test-containers test-images lint audit lock bench bench-http bench-crowd soak screenshots
 
 # pip itself comes from the lock too (pip-audit needs it): no unpinned upgrade first.
 $(BIN)/python:
@@ -22,7 +26,7 @@ $(BIN)/uv: requirements-dev.txt | $(BIN)/python
 
 # Installed from the locks only: every package, indirect ones included, pinned with its hashes.
 UV_INSTALL = $(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes --no-config \
-	--index-url https://pypi.org/simple
+	--compile-bytecode --index-url https://pypi.org/simple
 $(VENV)/.runtime: requirements.txt | $(BIN)/uv
 	$(UV_INSTALL) -r requirements.txt
 	touch $@
@@ -63,8 +67,8 @@ test: $(VENV)/.dev
 	$(MAKE) --no-print-directory audit
 	./scripts/install-test-packages.sh
 	npm ci --no-audit --no-fund
-	$(MAKE) --no-print-directory test-core
-	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
+	$(MAKE) --no-print-directory -j5 --output-sync=target test-core test-sqlite \
+		test-postgres-1 test-postgres-2 test-browser-1 test-browser-2
 
 # Quality gates: lint and formatting, types, and migrations that match the models.
 LINTED := feeds livefeed tests bench scripts manage.py
@@ -85,15 +89,28 @@ CORE_TESTS := tests/test_import_graph.py tests/test_roles.py tests/test_admin.py
 test-core: $(VENV)/.dev
 	LIVEFEED_PLUGINS= $(BIN)/python -m pytest --db=sqlite -q $(CORE_TESTS)
 
-# The two passes run side by side (each spends most of its time waiting on servers and browsers,
-# so two of them share two cores well); each pass's output is printed whole when it ends.
-# The SQLite pass runs in random order, its seed printed in the header: a failure that depends on
-# order is repeated with `pytest -p randomly --randomly-seed=N`.
+# The passes run side by side (each spends much of its time waiting on servers and browsers), each
+# one's output printed whole when it ends. The server side runs on both databases; the browser tests
+# (marked `browser`), which judge what a page does with what the server sends, run once, on
+# PostgreSQL, the production path. The PostgreSQL and browser passes run as two interleaved halves
+# each (`--shard=1/2`, `--shard=2/2`), five passes side by side on two cores: most tests spend more
+# time waiting on servers, sockets and pages than computing. Random order where the seed is printed
+# in the header: a failure that depends on order is repeated with
+# `pytest -p randomly --randomly-seed=N` (and the same `--shard`).
 test-sqlite: $(VENV)/.dev
-	$(BIN)/python -m pytest --db=sqlite -p randomly
+	$(BIN)/python -m pytest --db=sqlite -p randomly -m "not browser"
 
 test-postgres: $(VENV)/.dev
-	$(BIN)/python -m pytest --db=postgres
+	$(BIN)/python -m pytest --db=postgres -m "not browser"
+
+test-postgres-1 test-postgres-2: $(VENV)/.dev
+	$(BIN)/python -m pytest --db=postgres -m "not browser" --shard=$(subst test-postgres-,,$@)/2
+
+test-browser: $(VENV)/.dev
+	$(BIN)/python -m pytest --db=postgres -p randomly -m browser
+
+test-browser-1 test-browser-2: $(VENV)/.dev
+	$(BIN)/python -m pytest --db=postgres -p randomly -m browser --shard=$(subst test-browser-,,$@)/2
 
 # The compose stack run for real with Podman: build the images (the debootstrap base is cached in
 # /var/cache/livefeed/), bring the stack up, follow a feed through nginx across a restart of the
