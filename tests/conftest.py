@@ -281,7 +281,10 @@ def live_feed(publisher: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, driven by Playwright."""
+    """Debian's Chromium, headless, driven by Playwright.
+
+    Give `page.wait_for_function` a function (`"() => ..."`), never a bare expression: Playwright
+    evaluates an expression with `eval` once it has to poll, which the pages' CSP refuses."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -72,7 +72,7 @@ def test_hostile_entries_run_nothing_in_the_browser(browser, start_daphne, publi
             if "/entries/" not in path:
                 expect(page.locator("[data-stream] > [data-entry-id]")).to_have_count(before + 6)
             # An injected handler (an image's onerror) fires once its image has loaded or failed.
-            page.wait_for_function("[...document.images].every((image) => image.complete)")
+            page.wait_for_function("() => [...document.images].every((image) => image.complete)")
             assert page.evaluate("window.__pwned") is None, path
             assert page.evaluate(INJECTED) == 0, path
             assert page.evaluate(INLINE_SCRIPTS) == 0, path

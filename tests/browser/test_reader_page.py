@@ -73,7 +73,7 @@ def test_reader_scrolled_down_is_not_moved_and_gets_a_new_updates_button(
     expect(page.locator(f'[data-entry-id="{second["id"]}"]')).to_be_focused()
     expect(page.locator(f'[data-entry-id="{second["id"]}"]')).to_have_class(re.compile("entry-new"))
     expect(button).to_be_hidden()
-    page.wait_for_function("scrollY === 0")
+    page.wait_for_function("() => scrollY === 0")
     expect(page.locator("[data-announcer]")).to_have_text("2 new updates")
 
 
@@ -200,7 +200,7 @@ def test_permalink_deep_in_the_feed_opens_at_the_entry_and_loads_around_it(
         headline="Lap 299, edited",
     )
     newest = api(server, publisher, f"{live_feed.slug}/entries/", headline="Newest", body="-")
-    page.wait_for_function(f"window.livefeed.lastSeq === {newest['seq']}")
+    page.wait_for_function(f"() => window.livefeed.lastSeq === {newest['seq']}")
     expect(page.locator("[data-new-updates]")).to_have_text("1 new update")
     expect(page.locator("[data-stream] [data-entry-id]")).to_have_count(12)
     page.locator("[data-new-updates]").click()

@@ -63,7 +63,7 @@ def test_oldest_first_starts_at_the_first_entry_pages_forward_and_joins_arrivals
         expect(page.locator("[data-key-list] li")).to_have_text([re.compile("Lap 0"), re.compile("Lap 20")])
         # An arrival past the pages still to load waits there for the reader, in order.
         early = api(server, publisher, f"{story.slug}/entries/", headline="Lap 25", body="-")
-        page.wait_for_function(f"window.livefeed.lastSeq === {early['seq']}")
+        page.wait_for_function(f"() => window.livefeed.lastSeq === {early['seq']}")
         expect(page.locator(f'[data-entry-id="{early["id"]}"]')).to_have_count(0)
         expect(page.locator("[data-new-updates]")).to_be_hidden()
         # Scrolling near the "Load newer" button loads the next page, as "Load older" does newest first.
@@ -172,13 +172,13 @@ def test_screen_readers_hear_arrivals_and_flag_changes_once_and_keep_their_place
             method="PATCH",
             headline="Green, green",
         )
-        page.wait_for_function(f"window.livefeed.lastSeq === {edited['seq']}")
+        page.wait_for_function(f"() => window.livefeed.lastSeq === {edited['seq']}")
         expect(headlines(page).first).to_have_text("Green, green")
         expect(region).to_have_text("New update: Green flag")
 
         def race(**changes) -> None:
             feed = api(server, publisher, f"{story.slug}/", method="PATCH", race=changes)
-            page.wait_for_function(f"window.livefeed.feedSeq === {feed['seq']}")
+            page.wait_for_function(f"() => window.livefeed.feedSeq === {feed['seq']}")
 
         race(flag="yellow", lap=12, laps_total=200)
         expect(region).to_have_text("Race status: Caution · Lap 12 of 200")
