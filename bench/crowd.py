@@ -1,7 +1,7 @@
 """Connects and reconnects in bulk: a race start, then a server restart, with 5,000 readers.
 
-1. Arrival: every reader opens the live page's socket within one second, each with `?after=` the
-   seq of the page it loaded; the figure is how long until all are live (target: 5 s).
+1. Arrival: every reader, within one second, loads the live page and then opens its socket with
+   `?after=` the seq of that page; the figure is how long until all are live (target: 5 s).
 2. Restart: the server is stopped (readers are told to resume), an entry is posted while it is
    down, and the server is started again. Readers resume as the reader script does, with
    exponential backoff and jitter (`static/feeds/connection.js`: a delay drawn between half and
@@ -69,6 +69,15 @@ class Reader:
         attempt = 0
         while not self.crowd.stopping:
             try:
+                await asyncio.wait_for(self.load_page(), CONNECT_TIMEOUT)
+                break
+            except (OSError, ConnectionError, TimeoutError) as error:
+                self.crowd.failures.append((time.time(), f"page load {type(error).__name__}"))
+                await asyncio.sleep(backoff(attempt))
+                attempt += 1
+        attempt = 0
+        while not self.crowd.stopping:
+            try:
                 reader, writer, rest = await asyncio.wait_for(self.handshake(), CONNECT_TIMEOUT)
             except (OSError, ConnectionError, TimeoutError) as error:
                 self.crowd.failures.append((time.time(), type(error).__name__))
@@ -87,6 +96,20 @@ class Reader:
             if not self.crowd.stopping:
                 await asyncio.sleep(backoff(attempt))
                 attempt += 1
+
+    async def load_page(self) -> None:
+        """The page load before the socket: the whole live page, read to its end."""
+        reader, writer = await asyncio.open_connection(self.crowd.host, self.crowd.port)
+        writer.write(
+            (
+                f"GET /feeds/{DEMO_SLUG}/ HTTP/1.1\r\nHost: {self.crowd.host}:{self.crowd.port}\r\n"
+                "X-Forwarded-Proto: https\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n"
+            ).encode()
+        )
+        answer = await reader.read()
+        writer.close()
+        if not answer.startswith(b"HTTP/1.1 200"):
+            raise ConnectionError(answer.split(b"\r\n", 1)[0].decode(errors="replace"))
 
     async def handshake(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bytes]:
         reader, writer = await asyncio.open_connection(self.crowd.host, self.crowd.port)
@@ -255,8 +278,8 @@ def main(argv: list[str] | None = None) -> int:
         took = max(status["live_at"], default=started) - started
         all_live = status["live"] >= options.readers
         print(
-            f"arrival: {status['live']:,}/{options.readers:,} live, the last {took:.2f} s after the first connect "
-            f"(target <= 5 s: {'met' if all_live and took <= 5 else 'NOT met'}); failed handshakes {len(failures)}"
+            f"arrival: {status['live']:,}/{options.readers:,} live, the last {took:.2f} s after the crowd began to arrive "
+            f"(target <= 5 s: {'met' if all_live and took <= 5 else 'NOT met'}); failed page loads and handshakes {len(failures)}"
         )
 
         # 2. Restart, with an entry posted while the server is down.

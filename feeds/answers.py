@@ -93,6 +93,7 @@ class FeedWatch:
         self.slug = slug
         self.armed_at: int | None = None  # the answers' epoch when the watch started to hold
         self.seq: int | None = None  # the seq the kept answers are at, while nothing changed
+        self.kept_at = 0.0  # when the latest of them was kept
 
     def deliver(self, change: Change) -> None:
         """Called by the hub with every change of the feed, in this process's loop."""
@@ -144,6 +145,21 @@ class Answers:
             return None
         return answer
 
+    def known_seq(self, slug: str) -> int | None:
+        """The feed's current `seq` if this process is sure of it without asking the database: it
+        kept a public answer of the feed at that `seq` within `MAX_KEPT_SECONDS` and has heard no
+        change since. None otherwise (and always for a feed readers may not see)."""
+        watch = self.watches.get(slug)
+        if (
+            watch is None
+            or watch.armed_at is None
+            or watch.seq is None
+            or time.monotonic() - watch.kept_at > MAX_KEPT_SECONDS
+            or not _link_holds()
+        ):
+            return None
+        return watch.seq
+
     def keep(self, key: tuple[Any, ...], answer: Answer, *, since_epoch: int) -> bool:
         """Keep `answer` if nothing changed and its feed was watched all the while it was rendered."""
         watch = self.watches.get(answer.validators.slug)
@@ -160,6 +176,7 @@ class Answers:
             self.forget(answer.validators.slug)
             return False
         watch.seq = answer.validators.seq
+        watch.kept_at = answer.kept_at
         self.kept[key] = answer
         self.kept.move_to_end(key)
         while len(self.kept) > MAX_ANSWERS:

@@ -19,6 +19,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from . import events, selectors
+from .answers import answers
 from .audience.sampling import keep_sampling
 from .broadcast.hub import subscribe, unsubscribe
 from .broadcast.publishing import TRANSIENT_SEQ
@@ -54,6 +55,16 @@ def catch_up_limit() -> int:
     return settings.LIVEFEED["PAGE_SIZE"]
 
 
+async def catch_up(slug: str, after: int | None) -> tuple[int, list[tuple[int, str]] | None] | None:
+    """`_catch_up`, without the database when this process knows the feed is public and at the
+    `seq` the reader already has (it keeps the feed's pages at that `seq`): the common case of a
+    crowd arriving from the page, or of readers resuming after a restart once pages are served."""
+    known = answers.known_seq(slug)
+    if known is not None and (after is None or after == known):
+        return known, []
+    return await _catch_up_from_database(slug, after)
+
+
 def _catch_up(slug: str, after: int | None) -> tuple[int, list[tuple[int, str]] | None] | None:
     """The feed's current `seq` and the encoded changes after `after`, or None if readers may not
     see the feed. The changes are None when the reader must reload instead: it claims a `seq` the
@@ -75,7 +86,7 @@ def _catch_up(slug: str, after: int | None) -> tuple[int, list[tuple[int, str]] 
 
 
 # Not thread-sensitive: connecting readers query in parallel instead of queueing on one thread.
-catch_up = database_sync_to_async(_catch_up, thread_sensitive=False)
+_catch_up_from_database = database_sync_to_async(_catch_up, thread_sensitive=False)
 
 
 def _parse_after(query_string: bytes) -> int | None:
@@ -214,6 +225,7 @@ class FeedConsumer(AsyncWebsocketConsumer):
         self.filler = asyncio.get_running_loop().create_task(self._fill_gap())
 
     async def _fill_gap(self) -> None:
+        assert self.slug is not None  # set on connect, before any change is delivered
         try:
             state = await catch_up(self.slug, self.last_seq)
         except Exception:

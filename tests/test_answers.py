@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import HttpCommunicator
+from channels.testing import HttpCommunicator, WebsocketCommunicator
 
-from feeds import answers, caching, services
+from feeds import answers, caching, consumers, services
 from feeds.broadcast import publishing
 from feeds.models import Feed
 from livefeed.asgi import application
@@ -171,3 +172,67 @@ async def test_revalidation_of_an_aged_answer_renders_it_once_and_keeps_it_again
 
 async def test_other_preconditions_always_reach_django(live_feed):
     assert answers.variant_key({**_scope("/feeds/x/"), "headers": [(b"if-match", b'"a"')]}) is None
+
+
+# --- Readers arriving from a kept page connect without a database visit ------------------------
+
+
+async def follow(path: str) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(application, path)
+    connected, _ = await communicator.connect(timeout=10)
+    assert connected
+    return communicator
+
+
+def count_database_catch_ups(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int | None]]:
+    calls: list[tuple[str, int | None]] = []
+    real = consumers._catch_up_from_database
+
+    async def counted(slug: str, after: int | None):
+        calls.append((slug, after))
+        return await real(slug, after)
+
+    monkeypatch.setattr(consumers, "_catch_up_from_database", counted)
+    return calls
+
+
+async def test_a_reader_at_the_kept_pages_seq_connects_without_the_database_and_follows_live(
+    publisher, live_feed, monkeypatch
+):
+    page = await kept(f"/feeds/{live_feed.slug}/")
+    calls = count_database_catch_ups(monkeypatch)
+    assert page["status"] == 200
+    reader = await follow(f"/ws/feeds/{live_feed.slug}/?after={live_feed.seq}")
+    assert calls == [] and await reader.receive_nothing(timeout=0.1)
+    entry = await database_sync_to_async(services.create_entry)(feed=live_feed, by=publisher, body="Lap 1")
+    assert json.loads(await reader.receive_from(timeout=10))["seq"] == entry.seq
+    await reader.disconnect()
+
+
+async def test_a_reader_behind_or_after_a_change_catches_up_from_the_database(
+    publisher, live_feed, monkeypatch
+):
+    behind = live_feed.seq
+    missed = await database_sync_to_async(services.create_entry)(feed=live_feed, by=publisher, body="Missed")
+    await kept(f"/feeds/{live_feed.slug}/")
+    calls = count_database_catch_ups(monkeypatch)
+    reader = await follow(f"/ws/feeds/{live_feed.slug}/?after={behind}")
+    assert json.loads(await reader.receive_from(timeout=10))["seq"] == missed.seq
+    await reader.disconnect()
+    # A change heard since the page was kept: the process no longer knows the feed's seq.
+    again = await database_sync_to_async(services.create_entry)(feed=live_feed, by=publisher, body="Again")
+    reader = await follow(f"/ws/feeds/{live_feed.slug}/?after={missed.seq}")
+    assert json.loads(await reader.receive_from(timeout=10))["seq"] == again.seq
+    await reader.disconnect()
+    assert calls == [(live_feed.slug, behind), (live_feed.slug, missed.seq)]
+
+
+async def test_a_feed_back_in_draft_refuses_readers_even_with_its_pages_kept_before(publisher, live_feed):
+    await kept(f"/feeds/{live_feed.slug}/")
+    seq = live_feed.seq
+    await database_sync_to_async(services.update_feed)(feed=live_feed, by=publisher, status=Feed.Status.DRAFT)
+    reader = await follow(f"/ws/feeds/{live_feed.slug}/?after={seq}")
+    assert await reader.receive_output(timeout=10) == {
+        "type": "websocket.close",
+        "code": consumers.CLOSE_NOT_FOUND,
+    }
