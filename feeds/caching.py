@@ -7,8 +7,10 @@ short max-age with `stale-while-revalidate` lets a CDN absorb a crowd while read
 what changed since.
 
 `Last-Modified` has a one-second resolution, so it is only sent once the second of the last change
-is over: a second change within that second would otherwise carry the same date and pass as
-unchanged to a client revalidating with `If-Modified-Since` alone. The ETag always changes.
+is over, and it names the end of that second: a copy dated within the second (a second change, or
+a cache revalidating with its copy's `Date`, as RFC 9110 lets it) could predate the change, and
+must not pass as unchanged to a client revalidating with `If-Modified-Since` alone. The ETag
+always changes.
 """
 
 from __future__ import annotations
@@ -97,11 +99,15 @@ def _last_change(request: HttpRequest, slug: str) -> datetime | None:
 
 
 def feed_last_modified(request: HttpRequest, slug: str, **kwargs: Any) -> datetime | None:
-    """`Last-Modified`: the last change, once its second is over (else none: see the module's note)."""
+    """`Last-Modified`: the end of the last change's second, once it is over (else none: see the
+    module's note)."""
     latest = _last_change(request, slug)
-    if latest is None or int(latest.timestamp()) >= int(timezone.now().timestamp()):
+    if latest is None:
         return None
-    return latest
+    second = int(latest.timestamp())
+    if second >= int(timezone.now().timestamp()):
+        return None
+    return datetime.fromtimestamp(second + 1, tz=UTC)
 
 
 def carries_cookie(request: HttpRequest, cookies: tuple[str, ...]) -> bool:

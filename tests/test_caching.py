@@ -134,9 +134,16 @@ def test_last_modified_is_withheld_while_its_second_may_still_change(publisher, 
     assert "Last-Modified" in Client().get(url)
 
 
-def test_change_in_the_second_of_an_if_modified_since_is_not_a_304(publisher, live_feed):
+def test_change_in_the_second_of_an_if_modified_since_is_not_a_304(publisher, live_feed, monkeypatch):
     url = f"/feeds/{live_feed.slug}/"
-    asked = http_date()  # a client claiming a copy from this very second
-    services.create_entry(feed=live_feed, by=publisher, headline="Same second")
+    entry = services.create_entry(feed=live_feed, by=publisher, headline="Same second")
+    changed_at = Entry.objects.get(pk=entry.pk).updated_at
+    # A cache whose copy is dated within the change's second (its Date, taken before the change)
+    # revalidates once that second is over, whether or not it was over when this test asked.
+    asked = http_date(int(changed_at.timestamp()))
+    monkeypatch.setattr(caching, "timezone", SimpleNamespace(now=lambda: changed_at + timedelta(seconds=1)))
     response = Client().get(url, HTTP_IF_MODIFIED_SINCE=asked)
     assert response.status_code == 200 and b"Same second" in response.content
+    # The date the page gives covers the whole second: sent back, it is a 304.
+    again = Client().get(url, HTTP_IF_MODIFIED_SINCE=response["Last-Modified"])
+    assert again.status_code == 304
