@@ -32,7 +32,11 @@ from tests.fixtures.timing_server import Response, timing_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-LIVE_SECONDS = 1.0
+# Live means pushed to the socket the reader holds open: nothing else could bring it there (no
+# process polls the database, and these readers never reconnect), only later, with the next
+# change, or never. The bound leaves room for a machine busy with other work; the delays are
+# printed, and how fast is `make bench`'s to measure.
+LIVE_SECONDS = 5.0
 WAIT_SECONDS = 30.0  # for things that are not timed: a worker's first poll, a command starting
 RECORDING = Path(__file__).resolve().parents[1] / "fixtures" / "timing" / "livefeed_caution.json"
 
@@ -119,7 +123,7 @@ def race_flag(flag: str) -> Callable[[dict], bool]:
 
 
 def assert_live(what: str, mode: dict[str, str], made_at: datetime | float, **arrivals: float) -> None:
-    """Print each delay from `made_at` and assert each is within a second."""
+    """Print each delay from `made_at` and assert each change was pushed live (`LIVE_SECONDS`)."""
     start = made_at.timestamp() if isinstance(made_at, datetime) else made_at
     delays = {who: arrived - start for who, arrived in arrivals.items()}
     label = "REDIS_URL" if mode else "embedded"
