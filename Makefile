@@ -120,7 +120,7 @@ test-containers: $(VENV)/.dev test-images
 	podman images --filter reference='localhost/livefeed*'
 	LIVEFEED_CONTAINERS=1 $(BIN)/python -m pytest tests/containers -p no:randomly -s -q
 
-# The images alone (CI builds them while the suite runs; test-containers then finds them built).
+# The images alone (test-containers builds them first; Podman reuses unchanged layers).
 test-images: export CONTAINERS_CONF := $(CURDIR)/deploy/containers/containers.conf
 test-images:
 	./scripts/install-container-packages.sh
