@@ -109,6 +109,15 @@ def test_create_feed_derives_a_free_slug_from_the_title(api):
     assert second.json()["slug"] == "harbor-city-200-qualifying-2"
 
 
+def test_create_feed_judges_title_and_slug_as_sent(api):
+    """The schema's limits are on the string sent: trimming must not turn a refusal into a 201."""
+    too_long = api.post("/api/feeds/", {"title": " " + "T" * 200}, format="json")
+    spaced_slug = api.post("/api/feeds/", {"title": "Practice", "slug": " practice"}, format="json")
+    assert too_long.status_code == 400 and "title" in too_long.json()
+    assert spaced_slug.status_code == 400 and "slug" in spaced_slug.json()
+    assert not Feed.objects.exists()
+
+
 def test_unknown_api_addresses_answer_json_404():
     response = APIClient().get("/api/feeds/not a slug/entries/-1/")
     assert response.status_code == 404 and response.json()["detail"]

@@ -15,6 +15,7 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from feeds import events, services
+from feeds.kinds.base import MAX_FIELD
 from feeds.models import Entry
 
 pytestmark = pytest.mark.django_db
@@ -67,6 +68,16 @@ def test_quote_renders_the_quote_speaker_and_role(publisher, live_feed):
 def test_quote_without_a_speaker_is_refused_naming_the_field(publisher, live_feed):
     with pytest.raises(ValidationError) as error:
         services.create_entry(feed=live_feed, by=publisher, kind="quote", body="Words", details={})
+    assert "speaker" in error.value.message_dict
+    assert not Entry.objects.exists()
+
+
+def test_a_detail_is_limited_as_sent_not_as_trimmed(publisher, live_feed):
+    speaker = " " + "S" * MAX_FIELD
+    with pytest.raises(ValidationError) as error:
+        services.create_entry(
+            feed=live_feed, by=publisher, kind="quote", body="W", details={"speaker": speaker}
+        )
     assert "speaker" in error.value.message_dict
     assert not Entry.objects.exists()
 

@@ -115,9 +115,22 @@ def race_errors(changes: dict[str, Any]) -> dict[str, str]:
     return errors
 
 
+def text_as_sent(field: serializers.CharField, data: Any) -> str:
+    """The sent value, refused unless it is a string within the field's length.
+
+    A JSON number is not text (DRF would take 12 as "12"), and the length is the one the schema's
+    `maxLength` states: of the string as sent, before surrounding spaces are trimmed. Counted after
+    trimming, 200 characters and a leading space would pass a limit of 200 the client was told of.
+    """
+    if not isinstance(data, str):
+        field.fail("invalid")
+    if field.max_length is not None and len(data) > field.max_length:
+        field.fail("max_length", max_length=field.max_length)
+    return data
+
+
 class TextField(serializers.CharField):
-    """Text without NUL characters (refused, as everywhere in Livefeed); the schema says so.
-    A JSON number is not text: DRF would take 12 as "12", the schema says a string."""
+    """Text without NUL characters (refused, as everywhere in Livefeed); the schema says so."""
 
     def __init__(self, *, nonblank: bool = False, **kwargs: Any) -> None:
         if nonblank:
@@ -127,18 +140,17 @@ class TextField(serializers.CharField):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
+        return super().to_internal_value(text_as_sent(self, data))
 
 
 class SlugTextField(serializers.RegexField):
-    """A slug, sent as a JSON string."""
+    """A slug, sent as a JSON string and judged as sent: " my-race" is not a slug."""
+
+    def __init__(self, regex: str, **kwargs: Any) -> None:
+        super().__init__(regex, trim_whitespace=False, **kwargs)
 
     def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
+        return super().to_internal_value(text_as_sent(self, data))
 
 
 class TextFieldSchema(OpenApiSerializerFieldExtension):

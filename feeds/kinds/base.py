@@ -60,16 +60,19 @@ class DetailField:
 
 
 def clean_text(details: dict[str, Any], name: str, *, max_length: int = MAX_FIELD) -> str:
-    """A text value from `details`, without NUL bytes or surrounding space, within `max_length`."""
+    """A text value from `details`, without NUL bytes or surrounding space, within `max_length`.
+
+    The limit applies to the text as sent, as the API's schema states it, not to what is left once
+    trimmed: a client told "at most 80" must not find 81 characters accepted.
+    """
     value = details.get(name, "")
     if value is None:
         value = ""
     if not isinstance(value, str):
         raise ValidationError({name: _("Must be text.")})
-    value = value.replace("\x00", "").strip()
     if len(value) > max_length:
         raise ValidationError({name: _("At most %(limit)s characters.") % {"limit": max_length}})
-    return value
+    return value.replace("\x00", "").strip()
 
 
 class Kind:

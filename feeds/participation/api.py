@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.shortcuts import get_object_or_404
 from django.utils import translation
 from django.utils.translation import gettext, gettext_noop
@@ -24,6 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from feeds.api import schema
+from feeds.api.serializers import TextField
 from feeds.models import Feed
 
 from . import limits, readers, selectors, services
@@ -53,16 +55,15 @@ class ReactionRequest(serializers.Serializer):
 
 
 class QuestionRequest(serializers.Serializer):
-    text = serializers.RegexField(
-        services.VISIBLE_TEXT_PATTERN,
+    text = TextField(
         max_length=services.QUESTION_MAX,
+        validators=[RegexValidator(services.VISIBLE_TEXT_PATTERN, _("Write your question."))],
         help_text="Plain text, with something visible in it; never shown as sent.",
-        error_messages={"invalid": _("Write your question.")},
     )
-    display_name = serializers.CharField(
+    display_name = TextField(
         max_length=services.NAME_MAX, required=False, allow_blank=True, help_text="Shown with the answer."
     )
-    website = serializers.CharField(
+    website = TextField(
         required=False, allow_blank=True, max_length=200, help_text="Leave empty (a field for bots)."
     )
 

@@ -95,6 +95,17 @@ def test_the_honeypot_drops_a_bots_question_quietly(live_feed):
     assert not ReaderQuestion.objects.exists()
 
 
+def test_a_field_longer_than_the_schema_allows_is_refused_even_when_trimming_would_fit_it(live_feed):
+    # "\x85" (next line) is whitespace to Python: trimmed, these 201 characters would be 200.
+    response = Client().post(
+        ask_url(live_feed),
+        {"text": "Pit window?", "website": "\x85" + "*" * 200},
+        content_type="application/json",
+    )
+    assert response.status_code == 400 and "website" in response.json()
+    assert not ReaderQuestion.objects.exists()
+
+
 def test_questions_are_limited_per_address(live_feed, settings):
     settings.LIVEFEED = {**settings.LIVEFEED, "PARTICIPATION_QUESTION_RATE": "2/10min"}
     answers = [
