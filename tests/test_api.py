@@ -256,6 +256,16 @@ def test_an_edit_sent_as_a_form_with_no_field_is_refused(api, live_feed, publish
     assert Entry.objects.get(pk=entry.pk).version == entry.version
 
 
+def test_a_form_field_sent_empty_is_a_value_not_a_field_left_out(api, live_feed):
+    """status="" in a multipart post is no status the schema knows: refused, not read as published."""
+    url = f"/api/feeds/{live_feed.slug}/entries/"
+    response = api.post(url, {"body": "Lap 5", "status": ""}, format="multipart")
+    assert response.status_code == 400 and "status" in response.json()
+    assert not Entry.objects.exists()
+    empty_but_allowed = {"body": "Lap 5", "headline": "", "publish_at": ""}  # text may be blank, a time null
+    assert api.post(url, empty_but_allowed, format="multipart").status_code == 201
+
+
 def test_feed_entries_page_oldest_first_by_an_after_cursor(publisher, live_feed, settings):
     settings.LIVEFEED = {**settings.LIVEFEED, "PAGE_SIZE": 2}
     for lap in range(5):

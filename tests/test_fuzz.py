@@ -105,9 +105,11 @@ def forms_read_as_the_api_reads_them(monkeypatch):
     a `oneOf` by kind, and their image part is a file its validator cannot read, so it counted every
     such case as invalid. Read the fields as the API does: each one's text, or that text parsed as
     JSON where the field's schema in the entry's kind wants a boolean, a number or an object (how
-    `pinned` and `details` travel in a form), with files as opaque strings. An accepted case whose
-    sent body is invalid by this reading still fails."""
-    from schemathesis.core import media_types
+    `pinned` and `details` travel in a form), with files as opaque strings. Judge them by the schema
+    as written: the one Schemathesis optimizes for drawing folds a length into a pattern, making
+    "contains a visible character" (`[^\\s]`, at most 500) into "only visible characters"
+    (`^[^\\s]{1,500}$`), so a question with a space in it read as invalid (in either form encoding).
+    An accepted case whose sent body is invalid by this reading still fails."""
     from schemathesis.core.jsonschema import make_validator
     from schemathesis.specs.openapi import checks as openapi_checks
 
@@ -116,13 +118,11 @@ def forms_read_as_the_api_reads_them(monkeypatch):
     def as_the_api_reads_it(response, case, media_type):
         if as_sent(response, case, media_type):
             return True
-        if media_types.parse(media_type) != ("multipart", "form-data"):
-            return False
-        fields = openapi_checks._sent_form_fields(response, media_type)
+        fields = openapi_checks._sent_form_fields(response, media_type)  # None unless a form
         body = case.operation.get_body_for_media_type(media_type)
         if fields is None or body is None:
             return False
-        schema = body.optimized_schema
+        schema = body.unoptimized_schema
         validator_cls = openapi_checks._get_openapi_schema(case).adapter.jsonschema_validator_cls
         for branch in schema.get("oneOf") or [{}]:
             wanted = {**schema.get("properties", {}), **branch.get("properties", {})}

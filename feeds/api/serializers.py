@@ -492,7 +492,32 @@ def details_help() -> str:
     return "The kind's fields: " + "; ".join(described) + "."
 
 
-class EntryWriteSerializer(serializers.ModelSerializer):
+class EmptyFormFieldsAreSent(serializers.Serializer):
+    """In a multipart body, a field sent empty is a value, refused where the schema wants another.
+
+    DRF reads an empty form field as left out (HTML forms send every field), so `status=""` would
+    create a published entry; the schema says `status` is one of its values, in JSON and in a form
+    alike. Clients leave out what they do not set. An empty nullable field (`publish_at`) stays
+    null, the only way a form can send one.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, QueryDict):
+            sent_empty = {
+                name: [serializers.CharField.default_error_messages["blank"]]
+                for name, field in self.fields.items()
+                if not field.read_only
+                and not isinstance(field, serializers.FileField)
+                and not getattr(field, "allow_blank", False)
+                and not field.allow_null
+                and data.get(name) == ""
+            }
+            if sent_empty:
+                raise serializers.ValidationError(sent_empty)
+        return super().to_internal_value(data)
+
+
+class EntryWriteSerializer(EmptyFormFieldsAreSent, serializers.ModelSerializer):
     kind = serializers.ChoiceField(
         choices=kinds.choices(), required=False, help_text="The entry's kind; text when left out."
     )
