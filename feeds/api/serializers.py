@@ -277,6 +277,11 @@ NEW_ENTRY_JSON_SCHEMA: dict[str, Any] = {
 }
 
 
+# Optional form fields an empty value leaves out, as DRF reads forms: an empty correction note is a
+# silent edit. Any other field sent empty is judged as sent (`EmptyFormFieldsAreSent`).
+FORM_FIELDS_EMPTY_IS_LEFT_OUT = frozenset({"correction_note"})
+
+
 def _as_form(schema: dict[str, Any]) -> dict[str, Any]:
     """The same body as form fields, which are text and cannot be null: leave a field out instead."""
     properties = dict(schema["properties"])
@@ -288,13 +293,12 @@ def _as_form(schema: dict[str, Any]) -> dict[str, Any]:
             {"type": "string", "maxLength": 0},
         ],
     }
-    if "correction_note" in properties:
-        # An empty optional form field is one left out (as DRF reads forms): a silent edit.
-        note = properties["correction_note"]
-        properties["correction_note"] = {
-            "description": note["description"] + " Empty is the same as left out.",
+    for name in FORM_FIELDS_EMPTY_IS_LEFT_OUT & properties.keys():
+        stated = properties[name]
+        properties[name] = {
+            "description": stated["description"] + " Empty is the same as left out.",
             "anyOf": [
-                {k: v for k, v in note.items() if k != "description"},
+                {k: v for k, v in stated.items() if k != "description"},
                 {"type": "string", "maxLength": 0},
             ],
         }
@@ -498,7 +502,7 @@ class EmptyFormFieldsAreSent(serializers.Serializer):
     DRF reads an empty form field as left out (HTML forms send every field), so `status=""` would
     create a published entry; the schema says `status` is one of its values, in JSON and in a form
     alike. Clients leave out what they do not set. An empty nullable field (`publish_at`) stays
-    null, the only way a form can send one.
+    null, the only way a form can send one; the schema names the others that may be sent empty.
     """
 
     def to_internal_value(self, data: Any) -> Any:
@@ -507,6 +511,7 @@ class EmptyFormFieldsAreSent(serializers.Serializer):
                 name: [serializers.CharField.default_error_messages["blank"]]
                 for name, field in self.fields.items()
                 if not field.read_only
+                and name not in FORM_FIELDS_EMPTY_IS_LEFT_OUT
                 and not isinstance(field, serializers.FileField)
                 and not getattr(field, "allow_blank", False)
                 and not field.allow_null
