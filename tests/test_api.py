@@ -112,6 +112,8 @@ def test_create_feed_derives_a_free_slug_from_the_title(api):
 def test_create_feed_judges_title_and_slug_as_sent(api):
     """The schema's limits are on the string sent: trimming must not turn a refusal into a 201."""
     too_long = api.post("/api/feeds/", {"title": " " + "T" * 200}, format="json")
+    blank = api.post("/api/feeds/", {"title": "\x1f"}, format="json")  # trimmed to nothing
+    assert blank.status_code == 400 and "title" in blank.json()
     spaced_slug = api.post("/api/feeds/", {"title": "Practice", "slug": " practice"}, format="json")
     assert too_long.status_code == 400 and "title" in too_long.json()
     assert spaced_slug.status_code == 400 and "slug" in spaced_slug.json()

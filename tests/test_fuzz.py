@@ -107,8 +107,8 @@ def forms_read_as_the_api_reads_them(monkeypatch):
     JSON where the field's schema in the entry's kind wants a boolean, a number or an object (how
     `pinned` and `details` travel in a form), with files as opaque strings. Judge them by the schema
     as written: the one Schemathesis optimizes for drawing folds a length into a pattern, making
-    "contains a visible character" (`[^\\s]`, at most 500) into "only visible characters"
-    (`^[^\\s]{1,500}$`), so a question with a space in it read as invalid (in either form encoding).
+    "contains a visible character" (`[^…]`, at most 500) into "only visible characters"
+    (`^[^…]{1,500}$`), so a question with a space in it read as invalid (in either form encoding).
     An accepted case whose sent body is invalid by this reading still fails."""
     from schemathesis.core.jsonschema import make_validator
     from schemathesis.specs.openapi import checks as openapi_checks

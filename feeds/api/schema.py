@@ -18,8 +18,6 @@ from ..models import Entry, Feed
 
 SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"
 MAX_INT64 = 2**63 - 1
-# Required text needs one character that is neither blank nor NUL.
-NONBLANK_TEXT_PATTERN = r"[^\s\x00]"
 
 
 class LivefeedAutoSchema(AutoSchema):

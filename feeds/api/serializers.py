@@ -16,10 +16,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .. import kinds, race
+from ..blank import NONBLANK_TEXT_PATTERN
 from ..kinds.base import MAX_FIELD
 from ..kinds.social import SOCIAL_NETWORKS, social_network
 from ..models import CORRECTION_NOTE_MAX_LENGTH, Entry, Feed
-from .schema import NONBLANK_TEXT_PATTERN, SLUG_PATTERN
+from .schema import SLUG_PATTERN
 
 MAX_BODY_LENGTH = 100_000
 TIME_ZONES = sorted(zoneinfo.available_timezones())

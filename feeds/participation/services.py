@@ -23,6 +23,7 @@ from django.utils.translation import gettext
 
 from feeds import roles
 from feeds import services as core_services
+from feeds.blank import BLANK
 from feeds.broadcast import broadcast_to_desk
 from feeds.models import Entry, Feed
 
@@ -189,7 +190,7 @@ def close_poll(*, entry: Entry, by: AbstractBaseUser) -> Entry:
 _INVISIBLE = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x85\u200b-\u200f\u202a-\u202e\u2066-\u2069"
 _CONTROL = re.compile(f"[{_INVISIBLE}]")
 # Text a reader sends must hold a character that is neither blank nor invisible (the API's pattern).
-VISIBLE_TEXT_PATTERN = rf"[^\s{_INVISIBLE}]"
+VISIBLE_TEXT_PATTERN = rf"[^{BLANK}{_INVISIBLE}]"
 
 
 def plain_text(value: Any, *, max_length: int, name: str) -> str:
