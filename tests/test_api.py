@@ -284,3 +284,59 @@ def test_feed_entries_page_oldest_first_by_an_after_cursor(publisher, live_feed,
     assert seen == [f"Lap {lap}" for lap in range(5)]
     assert client.get(f"/api/feeds/{live_feed.slug}/?order=sideways").status_code == 400
     assert client.get(f"/api/feeds/{live_feed.slug}/?after=%%%").status_code == 404
+
+
+def _bodies(operation: dict) -> list[tuple[str, dict]]:
+    """Each request body an operation offers, one per media type and `oneOf` branch, with the
+    properties stated beside `oneOf` merged in (they apply to every branch)."""
+    bodies = []
+    for media_type, content in operation["requestBody"]["content"].items():
+        schema = content["schema"]
+        for branch in schema.get("oneOf", [schema]):
+            properties = {**schema.get("properties", {}), **branch.get("properties", {})}
+            bodies.append((f"{media_type} {branch.get('title', '')}", properties))
+    return bodies
+
+
+def test_every_entry_field_the_server_reads_is_stated_in_every_body_the_schema_offers(live_feed):
+    """A field the server checks but a body leaves unstated is, to a client, one it may send with
+    any value; the server would then refuse a request its schema calls valid."""
+    from feeds import race
+    from feeds.api.serializers import TEXT_DETAILS, EntryWriteSerializer
+
+    read_on_create = set(EntryWriteSerializer().fields)
+    read_on_edit = set(EntryWriteSerializer(instance=Entry(feed=live_feed)).fields)
+    details_checked = {*TEXT_DETAILS, "url", *race.FIELDS}
+    entries = openapi()["paths"]["/api/feeds/{slug}/entries/"]
+    for operation, read in (
+        (entries["post"], read_on_create),
+        (openapi()["paths"]["/api/feeds/{slug}/entries/{entry_id}/"]["patch"], read_on_edit),
+    ):
+        for body, properties in _bodies(operation):
+            assert read <= set(properties), (body, read - set(properties))
+            assert details_checked <= set(properties["details"]["properties"]), body
+    assert "version" not in read_on_create and "version" in read_on_edit
+
+
+@pytest.mark.parametrize(
+    "sent, field",
+    [
+        ({"body": "Go", "details": {"author": ["Ann"]}}, "author"),
+        ({"kind": "quote", "body": "Go", "details": {"speaker": "Ann", "lap": "ten"}}, "lap"),
+        ({"body": "Go", "details": "Ann"}, "details"),
+        ({"body": "Go", "image": "https://example.com/photo.jpg"}, "image"),
+    ],
+)
+def test_fields_a_kind_does_not_keep_are_still_checked_as_the_schema_states(api, live_feed, sent, field):
+    response = api.post(f"/api/feeds/{live_feed.slug}/entries/", sent, format="json")
+    assert response.status_code == 400 and field in response.json()
+    assert not Entry.objects.filter(feed=live_feed).exists()
+
+
+def test_a_new_entry_leaves_the_edit_only_fields_unread(api, live_feed):
+    response = api.post(
+        f"/api/feeds/{live_feed.slug}/entries/",
+        {"body": "Go", "version": "latest", "correction_note": 7},
+        format="json",
+    )
+    assert response.status_code == 201 and response.json()["version"] == 1

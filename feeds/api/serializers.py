@@ -235,9 +235,12 @@ def _kind_schema(kind: str, *, required: list[str], properties: dict[str, Any], 
 
 
 def _details(required: list[str], names: list[str]) -> dict[str, Any]:
+    """A kind's details: the fields it keeps first, then every other known field, which the kind
+    drops but the server still checks for form (`details_errors`), so the schema states it too."""
     properties = {name: DETAILS_SCHEMA["properties"][name] for name in names}
     properties.update({name: _REQUIRED_DETAILS[name] for name in required if name in _REQUIRED_DETAILS})
-    return {"type": "object", "required": required, "properties": properties}
+    properties.update({k: v for k, v in DETAILS_SCHEMA["properties"].items() if k not in properties})
+    return {"type": "object", "properties": properties, **({"required": required} if required else {})}
 
 
 _RACE_DETAILS = _details(["flag"], list(RACE_FIELDS_SCHEMA["properties"]))
@@ -245,11 +248,22 @@ _RACE_DETAILS["properties"]["flag"] = {"type": "string", "enum": list(race.FLAGS
 _NONBLANK_BODY = {**_BODY, "pattern": NONBLANK_TEXT_PATTERN}
 _NONBLANK_HEADLINE = {**_HEADLINE, "pattern": NONBLANK_TEXT_PATTERN}
 
+# JSON cannot carry a file: an image in it is refused whatever its value.
+_NO_IMAGE_IN_JSON = {"not": {}, "description": "An image is sent with multipart/form-data."}
+
 NEW_ENTRY_JSON_SCHEMA: dict[str, Any] = {
     "description": "A new entry; `kind` (text when left out) decides which fields it needs.",
+    "type": "object",
+    "properties": {"image": _NO_IMAGE_IN_JSON},
     "oneOf": [
         {
-            **_kind_schema("text", required=[], properties={"body": _BODY}, title="TextEntry"),
+            **_kind_schema(
+                "text",
+                required=[],
+                # A text entry keeps no details, but the known fields sent in them must be well formed.
+                properties={"body": _BODY, "details": _details([], [])},
+                title="TextEntry",
+            ),
             "description": "Needs a headline or a body that is not blank.",
             "anyOf": [
                 {"required": ["headline"], "properties": {"headline": _NONBLANK_HEADLINE}},
@@ -346,6 +360,7 @@ ENTRY_EDIT_JSON_SCHEMA: dict[str, Any] = {
         **_COMMON_ENTRY_FIELDS,
         "body": _BODY,
         "details": DETAILS_SCHEMA,
+        "image": _NO_IMAGE_IN_JSON,
         "correction_note": {
             "type": "string",
             "minLength": 1,
@@ -576,6 +591,10 @@ class EntryWriteSerializer(EmptyFormFieldsAreSent, serializers.ModelSerializer):
         # Kinds registered after this class was defined are accepted too.
         fields = super().get_fields()
         fields["kind"].choices = kinds.choices()
+        if self.instance is None:
+            # Only an edit has a version to check or a wording to correct: a new entry leaves them
+            # unread, like any field it does not know, as its schema states.
+            del fields["version"], fields["correction_note"]
         return fields
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
