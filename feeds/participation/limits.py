@@ -44,14 +44,19 @@ def client_address(request: HttpRequest) -> str:
     return BaseThrottle().get_ident(request)  # type: ignore[arg-type]
 
 
+def window_key(*, scope: str, address: str, limit: Rate, now: float) -> tuple[str, int]:
+    """The cache key counting this address's requests in the window `now` falls in, and the window."""
+    window = int(now // limit.seconds)
+    return f"participation:{scope}:{address}:{window}", window
+
+
 def retry_after(request: HttpRequest, *, scope: str, limit: Rate) -> int | None:
     """Count one request from this address; None if allowed, else the seconds to wait.
 
     Fails open while the cache is down: readers keep voting rather than see errors.
     """
     now = time.time()
-    window = int(now // limit.seconds)
-    key = f"participation:{scope}:{client_address(request)}:{window}"
+    key, window = window_key(scope=scope, address=client_address(request), limit=limit, now=now)
     try:
         if cache.add(key, 1, timeout=limit.seconds + 1):
             count = 1

@@ -46,6 +46,17 @@ def remember_reader(request: HttpRequest, response: HttpResponse, token: str) ->
     """
     if reader_token(request) == token:
         return
+    _set_cookie(request, response, token)
+
+
+def cookie_header(request: HttpRequest, token: str) -> bytes:
+    """The Set-Cookie header `remember_reader` gives, for an answer made without a response object."""
+    response = HttpResponse()
+    _set_cookie(request, response, token)
+    return response.cookies[COOKIE_NAME].OutputString().encode("latin-1")
+
+
+def _set_cookie(request: HttpRequest, response: HttpResponse, token: str) -> None:
     secure = request.is_secure()
     response.set_cookie(
         COOKIE_NAME,

@@ -67,7 +67,7 @@ def _entry_for_readers(*, feed_slug: str, entry_id: int) -> dict[str, Any]:
     (`feed_changed`): a crowd voting in one poll costs one database query, not one per vote.
     """
     if settings.REDIS_URL:
-        version = tally.redis_client().get(_feed_version_key(feed_slug))
+        version = tally.redis_client().get(feed_version_key(feed_slug))
         cached = _readable_entries.get((feed_slug, entry_id))
         if cached is not None and cached[0] == version:
             row = cached[1]
@@ -97,7 +97,7 @@ READABLE_ENTRIES_KEPT = 10_000
 _readable_entries: dict[tuple[str, int], tuple[bytes | None, dict[str, Any] | None]] = {}
 
 
-def _feed_version_key(feed_slug: str) -> str:
+def feed_version_key(feed_slug: str) -> str:
     return f"{settings.REDIS_PREFIX}:participation:feed:{feed_slug}:version"
 
 
@@ -106,7 +106,7 @@ def feed_changed(*, feed_slug: str) -> None:
     every process reads its entries again before the next vote. Called once it is committed."""
     if settings.REDIS_URL:
         try:
-            tally.redis_client().incr(_feed_version_key(feed_slug))
+            tally.redis_client().incr(feed_version_key(feed_slug))
         except Exception:
             logger.exception("Could not mark feed %s as changed; votes may see it as it was", feed_slug)
 
@@ -123,16 +123,39 @@ def forget_readable_entries() -> None:
     _readable_entries.clear()
 
 
+def kept_entry(*, feed_slug: str, entry_id: int) -> tuple[bytes | None, dict[str, Any] | None] | None:
+    """The entry as this process last read it for a vote or reaction, with the feed's version
+    then (`feed_changed`); None if it has not read it."""
+    return _readable_entries.get((feed_slug, entry_id))
+
+
+def vote_refusal(entry: dict[str, Any], option: int) -> Refused | None:
+    """Why the entry (as `_entry_for_readers` gives it) takes no vote for `option`, or None."""
+    if entry["kind"] != poll_kind.PollKind.name:
+        return Refused(gettext("This entry is not a poll."), status=404)
+    details = entry["details"]
+    if poll_closed(details):
+        return Refused(gettext("This poll is closed."))
+    if not 0 <= option < len(poll_kind.options_of(details)):
+        return Refused(gettext("No such option in this poll."), status=400)
+    return None
+
+
+def reaction_refusal(entry: dict[str, Any], reaction: str) -> Refused | None:
+    """Why the entry takes no `reaction`, or None."""
+    if reaction not in REACTIONS:
+        return Refused(gettext("No such reaction."), status=400)
+    if not entry["feed__participation__reactions_enabled"]:
+        return Refused(gettext("Reactions are off for this feed."), status=403)
+    return None
+
+
 def vote(*, feed_slug: str, entry_id: int, voter: str, option: int) -> Counted:
     """Count `voter`'s vote for `option` (from 0) in the poll, once; a second vote changes nothing."""
     entry = _entry_for_readers(feed_slug=feed_slug, entry_id=entry_id)
-    if entry["kind"] != poll_kind.PollKind.name:
-        raise Refused(gettext("This entry is not a poll."), status=404)
-    details = entry["details"]
-    if poll_closed(details):
-        raise Refused(gettext("This poll is closed."))
-    if not 0 <= option < len(poll_kind.options_of(details)):
-        raise Refused(gettext("No such option in this poll."), status=400)
+    refusal = vote_refusal(entry, option)
+    if refusal is not None:
+        raise refusal
     box = Box(tally.POLL, entry_id)
     if settings.REDIS_URL:
         counted = tally.record(box, voter=voter, choice=str(option))
@@ -154,8 +177,9 @@ def react(*, feed_slug: str, entry_id: int, voter: str, reaction: str) -> Counte
     if reaction not in REACTIONS:
         raise Refused(gettext("No such reaction."), status=400)
     entry = _entry_for_readers(feed_slug=feed_slug, entry_id=entry_id)
-    if not entry["feed__participation__reactions_enabled"]:
-        raise Refused(gettext("Reactions are off for this feed."), status=403)
+    refusal = reaction_refusal(entry, reaction)
+    if refusal is not None:
+        raise refusal
     box = Box(tally.REACTIONS, entry_id)
     counted = tally.record(box, voter=voter, choice=reaction)
     if counted:

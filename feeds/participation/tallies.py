@@ -41,8 +41,12 @@ def interval() -> float:
 
 def counted(box: Box, *, feed_slug: str) -> None:
     """A vote was counted in `box`: make sure readers hear the new counts within `interval()`."""
-    if not _take_slot(box):
-        return
+    if _take_slot(box):
+        announce_later(box, feed_slug=feed_slug)
+
+
+def announce_later(box: Box, *, feed_slug: str) -> None:
+    """The box's announcement slot was taken for this vote: tell readers in `interval()`."""
     timers.once(box, interval(), lambda: announce(box, feed_slug=feed_slug))
 
 
