@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils.translation import gettext as _
 
-from . import events
+from . import events, moments
 from .models import Entry, Feed
 
 
@@ -51,7 +51,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         published, pk = base64.urlsafe_b64decode(padded.encode()).decode().split("|")
-        return datetime.fromisoformat(published), int(pk)
+        moment = datetime.fromisoformat(published)
+        if not moments.in_range(moment):
+            raise ValueError("outside the years kept")
+        return moment, int(pk)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise InvalidCursor(_("The cursor is not valid.")) from exc
 

@@ -340,3 +340,65 @@ def test_a_new_entry_leaves_the_edit_only_fields_unread(api, live_feed):
         format="json",
     )
     assert response.status_code == 201 and response.json()["version"] == 1
+
+
+OUTSIDE_THE_YEARS_KEPT = ["0001-01-01T00:00:00+00:06", "9999-12-31T23:59:00-01:00", "1899-12-31T23:59:59Z"]
+
+
+@pytest.mark.parametrize("moment", OUTSIDE_THE_YEARS_KEPT)
+def test_times_outside_the_years_kept_are_refused_naming_the_field_and_the_range(api, live_feed, moment):
+    """Valid RFC 3339, but its offset could carry it past what can be stored: refused as the schema's
+    pattern says, with the range in the message, not as "out of range" of nothing the client knew."""
+    feed = api.patch(f"/api/feeds/{live_feed.slug}/", {"coverage_start": moment}, format="json")
+    entry = api.post(
+        f"/api/feeds/{live_feed.slug}/entries/", {"body": "x", "publish_at": moment}, format="json"
+    )
+    for response, field in ((feed, "coverage_start"), (entry, "publish_at")):
+        assert response.status_code == 400
+        assert response.json()[field] == ["Give a time between the years 1900 and 2999."]
+    assert Feed.objects.get(pk=live_feed.pk).coverage_start == live_feed.coverage_start
+    assert not Entry.objects.filter(feed=live_feed).exists()
+
+
+def test_a_time_in_the_years_kept_is_taken(api, live_feed):
+    response = api.patch(
+        f"/api/feeds/{live_feed.slug}/", {"coverage_start": "1900-01-01T00:00:00+01:00"}, format="json"
+    )
+    assert response.status_code == 200 and response.json()["coverage_start"].startswith("1899-12-31T23:00")
+
+
+def test_every_time_a_client_sends_is_stated_with_the_years_kept():
+    from feeds.moments import YEAR_PATTERN
+
+    def times(node):
+        if isinstance(node, dict):
+            if node.get("format") == "date-time":
+                yield node
+            for value in node.values():
+                yield from times(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from times(value)
+
+    schema = openapi()
+    sent = [
+        moment
+        for operations in schema["paths"].values()
+        for operation in operations.values()
+        if "requestBody" in operation
+        for moment in times(operation["requestBody"])
+    ]
+    sent += [
+        moment
+        for name in ("FeedCreate", "PatchedFeedUpdate")
+        for moment in times(schema["components"]["schemas"][name])
+    ]
+    assert len(sent) >= 5 and all(moment.get("pattern") == YEAR_PATTERN for moment in sent)
+
+
+def test_a_forged_cursor_timed_outside_the_years_kept_is_no_such_page(live_feed):
+    import base64
+
+    cursor = base64.urlsafe_b64encode(b"0001-01-01T00:00:00+00:06|1").decode().rstrip("=")
+    response = APIClient().get(f"/api/feeds/{live_feed.slug}/?before={cursor}")
+    assert response.status_code == 404 and "No such page" in response.json()["detail"]

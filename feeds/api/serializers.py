@@ -3,11 +3,13 @@ the WebSocket (feeds.events), described in `schema`."""
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
+from django.db import models
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -15,7 +17,7 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .. import kinds, race
+from .. import kinds, moments, race
 from ..blank import NONBLANK_TEXT_PATTERN
 from ..kinds.base import MAX_FIELD
 from ..kinds.social import SOCIAL_NETWORKS, social_network
@@ -216,6 +218,7 @@ _COMMON_ENTRY_FIELDS: dict[str, Any] = {
     "publish_at": {
         "type": "string",
         "format": "date-time",
+        "pattern": moments.YEAR_PATTERN,
         "nullable": True,
         "description": "A time in the future: the entry stays a draft until then.",
     },
@@ -304,7 +307,7 @@ def _as_form(schema: dict[str, Any]) -> dict[str, Any]:
     properties["publish_at"] = {
         "description": properties["publish_at"]["description"] + " Empty for none.",
         "anyOf": [
-            {"type": "string", "format": "date-time"},
+            {"type": "string", "format": "date-time", "pattern": moments.YEAR_PATTERN},
             {"type": "string", "maxLength": 0},
         ],
     }
@@ -414,7 +417,12 @@ LIVEFEED_TIMING_SCHEMA: dict[str, Any] = {
         "track": _LIVEFEED_TIMING_TEXT,
         "leader": _LIVEFEED_TIMING_TEXT,
         "flag_reason": _LIVEFEED_TIMING_TEXT,
-        "updated_at": {"type": "string", "format": "date-time", "nullable": True},
+        "updated_at": {
+            "type": "string",
+            "format": "date-time",
+            "pattern": moments.YEAR_PATTERN,
+            "nullable": True,
+        },
         "running_order": {
             "type": "array",
             "nullable": True,
@@ -434,7 +442,30 @@ LIVEFEED_TIMING_SCHEMA: dict[str, Any] = {
 }
 
 
-class FeedCreateSerializer(serializers.ModelSerializer):
+@extend_schema_field({"type": "string", "format": "date-time", "pattern": moments.YEAR_PATTERN})
+class MomentField(serializers.DateTimeField):
+    """A date and time with its offset, in the years Livefeed takes (`feeds.moments`)."""
+
+    default_error_messages = {
+        "year": gettext_lazy("Give a time between the years {earliest} and {latest}."),
+    }
+
+    def to_internal_value(self, value: Any) -> Any:
+        if isinstance(value, str) and not re.match(moments.YEAR_PATTERN, value):
+            self.fail("year", earliest=moments.EARLIEST_YEAR, latest=moments.LATEST_YEAR)
+        return super().to_internal_value(value)
+
+
+class MomentsModelSerializer(serializers.ModelSerializer):
+    """A model's date-time fields read as `MomentField`s."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: MomentField,
+    }
+
+
+class FeedCreateSerializer(MomentsModelSerializer):
     title = TextField(nonblank=True, max_length=200)
     slug = SlugTextField(
         SLUG_PATTERN,
@@ -471,7 +502,7 @@ def _refuse(errors: dict[str, str]) -> None:
         raise serializers.ValidationError({name: [message] for name, message in errors.items()})
 
 
-class FeedUpdateSerializer(serializers.ModelSerializer):
+class FeedUpdateSerializer(MomentsModelSerializer):
     title = TextField(nonblank=True, max_length=200, required=False)
     summary = TextField(required=False, allow_blank=True, trim_whitespace=False)
     race = RaceChangesField(required=False, help_text=RACE_FIELDS_SCHEMA["description"])
@@ -538,7 +569,7 @@ class EmptyFormFieldsAreSent(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class EntryWriteSerializer(EmptyFormFieldsAreSent, serializers.ModelSerializer):
+class EntryWriteSerializer(EmptyFormFieldsAreSent, MomentsModelSerializer):
     kind = serializers.ChoiceField(
         choices=kinds.choices(), required=False, help_text="The entry's kind; text when left out."
     )

@@ -20,6 +20,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from feeds import moments
 from feeds.kinds.base import DetailField, Kind, clean_text
 
 MIN_OPTIONS = 2
@@ -102,6 +103,8 @@ class PollKind(Kind):
         if closing:
             try:
                 moment = datetime.fromisoformat(closing)
+                if not moments.in_range(moment):
+                    raise ValueError(closing)
             except ValueError:
                 raise ValidationError(
                     {

@@ -44,6 +44,7 @@ def test_poll_renders_question_and_options_escaped(live_feed, publisher):
         ({"question": "", "option_1": "A", "option_2": "B"}, "question"),
         ({"question": "Q?", "option_1": "Same", "option_2": "same"}, "option_1"),
         ({"question": "Q?", "option_1": "A", "option_2": "B", "closes_at": "tomorrow"}, "closes_at"),
+        ({"question": "Q?", "option_1": "A", "option_2": "B", "closes_at": "0001-01-01T00:00"}, "closes_at"),
         ({"question": "Q?", "option_1": "A", "option_2": "B", "result": {"counts": [9]}}, "result"),
     ],
 )

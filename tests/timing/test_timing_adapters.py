@@ -82,6 +82,7 @@ def test_an_explicit_leader_wins_over_the_running_order():
         ({"flag": "green", "lap": 4, "running_order": [{"number": 5}]}, "running_order[0]"),
         ({"flag": "green", "lap": 4, "updated_at": "yesterday"}, "updated_at"),
         ({"flag": "green", "lap": 4, "updated_at": "2026-11-28T19:42:07"}, "updated_at"),
+        ({"flag": "green", "lap": 4, "updated_at": "0001-01-01T00:00:00+00:06"}, "updated_at"),
     ],
 )
 def test_livefeed_format_names_the_bad_field(payload, field):

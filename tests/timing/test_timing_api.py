@@ -163,3 +163,16 @@ def test_a_keyed_push_sent_as_a_form_is_answered_and_replayed(publisher, live_fe
     assert [a.status_code for a in answers] == [200, 200] and answers[0].json() == answers[1].json()
     assert answers[1]["Idempotent-Replayed"] == "true"
     assert Entry.objects.filter(feed=live_feed).count() == 1
+
+
+@pytest.mark.parametrize(
+    "moment", ["0001-01-01T00:00:00+00:06", "9999-12-31T23:59:00-01:00", "1899-12-31T23:00:00Z"]
+)
+def test_a_livefeed_push_timed_outside_the_years_kept_is_a_400_not_a_crash(publisher, live_feed, moment):
+    """Year 1 at +00:06 is valid RFC 3339 but before year 1 in UTC: storing it crashed the push."""
+    TimingSource.objects.create(
+        feed=live_feed, author=publisher, format="livefeed", post_flag_changes="published"
+    )
+    response = push(publisher, live_feed, json.dumps({"flag": "green", "lap": 4, "updated_at": moment}))
+    assert response.status_code == 400 and "updated_at" in response.json()
+    assert nothing_written(live_feed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ... import race
+from ... import moments, race
 from ..snapshot import BadTimingData, RaceSnapshot, load_json, text, whole_number
 
 RUNNING_ORDER_LENGTH = race.RUNNING_ORDER_LENGTH
@@ -91,6 +91,10 @@ def _timestamp(value: Any) -> datetime | None:
         raise BadTimingData("updated_at", "must be an ISO 8601 date and time") from None
     if moment.tzinfo is None:
         raise BadTimingData("updated_at", "needs a time zone (e.g. Z)")
+    if not moments.in_range(moment):
+        raise BadTimingData(
+            "updated_at", f"must be between the years {moments.EARLIEST_YEAR} and {moments.LATEST_YEAR}"
+        )
     return moment
 
 

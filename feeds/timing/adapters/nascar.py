@@ -15,7 +15,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from ... import race
+from ... import moments, race
 from ..snapshot import RaceSnapshot, load_json, whole_number
 
 # flag_state → Livefeed's flag. 8 (warm-up, before the start) and 9 (not active) show no flag,
@@ -175,6 +175,9 @@ class _Reader:
             moment = None
         if moment is None or moment.tzinfo is None:
             self.drop(name, f"{str(value)[:40]!r} is not an ISO 8601 time with an offset")
+            return None
+        if not moments.in_range(moment):
+            self.drop(name, f"{str(value)[:40]!r} is outside the years Livefeed takes")
             return None
         return moment
 
