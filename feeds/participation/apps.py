@@ -13,6 +13,7 @@ class ParticipationConfig(AppConfig):
     def ready(self) -> None:
         """Register the poll kind, the readers' API routes, the reader page part, the desk panel, and
         the closing of polls at their time."""
+        from django.db.models.signals import post_save
         from django.urls import path
 
         from feeds import kinds, page_parts, roles, signals
@@ -21,6 +22,7 @@ class ParticipationConfig(AppConfig):
 
         from . import api, closing, services
         from .kind import PollKind
+        from .models import FeedParticipation
 
         if PollKind.name not in {kind.name for kind in kinds.all()}:
             kinds.register(PollKind())
@@ -44,6 +46,9 @@ class ParticipationConfig(AppConfig):
         )
         signals.change_recorded.connect(closing.on_change_recorded, dispatch_uid="participation.closing")
         signals.change_recorded.connect(services.on_change_recorded, dispatch_uid="participation.votes")
+        post_save.connect(
+            services.on_switches_saved, sender=FeedParticipation, dispatch_uid="participation.switches"
+        )
         page_parts.register("participation/_page_part.html")
         desk_panels.register("participation/_desk_panel.html")
         roles.grant(

@@ -194,7 +194,7 @@ async def _count(
     kept = services.kept_entry(feed_slug=route.slug, entry_id=route.entry_id)
     if kept is None:
         return None
-    version, entry = kept
+    versions, entry = kept
     if entry is None:
         return None
     if box_kind == tally.POLL:
@@ -217,6 +217,7 @@ async def _count(
     box = Box(box_kind, route.entry_id)
     keys = [
         services.feed_version_key(route.slug),
+        services.entry_version_key(route.entry_id),
         box.key("ready"),
         box.key("voters"),
         box.key("counts"),
@@ -226,7 +227,8 @@ async def _count(
         box.key("slot"),
     ]
     args = [
-        version or b"",
+        versions.feed or b"",
+        versions.entry or b"",
         readers.voter_id(token),
         str(value),
         limit.count,

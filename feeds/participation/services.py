@@ -8,11 +8,12 @@ is saved with who did it, in the question's history.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -21,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from feeds import roles
+from feeds import events, roles
 from feeds import services as core_services
 from feeds.blank import BLANK
 from feeds.broadcast import broadcast_to_desk
@@ -63,19 +64,22 @@ class Counted:
 def _entry_for_readers(*, feed_slug: str, entry_id: int) -> dict[str, Any]:
     """The entry's kind, details and feed switch, if readers may see it; raises Refused (404).
 
-    With Redis the answer is kept in this process until anything readers see of the feed changes
-    (`feed_changed`): a crowd voting in one poll costs one database query, not one per vote.
+    With Redis the answer is kept in this process until the entry or the feed itself changes
+    (`entry_changed`, `feed_changed`): a crowd voting in one poll costs one database query, not one
+    per vote, and the other entries posted meanwhile do not make every process read it again.
     """
     if settings.REDIS_URL:
-        version = tally.redis_client().get(feed_version_key(feed_slug))
+        versions = Versions(
+            *tally.redis_client().mget(feed_version_key(feed_slug), entry_version_key(entry_id))
+        )
         cached = _readable_entries.get((feed_slug, entry_id))
-        if cached is not None and cached[0] == version:
+        if cached is not None and cached[0] == versions:
             row = cached[1]
         else:
             row = _readable_entry(feed_slug=feed_slug, entry_id=entry_id)
             if len(_readable_entries) >= READABLE_ENTRIES_KEPT:
                 _readable_entries.clear()
-            _readable_entries[(feed_slug, entry_id)] = (version, row)
+            _readable_entries[(feed_slug, entry_id)] = (versions, row)
     else:
         row = _readable_entry(feed_slug=feed_slug, entry_id=entry_id)
     if row is None:
@@ -92,30 +96,65 @@ def _readable_entry(*, feed_slug: str, entry_id: int) -> dict[str, Any] | None:
     )
 
 
+class Versions(NamedTuple):
+    """The feed's and the entry's versions in Redis when an entry was read (None: never changed)."""
+
+    feed: bytes | None
+    entry: bytes | None
+
+
 READABLE_ENTRIES_KEPT = 10_000
-# (feed slug, entry id) -> (the feed's version when read, the row or None).
-_readable_entries: dict[tuple[str, int], tuple[bytes | None, dict[str, Any] | None]] = {}
+# (feed slug, entry id) -> (the versions when read, the row or None).
+_readable_entries: dict[tuple[str, int], tuple[Versions, dict[str, Any] | None]] = {}
+ENTRY_EVENTS = (events.ENTRY_CREATED, events.ENTRY_UPDATED, events.ENTRY_DELETED)
 
 
 def feed_version_key(feed_slug: str) -> str:
     return f"{settings.REDIS_PREFIX}:participation:feed:{feed_slug}:version"
 
 
+def entry_version_key(entry_id: int) -> str:
+    return f"{settings.REDIS_PREFIX}:participation:entry:{entry_id}:version"
+
+
 def feed_changed(*, feed_slug: str) -> None:
-    """Something readers see of the feed changed (an entry, the feed's status, its switches):
-    every process reads its entries again before the next vote. Called once it is committed."""
+    """Something readers see of the feed as a whole changed (its status, its switches): every
+    process reads its entries again before the next vote. Called once it is committed."""
+    _bump(feed_version_key(feed_slug))
+
+
+def entry_changed(*, entry_id: int) -> None:
+    """The entry changed for readers (posted, edited, withdrawn, deleted): every process reads it
+    again before its next vote. Called once it is committed."""
+    _bump(entry_version_key(entry_id))
+
+
+def _bump(key: str) -> None:
     if settings.REDIS_URL:
         try:
-            tally.redis_client().incr(feed_version_key(feed_slug))
+            tally.redis_client().incr(key)
         except Exception:
-            logger.exception("Could not mark feed %s as changed; votes may see it as it was", feed_slug)
+            logger.exception("Could not mark %s as changed; votes may see it as it was", key)
 
 
-def on_change_recorded(*, feed: Feed, **kwargs: Any) -> None:
-    """`feeds.signals.change_recorded` receiver: `feed_changed` once the change is committed."""
-    if settings.REDIS_URL:
+def on_change_recorded(*, feed: Feed, event: str = "", text: str = "", **kwargs: Any) -> None:
+    """`feeds.signals.change_recorded` receiver: `entry_changed` for a change of one entry,
+    `feed_changed` for any other, once the change is committed."""
+    if not settings.REDIS_URL:
+        return
+    if event in ENTRY_EVENTS:
+        entry_id = json.loads(text)["entry"]["id"]
+        transaction.on_commit(lambda: entry_changed(entry_id=entry_id))
+    else:
         slug = feed.slug
         transaction.on_commit(lambda: feed_changed(feed_slug=slug))
+
+
+def on_switches_saved(*, instance: Any, **kwargs: Any) -> None:
+    """`post_save` receiver for a feed's participation switches, however they were saved (the
+    desk, the admin's list): votes and reactions see them from the next one on."""
+    slug = instance.feed.slug
+    transaction.on_commit(lambda: feed_changed(feed_slug=slug))
 
 
 def forget_readable_entries() -> None:
@@ -123,9 +162,9 @@ def forget_readable_entries() -> None:
     _readable_entries.clear()
 
 
-def kept_entry(*, feed_slug: str, entry_id: int) -> tuple[bytes | None, dict[str, Any] | None] | None:
-    """The entry as this process last read it for a vote or reaction, with the feed's version
-    then (`feed_changed`); None if it has not read it."""
+def kept_entry(*, feed_slug: str, entry_id: int) -> tuple[Versions, dict[str, Any] | None] | None:
+    """The entry as this process last read it for a vote or reaction, with the versions then
+    (`feed_changed`, `entry_changed`); None if it has not read it."""
     return _readable_entries.get((feed_slug, entry_id))
 
 

@@ -46,21 +46,22 @@ return 1
 
 # The same count for a vote taken in the event loop (`loop_votes`), with every check that could
 # refuse it first, so that a vote it does not count has changed nothing and Django can take it whole.
-# KEYS: feed version, ready, voters, counts, pending, sealed, the address's limit window, slot;
-# ARGV: the feed version the entry was read at ("" for none), voter, choice, the address's limit,
-# the window's lifetime, the slot's lifetime.
+# KEYS: feed version, entry version, ready, voters, counts, pending, sealed, the address's limit
+# window, slot; ARGV: the feed's and the entry's versions when the entry was read ("" for none),
+# voter, choice, the address's limit, the window's lifetime, the slot's lifetime.
 # 0: not counted here (leave it to Django); 1: counted, and the announcement slot taken; 2: counted.
 LOOP_COUNT_SCRIPT = """
 if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
-if redis.call('EXISTS', KEYS[6]) == 1 then return 0 end
-if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
-if redis.call('SISMEMBER', KEYS[3], ARGV[2]) == 1 then return 0 end
-if tonumber(redis.call('GET', KEYS[7]) or '0') >= tonumber(ARGV[4]) then return 0 end
-if redis.call('INCR', KEYS[7]) == 1 then redis.call('EXPIRE', KEYS[7], ARGV[5]) end
-redis.call('SADD', KEYS[3], ARGV[2])
-redis.call('HINCRBY', KEYS[4], ARGV[3], 1)
-redis.call('RPUSH', KEYS[5], ARGV[2] .. ' ' .. ARGV[3])
-if redis.call('SET', KEYS[8], '1', 'NX', 'EX', ARGV[6]) then return 1 end
+if (redis.call('GET', KEYS[2]) or '') ~= ARGV[2] then return 0 end
+if redis.call('EXISTS', KEYS[7]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[3]) == 0 then return 0 end
+if redis.call('SISMEMBER', KEYS[4], ARGV[3]) == 1 then return 0 end
+if tonumber(redis.call('GET', KEYS[8]) or '0') >= tonumber(ARGV[5]) then return 0 end
+if redis.call('INCR', KEYS[8]) == 1 then redis.call('EXPIRE', KEYS[8], ARGV[6]) end
+redis.call('SADD', KEYS[4], ARGV[3])
+redis.call('HINCRBY', KEYS[5], ARGV[4], 1)
+redis.call('RPUSH', KEYS[6], ARGV[3] .. ' ' .. ARGV[4])
+if redis.call('SET', KEYS[9], '1', 'NX', 'EX', ARGV[7]) then return 1 end
 return 2
 """
 

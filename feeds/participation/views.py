@@ -173,8 +173,7 @@ def feed_switches(request: HttpRequest, slug: str) -> HttpResponse:
             if not isinstance(data[name], bool):
                 raise ValidationError(gettext("%(name)s must be true or false.") % {"name": name})
             setattr(switches, name, data[name])
-    switches.save()
-    services.feed_changed(feed_slug=feed.slug)
+    switches.save()  # votes and reactions hear of it (`services.on_switches_saved`)
     return JsonResponse(
         {"reactions_enabled": switches.reactions_enabled, "questions_enabled": switches.questions_enabled}
     )

@@ -217,3 +217,35 @@ def test_reactions_are_counted_in_the_loop_once_per_browser(production, live_fee
     assert loop_votes.counted_here == 1
     timers.run_waiting()
     assert sorted(Reaction.objects.filter(entry=entry).values_list("reaction", flat=True)) == ["love", "wow"]
+
+
+def test_other_entries_posted_during_the_vote_leave_it_in_the_loop(production, live_feed, publisher):
+    """Only a change of the poll itself, or of the feed, makes a process read the poll again."""
+    poll = make_poll(live_feed, publisher)
+    Browser().post(vote_path(poll), {"option": 0})
+    for lap in range(3):
+        core_services.create_entry(feed=live_feed, by=publisher, body=f"Lap {lap}.")
+        assert Browser().post(vote_path(poll), {"option": 1})[0] == 200
+    assert loop_votes.counted_here == 3
+    core_services.update_entry(
+        entry=poll, by=publisher, details={**poll.details, "question": "Who wins now?"}
+    )
+    assert Browser().post(vote_path(poll), {"option": 1})[0] == 200
+    assert loop_votes.counted_here == 3  # the edited poll was read again, by Django
+
+
+def test_reactions_turned_off_in_the_admin_list_are_refused_from_the_next_one(
+    production, live_feed, publisher
+):
+    switches, _ = FeedParticipation.objects.update_or_create(
+        feed=live_feed, defaults={"reactions_enabled": True}
+    )
+    entry = core_services.create_entry(feed=live_feed, by=publisher, body="Green flag.")
+    path = f"/api/feeds/{live_feed.slug}/entries/{entry.pk}/reaction/"
+    assert Browser().post(path, {"reaction": "wow"})[0] == 200
+    assert Browser().post(path, {"reaction": "wow"})[0] == 200
+    switches.reactions_enabled = False
+    switches.save()  # as the admin's editable list saves it
+    status, _, body = Browser().post(path, {"reaction": "wow"})
+    assert status == 403 and json.loads(body) == {"detail": "Reactions are off for this feed."}
+    assert loop_votes.counted_here == 1
