@@ -137,6 +137,17 @@ def fresh_cache() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def redis_settings_are_left_as_found() -> Iterator[None]:
+    """A test that points this process at Redis undoes it: a leaked REDIS_URL would send every
+    later test to a Redis server long stopped, and fail one far from the cause."""
+    from django.conf import settings
+
+    before = settings.REDIS_URL
+    yield
+    assert settings.REDIS_URL == before, "this test left settings.REDIS_URL changed"
+
+
+@pytest.fixture(autouse=True)
 def fresh_process_state() -> Iterator[None]:
     """Nothing a process keeps for its lifetime carries over from one test to the next: the hub
     of readers and its Redis link, the cached Redis publisher and settings, reader counts,

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def production(redis: Any, settings: Any) -> Iterator[None]:
+def production(redis: Any) -> Iterator[None]:
     """This process as a production server: counts, announcement slots and limits in Redis."""
     prefix = f"t{uuid.uuid4().hex[:8]}"
     caches = {
@@ -186,10 +186,14 @@ def test_an_option_past_the_last_or_a_body_django_would_refuse_goes_to_django(
     assert counts(tally.Box(tally.POLL, poll.pk)) == {"0": 1, "1": 1}
 
 
-def test_the_address_limit_counts_votes_on_both_paths(production, live_feed, publisher, settings):
-    settings.LIVEFEED = {**settings.LIVEFEED, "PARTICIPATION_VOTE_RATE": "3/min"}
+def test_the_address_limit_counts_votes_on_both_paths(production, live_feed, publisher):
+    from django.conf import settings
+
     poll = make_poll(live_feed, publisher)
-    statuses = [Browser().post(vote_path(poll), {"option": 0}) for _ in range(5)]
+    # Nested inside `production`'s override, and undone before it (pytest-django's `settings`
+    # fixture would be undone after it, and bring back the Redis settings for later tests).
+    with override_settings(LIVEFEED={**settings.LIVEFEED, "PARTICIPATION_VOTE_RATE": "3/min"}):
+        statuses = [Browser().post(vote_path(poll), {"option": 0}) for _ in range(5)]
     assert [status for status, _, _ in statuses] == [200, 200, 200, 429, 429]
     assert loop_votes.counted_here == 2
     assert int(statuses[-1][1][b"retry-after"]) >= 1
