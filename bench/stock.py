@@ -15,8 +15,10 @@ from channels.layers import get_channel_layer
 from channels.routing import ProtocolTypeRouter, URLRouter
 from django.urls import path
 
-from feeds.broadcast import publishing  # noqa: E402  (after Django is set up by livefeed.asgi)
-from livefeed.asgi import application as livefeed_application
+from livefeed.asgi import application as livefeed_application  # sets Django up
+
+# isort: split
+from feeds.broadcast import publishing  # needs Django set up
 
 
 def group_name(feed_slug: str) -> str:
