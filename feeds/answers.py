@@ -160,6 +160,23 @@ class Answers:
             return None
         return watch.seq
 
+    def watched_seq(self, slug: str) -> int | None:
+        """The seq this process's kept answers of the feed are at, however old, while it has heard
+        no change since and changes reach it; `confirm` can make it sure again."""
+        watch = self.watches.get(slug)
+        if watch is None or watch.armed_at is None or not _link_holds():
+            return None
+        return watch.seq
+
+    def confirm(self, slug: str, seq: int, *, since_epoch: int) -> bool:
+        """The database, read after `since_epoch`, has the feed at `seq`: if that is still the
+        watched seq and nothing was heard meanwhile, `known_seq` gives it for another period."""
+        watch = self.watches.get(slug)
+        if watch is None or self.epoch != since_epoch or self.watched_seq(slug) != seq:
+            return False
+        watch.kept_at = time.monotonic()
+        return True
+
     def keep(self, key: tuple[Any, ...], answer: Answer, *, since_epoch: int) -> bool:
         """Keep `answer` if nothing changed and its feed was watched all the while it was rendered."""
         watch = self.watches.get(answer.validators.slug)

@@ -13,6 +13,7 @@ from collections import Counter
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -44,6 +45,7 @@ _connections_by_address: Counter[str] = Counter()
 def reset() -> None:
     """Forget this process's per-address connection counts (for tests, between tests)."""
     _connections_by_address.clear()
+    _confirming.clear()
 
 
 def max_connections_per_address() -> int:
@@ -60,9 +62,45 @@ async def catch_up(slug: str, after: int | None) -> tuple[int, list[tuple[int, s
     `seq` the reader already has (it keeps the feed's pages at that `seq`): the common case of a
     crowd arriving from the page, or of readers resuming after a restart once pages are served."""
     known = answers.known_seq(slug)
+    if known is None and after is not None and after == answers.watched_seq(slug):
+        known = await _confirmed_seq(slug)
     if known is not None and (after is None or after == known):
         return known, []
     return await _catch_up_from_database(slug, after)
+
+
+# One database read per feed confirms the kept seq for all the readers arriving meanwhile.
+_confirming: dict[str, asyncio.Future[int | None]] = {}
+
+
+async def _confirmed_seq(slug: str) -> int | None:
+    """The kept seq once the database agrees, read once for every reader asking at the same time:
+    a crowd still arriving after the page it loaded was kept longer ago than `MAX_KEPT_SECONDS`
+    would otherwise cost the database a visit per reader."""
+    pending = _confirming.get(slug)
+    if pending is None:
+        pending = asyncio.ensure_future(_confirm(slug))
+        _confirming[slug] = pending
+        pending.add_done_callback(
+            lambda done: _confirming.pop(slug) if _confirming.get(slug) is done else None
+        )
+    return await asyncio.shield(pending)
+
+
+async def _confirm(slug: str) -> int | None:
+    since = answers.epoch
+    seq = await _seq_for_readers(slug)
+    return seq if seq is not None and answers.confirm(slug, seq, since_epoch=since) else None
+
+
+def _seq_for_readers_now(slug: str) -> int | None:
+    try:
+        return selectors.feed_for_readers(slug=slug).seq
+    except Feed.DoesNotExist:
+        return None
+
+
+_seq_for_readers = database_sync_to_async(_seq_for_readers_now, thread_sensitive=False)
 
 
 def _catch_up(slug: str, after: int | None) -> tuple[int, list[tuple[int, str]] | None] | None:
@@ -74,7 +112,7 @@ def _catch_up(slug: str, after: int | None) -> tuple[int, list[tuple[int, str]] 
         feed = selectors.feed_for_readers(slug=slug)
     except Feed.DoesNotExist:
         return None
-    if after is None:
+    if after is None or after == feed.seq:
         return feed.seq, []
     if after > feed.seq:
         return feed.seq, None
@@ -121,6 +159,20 @@ class FeedConsumer(AsyncWebsocketConsumer):
                 await self.dispatch(await receive())
         except StopConsumer:
             pass
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Hand the event to its handler. Channels' own dispatch first closes stale database
+        connections through a hop to the one thread for sync code, twice per reader; this
+        consumer uses the database only through `database_sync_to_async`, which does that in the
+        thread it runs on, so a crowd's handshakes do not queue on that thread."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        await self.disconnect(message["code"])
+        raise StopConsumer()
 
     async def connect(self) -> None:
         """Subscribe, catch up and accept; close with 4404 for a draft or unknown feed.

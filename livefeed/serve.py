@@ -28,6 +28,7 @@ import asyncio
 import gc
 import logging
 import os
+import pprint
 import resource
 import signal
 import socket
@@ -37,6 +38,7 @@ import time
 import weakref
 from typing import Any
 
+from autobahn.websocket import protocol as autobahn_protocol
 from daphne import http_protocol
 from daphne import server as daphne_server
 from daphne.cli import CommandLineInterface
@@ -56,6 +58,36 @@ def raise_open_file_limit() -> int:
     if hard == resource.RLIM_INFINITY or soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+class _FormattedWhenLogged:
+    """A value for a log line, pretty-printed only if the line is written."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __str__(self) -> str:
+        return pprint.pformat(self.value)
+
+    __repr__ = __str__
+
+
+def format_autobahn_settings_lazily() -> None:
+    """Autobahn pretty-prints each new WebSocket's ~30 settings for a debug line even when debug
+    logging is off: 0.17 ms per handshake, a twelfth of a crowd's arrival in profiles. The list
+    it prints is formatted only if the line is logged; its other uses of `pformat` are unchanged."""
+
+    def pformat(value: object, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(value, list) and not args and not kwargs:
+            return _FormattedWhenLogged(value)
+        return pprint.pformat(value, *args, **kwargs)
+
+    autobahn_protocol.pformat = pformat  # type: ignore[assignment]
 
 
 class RequestLeavingFormsToDjango(http_protocol.WebRequest):
@@ -363,6 +395,7 @@ def main(argv: list[str] | None = None) -> None:
     # ignored, and Twisted only takes over SIGINT from Python's default handler: without this,
     # such a server would ignore SIGINT instead of stopping cleanly.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    format_autobahn_settings_lazily()
     http_protocol.WebRequest = RequestLeavingFormsToDjango  # what Daphne's HTTPFactory builds
     daphne_server.HTTPFactory = HTTPFactoryKeepingTrack  # what Daphne's server builds
     LivefeedCommandLine().run(

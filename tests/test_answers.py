@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -236,3 +237,46 @@ async def test_a_feed_back_in_draft_refuses_readers_even_with_its_pages_kept_bef
         "type": "websocket.close",
         "code": consumers.CLOSE_NOT_FOUND,
     }
+
+
+def count_seq_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    real = consumers._seq_for_readers
+
+    async def counted(slug: str) -> int | None:
+        calls.append(slug)
+        return await real(slug)
+
+    monkeypatch.setattr(consumers, "_seq_for_readers", counted)
+    return calls
+
+
+async def test_readers_arriving_after_the_kept_page_aged_share_one_database_read(
+    publisher, live_feed, monkeypatch
+):
+    await kept(f"/feeds/{live_feed.slug}/")
+    monkeypatch.setattr(answers, "MAX_KEPT_SECONDS", 0.0)
+    catch_ups, seq_reads = count_database_catch_ups(monkeypatch), count_seq_reads(monkeypatch)
+    crowd = await asyncio.gather(
+        *(follow(f"/ws/feeds/{live_feed.slug}/?after={live_feed.seq}") for _ in range(8))
+    )
+    assert catch_ups == [] and seq_reads == [live_feed.slug]
+    entry = await database_sync_to_async(services.create_entry)(feed=live_feed, by=publisher, body="Lap 1")
+    for reader in crowd:
+        assert json.loads(await reader.receive_from(timeout=10))["seq"] == entry.seq
+        await reader.disconnect()
+
+
+async def test_a_reader_at_the_kept_seq_gets_a_change_whose_broadcast_was_lost_once_the_page_aged(
+    publisher, live_feed, monkeypatch
+):
+    await kept(f"/feeds/{live_feed.slug}/")
+    seq = live_feed.seq
+    monkeypatch.setattr(publishing, "publish", lambda **kwargs: None)  # the change never arrives
+    lost = await database_sync_to_async(services.create_entry)(feed=live_feed, by=publisher, body="Lost")
+    monkeypatch.setattr(answers, "MAX_KEPT_SECONDS", 0.0)
+    catch_ups = count_database_catch_ups(monkeypatch)
+    reader = await follow(f"/ws/feeds/{live_feed.slug}/?after={seq}")
+    assert json.loads(await reader.receive_from(timeout=10))["seq"] == lost.seq
+    assert catch_ups == [(live_feed.slug, seq)]
+    await reader.disconnect()

@@ -1,11 +1,14 @@
-"""The server entry point's garbage-collector policy: collect and freeze once readers settle."""
+"""The server entry point's process policies: garbage collected and frozen once readers settle,
+autobahn's debug formatting left until a line is logged."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import pprint
 
 import pytest
+from autobahn.websocket import protocol as autobahn_protocol
 
 from feeds.broadcast.hub import hub
 from livefeed import serve
@@ -50,3 +53,15 @@ async def test_a_connection_set_under_constant_churn_is_settled_when_overdue(mon
 
     assert first.cancelled()
     assert settling.timer.when() <= loop.time()
+
+
+def test_autobahn_settings_line_reads_the_same_when_debug_logging_writes_it(monkeypatch):
+    monkeypatch.setattr(autobahn_protocol, "pformat", autobahn_protocol.pformat)
+    serve.format_autobahn_settings_lazily()
+    settings = [("openHandshakeTimeout", 30, "WebSocketServerFactory")] * 30
+    logged = autobahn_protocol.pformat(settings)
+    # txaio formats a log line with str.format.
+    assert "\n{attrs}".format(attrs=logged) == "\n" + pprint.pformat(settings)  # noqa: UP032
+    assert str(logged) == repr(logged) == pprint.pformat(settings)
+    # Anything else autobahn pretty-prints is formatted at once, as before.
+    assert autobahn_protocol.pformat({"a": 1}) == pprint.pformat({"a": 1})
