@@ -3,17 +3,20 @@
 One run measures, on this machine: the stock per-reader `group_send` path (for the ratio), then
 Livefeed's broadcast with 100, 1,000 and 5,000 readers on one Daphne process, 5,000 readers under
 two entries a second, memory across connect/disconnect churn, 10,000 readers over two processes
-sharing one Redis, and a burst of 2,000 readers arriving within a second. Each figure is printed
+sharing one Redis, a burst of 2,000 readers arriving within a second, and 5,000 readers on every
+core (`livefeed.serve`'s default layout) beside the same readers on bare `websockets`
+(`bench.bare`), the floor for Python on this machine. Each figure is printed
 beside its target. Entries are posted through the API; latency runs from the start of the POST to
 the reader's receipt. Readers are bare asyncio clients on uvloop in separate processes (see
 `bench.readers`); their CPU is printed next to the server's.
 
-    python -m bench.fanout [--readers 5000] [--skip stock,sustain,two,burst]
+    python -m bench.fanout [--readers 5000] [--skip stock,sustain,churn,two,burst,cores]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import multiprocessing
 import os
@@ -53,7 +56,7 @@ BODY = (
     "Okafor is first off ahead of Lindqvist."
 )
 STOCK_APPLICATION = "bench.stock:application"
-PHASES = ("stock", "sustain", "churn", "two", "burst")
+PHASES = ("stock", "sustain", "churn", "two", "burst", "cores")
 
 
 # --- Servers and readers ----------------------------------------------------------------------
@@ -72,6 +75,12 @@ class Server:
     @property
     def ws_url(self) -> str:
         return f"ws://{HOST}:{self.port}/ws/feeds/{FEED_SLUG}/"
+
+    def pids(self) -> list[int]:
+        """The process and its children (a supervisor's server processes)."""
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return [pid, *map(int, children)]
 
 
 class Readers:
@@ -233,7 +242,7 @@ def deliver(
     drain: float,
 ) -> Delivery:
     """Post `count` entries through the first server and collect every reader's arrivals."""
-    pids = [server.process.pid for server in servers]
+    pids = [pid for server in servers for pid in server.pids()]
     server_cpu, reader_cpu = sum(map(cpu_seconds, pids)), readers.cpu()
     commands = redis_commands(bench.redis_port)
     posted, round_trips = post_entries(servers[0].url, bench.key, count=count, interval=interval)
@@ -253,6 +262,49 @@ def deliver(
         reader_cpu=readers.cpu() - reader_cpu,
         redis_commands=commands,
         posting=round_trips,
+        by_seq=by_seq,
+    )
+
+
+def publish_directly(
+    bench: Bench,
+    readers: Readers,
+    server: Server,
+    *,
+    readers_open: int,
+    count: int,
+    interval: float,
+    drain: float,
+) -> Delivery:
+    """Publish `count` entry messages straight to the feed's Redis channel (for `bench.bare`)."""
+    import redis
+
+    client = redis.Redis(host=HOST, port=bench.redis_port)
+    pids = server.pids()
+    server_cpu, reader_cpu = sum(map(cpu_seconds, pids)), readers.cpu()
+    seqs = [1_000_000 + number for number in range(count)]
+    schedule = time.monotonic()
+    for seq in seqs:
+        message = {
+            "type": "entry.created",
+            "feed": FEED_SLUG,
+            "seq": seq,
+            "entry": {"headline": "Bench", "html": BODY},
+        }
+        client.publish(f"livefeed.feed.{FEED_SLUG}", f"{seq} {json.dumps(message, separators=(',', ':'))}")
+        schedule += interval
+        time.sleep(max(0.0, schedule - time.monotonic()))
+    arrivals, losses = readers.wait(seqs, drain)
+    wait_until(lambda: all(seq in bench.clock.published for seq in seqs), timeout=5, what="the publish clock")
+    by_seq = [(seq, received - bench.clock.published[seq]) for seq, received in arrivals]
+    return Delivery(
+        sent={seq: bench.clock.published[seq] for seq in seqs},
+        latencies=sorted(latency for _, latency in by_seq),
+        expected=readers_open * count,
+        losses=losses,
+        server_cpu=sum(map(cpu_seconds, pids)) - server_cpu,
+        reader_cpu=readers.cpu() - reader_cpu,
+        redis_commands=0,
         by_seq=by_seq,
     )
 
@@ -352,18 +404,34 @@ class Bench:
         self.clock = PublishClock(self.redis_port)
         self.count = 0
 
-    def daphne(self, application: str | None = None) -> Server:
+    def daphne(self, application: str | None = None, *, every_core: bool = False) -> Server:
+        """One Daphne process, or with `every_core` `livefeed.serve`'s default: one per core."""
         self.count += 1
         port, log = free_port(), self.tmp / f"daphne-{self.count}.log"
         args = [sys.executable, "-m", "livefeed.serve", "--host", HOST, "--port", str(port)]
         if application:
             args += ["--application", application]
-        process = start(args, env=self.env, log=log, stack=self.stack)
+        env = {
+            name: value
+            for name, value in self.env.items()
+            if not (every_core and name == "LIVEFEED_PROCESSES")
+        }
+        process = start(args, env=env, log=log, stack=self.stack)
         wait_until(lambda: port_accepts(port), timeout=30, what="Daphne", process=process)
         server = Server(process=process, port=port, log=log)
-        # Warm up lazily built state (URL resolvers, database connection, Redis) before measuring.
-        httpx.get(f"{server.url}/api/feeds/{FEED_SLUG}/", timeout=15).raise_for_status()
+        # Warm up lazily built state (URL resolvers, database connection, Redis) before measuring;
+        # new connections, so each process of several is likely to take some.
+        for _ in range(8 if every_core else 1):
+            httpx.get(f"{server.url}/api/feeds/{FEED_SLUG}/", timeout=15).raise_for_status()
         return server
+
+    def bare(self) -> Server:
+        """`bench.bare`: bare websockets servers, one per core, on one port."""
+        port, log = free_port(), self.tmp / "bare.log"
+        args = [sys.executable, "-m", "bench.bare", "--port", str(port), "--redis-port", str(self.redis_port)]
+        process = start(args, env=self.env, log=log, stack=self.stack)
+        wait_until(lambda: port_accepts(port), timeout=30, what="bench.bare", process=process)
+        return Server(process=process, port=port, log=log)
 
     def slow_fan_outs(self, server: Server) -> list[float]:
         """Durations (ms) of the fan-outs the server logged as slower than 50 ms so far."""
@@ -564,6 +632,36 @@ def run(options: argparse.Namespace) -> Report:
             readers.close(opened)
             bench.retire(burst_server)
         bench.retire(server)
+
+        if "cores" not in options.skip:
+            cores = len(os.sched_getaffinity(0))
+            print(
+                f"Every core: {n} readers on livefeed.serve's default layout ({cores} processes, one port, Redis)"
+            )
+            everyone = bench.daphne(every_core=True)
+            total = connect(report, readers, everyone, 0, n, options.batch)
+            delivery = deliver(
+                bench, readers, [everyone], readers_open=total, count=entries, interval=interval, drain=drain
+            )
+            report.latency(f"every core: {total} readers", delivery)
+            from_post = percentile(delivery.from_post, 99) * 1000 if delivery.from_post else math.inf
+            report.add(
+                f"every core: {total} readers POST-to-delivery p99",
+                f"{from_post:.0f} ms",
+                "≤ 100 ms",
+                from_post <= 100,
+            )
+            readers.close(total)
+            bench.retire(everyone)
+            print(f"Bare websockets: the same {n} readers, one asyncio process per core, no framework")
+            bare = bench.bare()
+            total = connect(report, readers, bare, 0, n, options.batch)
+            delivery = publish_directly(
+                bench, readers, bare, readers_open=total, count=entries, interval=interval, drain=drain
+            )
+            report.latency(f"bare websockets: {total} readers", delivery)
+            readers.close(total)
+            bench.retire(bare)
     return report
 
 
