@@ -7,7 +7,11 @@ prints requests per second and the 99th percentile latency beside the target for
 
 - the live page `/feeds/<slug>/` (200), and its revalidation with `If-None-Match` (304);
 - the events API `?after=<current seq>` (what a polling reader or a CDN asks for);
-- the widget `/feeds/<slug>/embed/`, a static file, and `/healthz`.
+- the widget `/feeds/<slug>/embed/`, a static file, and `/healthz`;
+- the live page again, idle and then while slow work runs in the same server: an editor's photo
+  upload after another (a 12-megapixel JPEG, resized into renditions; saved as a draft so the
+  page itself does not change) and messaging-app webhooks whose outbound call hangs (the
+  Telegram API address points at a socket that never answers). Target: p99 within 2x idle.
 
     python -m bench.http [--duration 8] [--connections 50] [--threads 2] [--redis] [--processes N]
 
@@ -17,13 +21,18 @@ Requests carry `X-Forwarded-Proto: https`, as the proxy in front of production s
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import os
 import re
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +53,121 @@ from bench.processes import (
 
 DEMO_SLUG = "harbor-city-200"
 PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
+
+
+TELEGRAM_SECRET = "bench-webhook-secret"
+TOKEN_SNIPPET = """
+from django.contrib.auth import get_user_model
+from feeds.tokens import issue_token
+user = get_user_model().objects.create_superuser("http-bench", "http-bench@example.invalid", None)
+print(issue_token(user=user)[1])
+"""
+
+
+class HungServer:
+    """A socket that accepts connections and never answers: an outbound call that hangs."""
+
+    def __init__(self, stack: ExitStack) -> None:
+        self.listener = socket.create_server((HOST, 0))
+        self.port = self.listener.getsockname()[1]
+        self.held: list[socket.socket] = []
+        stack.callback(self.close)
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self) -> None:
+        while True:
+            try:
+                self.held.append(self.listener.accept()[0])
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.listener.close()
+        for held in self.held:
+            held.close()
+
+
+def large_photo() -> bytes:
+    """A 4000x3000 JPEG with detail in it, about what a phone's camera writes."""
+    from PIL import Image
+
+    noise = Image.effect_noise((4000, 3000), 40).convert("RGB")
+    gradient = Image.linear_gradient("L").resize((4000, 3000)).convert("RGB")
+    buffer = io.BytesIO()
+    Image.blend(noise, gradient, 0.5).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+class SlowWork:
+    """Keeps an upload and `hung_calls` hanging webhooks in flight in threads until stopped."""
+
+    def __init__(self, site: Site, *, hung_calls: int = 4) -> None:
+        self.site = site
+        self.stopping = threading.Event()
+        self.uploads: list[float] = []
+        self.webhooks: list[float] = []
+        self.failures: list[str] = []
+        token = site.manage("shell", "-c", TOKEN_SNIPPET).strip().splitlines()[-1]
+        photo = large_photo()
+        self.threads = [threading.Thread(target=self.upload, args=(token, photo), daemon=True)]
+        self.threads += [
+            threading.Thread(target=self.webhook, args=(number,), daemon=True) for number in range(hung_calls)
+        ]
+
+    def __enter__(self) -> SlowWork:
+        for thread in self.threads:
+            thread.start()
+        time.sleep(1.0)  # let the first upload and calls get under way
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(timeout=30)
+
+    def upload(self, token: str, photo: bytes) -> None:
+        with httpx.Client(
+            base_url=self.site.url, headers={**PROXY_HEADERS, "Authorization": f"Bearer {token}"}
+        ) as client:
+            while not self.stopping.is_set():
+                started = time.monotonic()
+                response = client.post(
+                    f"/api/feeds/{DEMO_SLUG}/entries/",
+                    data={"kind": "image", "status": "draft", "details": '{"alt": "The grid"}'},
+                    files={"image": ("grid.jpg", photo, "image/jpeg")},
+                    timeout=120,
+                )
+                if response.status_code != 201:
+                    self.failures.append(f"upload: HTTP {response.status_code} {response.text[:200]}")
+                    return
+                self.uploads.append(time.monotonic() - started)
+
+    def webhook(self, number: int) -> None:
+        update = 0
+        while not self.stopping.is_set():
+            update += 1
+            started = time.monotonic()
+            response = httpx.post(
+                f"{self.site.url}/integrations/telegram/webhook/",
+                headers={**PROXY_HEADERS, "X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
+                content=json.dumps(
+                    {
+                        "update_id": number * 100_000 + update,
+                        "message": {
+                            "message_id": update,
+                            "date": int(time.time()),
+                            "chat": {"id": 1000 + number, "type": "private"},
+                            "from": {"id": 1000 + number, "is_bot": False, "first_name": "Unlinked"},
+                            "text": "Lap 12: safety car",
+                        },
+                    }
+                ),
+                timeout=120,
+            )
+            if response.status_code != 200:
+                self.failures.append(f"webhook: HTTP {response.status_code} {response.text[:200]}")
+                return
+            self.webhooks.append(time.monotonic() - started)
 
 
 @dataclass
@@ -112,6 +236,15 @@ class Site:
             "PYTHONUNBUFFERED": "1",
         }
         self.env.pop("REDIS_URL", None)
+        # Messaging webhooks on, their outbound calls to a socket that accepts and never answers.
+        self.hung = HungServer(stack)
+        self.env.update(
+            {
+                "TELEGRAM_BOT_TOKEN": "bench:token",
+                "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
+                "TELEGRAM_API_URL": f"http://{HOST}:{self.hung.port}",
+            }
+        )
         self.env.update(getattr(options, "env", {}))
         if options.redis:
             redis_port = free_port()
@@ -134,19 +267,24 @@ class Site:
             )
             wait_until(lambda: redis_pongs(redis_port), timeout=10, what="redis-server", process=redis)
         for args in (["migrate", "--noinput"], ["collectstatic", "--noinput"], ["loaddemo"]):
-            result = subprocess.run(
-                [sys.executable, "manage.py", *args],
-                cwd=REPO,
-                env=self.env,
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
-            if result.returncode != 0:
-                raise RuntimeError(f"manage.py {args[0]} failed:\n{result.stdout}{result.stderr}")
+            self.manage(*args)
         self.log = self.tmp / "server.log"
         self.processes = options.processes
         self.start_server()
+
+    def manage(self, *args: str) -> str:
+        """Run a management command on this site's database; its output."""
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"manage.py {args[0]} failed:\n{result.stdout}{result.stderr}")
+        return result.stdout
 
     def start_server(self) -> None:
         """Start `livefeed.serve` on this site's port; return once it answers HTTP."""
@@ -276,10 +414,37 @@ def main(argv: list[str] | None = None) -> int:
                     f"{verdict(result)}{status}",
                     flush=True,
                 )
+            if not options.only or "slow" in options.only.split(","):
+                measure_slow_work(site, chosen_page(site), options)
         except Exception:
             print(server_log_tail(site.log), file=sys.stderr)
             raise
     return 0
+
+
+def chosen_page(site: Site) -> Target:
+    return next(target for target in targets(site) if target.label == "live page (200)")
+
+
+def measure_slow_work(site: Site, page: Target, options: argparse.Namespace) -> None:
+    """The live page idle, then while uploads and hanging outbound calls run: p99 within 2x."""
+    idle = measure(site, page, options)
+    print(f"{'live page, idle':<38} {idle.rps:>9,.0f} {idle.p99_ms:>8.1f} {idle.errors:>7}  (reference)")
+    with SlowWork(site) as work:
+        busy = measure(site, page, options)
+    if work.failures:
+        raise RuntimeError("; ".join(work.failures))
+    met = busy.p99_ms <= 2 * idle.p99_ms
+    print(
+        f"{'live page, upload + hung calls':<38} {busy.rps:>9,.0f} {busy.p99_ms:>8.1f} {busy.errors:>7}  "
+        f"p99 <= 2x idle ({2 * idle.p99_ms:.1f} ms): {'met' if met else 'NOT met'}"
+    )
+    print(
+        f"  meanwhile: {len(work.uploads)} photo uploads answered (each {min(work.uploads, default=0):.1f}-"
+        f"{max(work.uploads, default=0):.1f} s), {len(work.webhooks)} webhooks answered after their call hung "
+        f"(each {min(work.webhooks, default=0):.1f}-{max(work.webhooks, default=0):.1f} s), "
+        f"{len(site.hung.held)} outbound connections held by the hung server"
+    )
 
 
 if __name__ == "__main__":
