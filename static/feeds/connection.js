@@ -1,5 +1,6 @@
 // How a page follows one feed: a WebSocket that resumes from the last seq it applied, with
-// backoff, and polling of the events API where WebSockets are blocked. Knows nothing of the DOM.
+// backoff, and polling of the events API where WebSockets are blocked or refused. Knows nothing of
+// the DOM.
 
 const MIN_DELAY_MS = 500;
 const MAX_DELAY_MS = 30000;
@@ -8,6 +9,8 @@ const MAX_DELAY_MS = 30000;
 const BLOCKED_AFTER = 2;
 // While polling, try a WebSocket again now and then: the reader may have changed networks.
 const UPGRADE_EVERY_POLLS = 12;
+// The server's close code when this client address already holds its share of reader sockets.
+const CLOSE_TOO_MANY = 4429;
 
 export class FeedConnection {
   constructor({ slug, seq, onMessage, onState, pollInterval = 5000 }) {
@@ -90,7 +93,12 @@ export class FeedConnection {
       if (this.socket !== socket) return;
       this.socket = null;
       if (event.code === 4404) this.stop("unavailable");
-      else if (!this.stopped) opened ? this.later() : this.probe();
+      else if (this.stopped) return;
+      // Refused by the per-address cap (a crowd sharing one public address): another socket would
+      // be refused too, while the events API serves every one of them (a CDN can absorb it).
+      else if (event.code === CLOSE_TOO_MANY) this.pollFromNow();
+      else if (opened) this.later();
+      else this.probe();
     };
   }
 
@@ -100,13 +108,15 @@ export class FeedConnection {
     if (this.stopped) return;
     if (!ok) return this.later();
     this.blocked += 1;
-    if (this.blocked >= BLOCKED_AFTER) {
-      this.polling = true;
-      this.state("polling");
-      this.timer = setTimeout(() => this.poll(), this.pollInterval);
-    } else {
-      this.connect();
-    }
+    if (this.blocked >= BLOCKED_AFTER) this.pollFromNow();
+    else this.connect();
+  }
+
+  // Follow by polling the events API, the first time after one interval.
+  pollFromNow() {
+    this.polling = true;
+    this.state("polling");
+    this.timer = setTimeout(() => this.poll(), this.pollInterval);
   }
 
   async poll() {
@@ -115,13 +125,13 @@ export class FeedConnection {
       this.attempt = 0;
       this.polls = (this.polls || 0) + 1;
       if (!this.stopped && this.polls % UPGRADE_EVERY_POLLS === 0) {
-        // One more refusal sends it straight back to polling.
+        // One more refusal (a socket that fails to open, or a 4429) sends it straight back to
+        // polling.
         this.polling = false;
         this.blocked = BLOCKED_AFTER - 1;
         this.connect();
       } else if (!this.stopped) {
-        this.state("polling");
-        this.timer = setTimeout(() => this.poll(), this.pollInterval);
+        this.pollFromNow();
       }
     } else {
       this.later();

@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import expect
+from websockets.sync.client import connect
 
 from feeds import services
 from tests.browser.test_live_page import api
@@ -304,6 +305,77 @@ def test_polling_page_goes_back_to_the_websocket_once_it_gets_through(server, co
     page.evaluate("window.livefeed.connection.pollInterval = 100")
     expect(root).to_have_attribute("data-connection", "live", timeout=15_000)
     entry = api(server, publisher, f"{live_feed.slug}/entries/", headline="Over the socket again", body="-")
+    expect(page.locator(f'[data-entry-id="{entry["id"]}"]')).to_be_visible()
+    assert page.evaluate("window.livefeed.socket.readyState") == 1
+
+
+@pytest.fixture
+def capped_server(start_daphne):
+    """A server that lets one client address hold a single reader socket."""
+    return start_daphne(LIVEFEED_PAGE_SIZE="10", LIVEFEED_MAX_CONNECTIONS_PER_ADDRESS="1")
+
+
+@pytest.fixture
+def address_full(capped_server, live_feed):
+    """A reader socket from 127.0.0.1, the browser's address too, holding that address's one place:
+    the page's own socket is refused with 4429, as a fan's is behind a grandstand's shared address."""
+    with connect(f"{capped_server.ws_url}/ws/feeds/{live_feed.slug}/", open_timeout=10) as reader:
+        yield reader
+
+
+RECORD_STATES = """() => {
+    const connection = window.livefeed.connection;
+    const onState = connection.onState;
+    window.states = [];
+    connection.onState = (name, detail) => (window.states.push(name), onState(name, detail));
+}"""
+
+
+def test_reader_refused_by_the_address_cap_follows_the_feed_by_polling(
+    capped_server, address_full, context, publisher, live_feed
+):
+    sockets = []
+    page = context.new_page()
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    page.goto(f"{capped_server.url}/feeds/{live_feed.slug}/")
+    root = page.locator("[data-livefeed]")
+    # Straight to polling: without it the page would retry the socket with backoff for ever.
+    expect(root).to_have_attribute("data-connection", "polling", timeout=10_000)
+    assert len(sockets) == 1
+    page.evaluate(RECORD_STATES)
+    # From the second poll on: the first is already due, 5 s after the refusal.
+    page.evaluate("window.livefeed.connection.pollInterval = 100")
+    entry = api(capped_server, publisher, f"{live_feed.slug}/entries/", headline="Via polling", body="-")
+    expect(headlines(page)).to_have_text(["Via polling"], timeout=15_000)
+    api(
+        capped_server,
+        publisher,
+        f"{live_feed.slug}/entries/{entry['id']}/",
+        method="PATCH",
+        headline="Via polling, edited",
+    )
+    # The browser may reuse the events answer it has for this `seq` for its max-age (5 s).
+    expect(headlines(page)).to_have_text(["Via polling, edited"], timeout=15_000)
+    # It still tries the socket now and then, and a second refusal sends it back to polling at once.
+    page.wait_for_function("() => window.states.includes('connecting')")
+    expect(root).to_have_attribute("data-connection", "polling")
+    page.wait_for_function("() => window.states.at(-1) === 'polling' && window.livefeed.socket === null")
+    assert len(sockets) >= 2
+    assert "reconnecting" not in page.evaluate("window.states")
+    assert address_full.recv(timeout=10)  # the holder of the address's place is still served
+
+
+def test_polling_page_takes_the_socket_once_its_address_has_a_place_again(
+    capped_server, address_full, context, publisher, live_feed
+):
+    page = context.new_page()
+    page.goto(f"{capped_server.url}/feeds/{live_feed.slug}/")
+    root = page.locator("[data-livefeed]")
+    expect(root).to_have_attribute("data-connection", "polling", timeout=10_000)
+    address_full.close()
+    page.evaluate("window.livefeed.connection.pollInterval = 100")
+    expect(root).to_have_attribute("data-connection", "live", timeout=15_000)
+    entry = api(capped_server, publisher, f"{live_feed.slug}/entries/", headline="Over the socket", body="-")
     expect(page.locator(f'[data-entry-id="{entry["id"]}"]')).to_be_visible()
     assert page.evaluate("window.livefeed.socket.readyState") == 1
 
