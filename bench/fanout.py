@@ -640,6 +640,7 @@ def run(options: argparse.Namespace) -> Report:
             )
             everyone = bench.daphne(every_core=True)
             total = connect(report, readers, everyone, 0, n, options.batch)
+            time.sleep(options.settle)  # as in the phases above: the crowd's garbage is collected once
             delivery = deliver(
                 bench, readers, [everyone], readers_open=total, count=entries, interval=interval, drain=drain
             )
@@ -656,6 +657,7 @@ def run(options: argparse.Namespace) -> Report:
             print(f"Bare websockets: the same {n} readers, one asyncio process per core, no framework")
             bare = bench.bare()
             total = connect(report, readers, bare, 0, n, options.batch)
+            time.sleep(options.settle)
             delivery = publish_directly(
                 bench, readers, bare, readers_open=total, count=entries, interval=interval, drain=drain
             )
