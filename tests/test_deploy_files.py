@@ -148,6 +148,17 @@ def test_nginx_upload_limit_admits_the_largest_image_the_app_accepts():
     assert limit <= settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
 
+def test_nginx_never_lets_a_client_name_its_own_address():
+    # Appending ($proxy_add_x_forwarded_for) would keep a forged first entry, the one Daphne reads.
+    text = (NGINX / "livefeed-locations.conf").read_text()
+    forwarded = {
+        blocks[-1]: words[2:]
+        for blocks, words in nginx_directives(text)
+        if words[:2] == ["proxy_set_header", "X-Forwarded-For"]
+    }
+    assert forwarded == {"location /ws/": ["$remote_addr"], "location /": ["$remote_addr"]}
+
+
 def test_nginx_websocket_timeouts_outlast_daphne_keepalive_pings():
     daphne = CommandLineInterface().parser.parse_args(["livefeed.asgi:application"])
     for name in ("proxy_read_timeout", "proxy_send_timeout"):
