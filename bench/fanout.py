@@ -21,6 +21,7 @@ import math
 import multiprocessing
 import os
 import re
+import secrets
 import signal
 import sys
 import tempfile
@@ -371,7 +372,12 @@ class Bench:
             "DATABASE_URL": f"sqlite:///{self.tmp}/bench.sqlite3",
             "REDIS_URL": f"redis://{HOST}:{self.redis_port}/0",
             "LIVEFEED_VAR_DIR": str(self.tmp / "var"),
-            "DEBUG": "true",
+            # Production's settings: DEBUG on records and quotes every query (a bulk insert of
+            # ballots cost more to log than to run). Plain HTTP, as behind a proxy ending TLS.
+            "DEBUG": "false",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": f"{HOST},localhost",
+            "SECURE_SSL_REDIRECT": "false",
             "LOG_LEVEL": "INFO",  # the server logs each fan-out slower than 50 ms
             # Every simulated reader connects from 127.0.0.1.
             "LIVEFEED_MAX_CONNECTIONS_PER_ADDRESS": "1000000",

@@ -346,6 +346,8 @@ def run(options: argparse.Namespace) -> Report:
             for reason, number in failures.items():
                 report.add(f"connect failure: {reason}", f"{number}")
         report.add("readers following the feed (two processes)", f"{opened}")
+        # The servers collect the crowd's garbage once it has settled: not inside the quiet figure.
+        time.sleep(options.settle)
         watcher = TallyWatcher(bench.redis_port, stack)
         poll = post_entry(
             servers[0],
@@ -449,6 +451,7 @@ def parse_options(argv: list[str] | None) -> argparse.Namespace:
         "--interval", type=float, default=1.0, help="seconds between ordinary entries (default 1)"
     )
     parser.add_argument("--workers", type=int, default=2, help="reader processes (default 2)")
+    parser.add_argument("--settle", type=float, default=3.0, help="seconds to settle after connecting")
     parser.add_argument("--crowd-workers", type=int, default=2, help="crowd processes (default 2)")
     parser.add_argument("--batch", type=int, default=500, help="readers connecting at once (default 500)")
     parser.add_argument("--drain", type=float, default=10.0, help="max seconds for stragglers (default 10)")
