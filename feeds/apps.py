@@ -14,3 +14,7 @@ class FeedsConfig(AppConfig):
         from .broadcast.writers import fast_path_problem
 
         fast_path_problem()
+
+        from .redis_driver import look_up_version_once
+
+        look_up_version_once()

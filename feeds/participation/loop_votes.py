@@ -249,6 +249,9 @@ async def _count(
 
 
 _scripts: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+# Each vote holds a connection for one script call: a few serve a crowd, and a burst that found
+# none free would otherwise open dozens at once, in the loop, just as the crowd arrives.
+MAX_REDIS_CONNECTIONS = 16
 
 
 def _script() -> Any:
@@ -259,6 +262,13 @@ def _script() -> Any:
     per_url = _scripts.setdefault(loop, {})
     script = per_url.get(settings.REDIS_URL)
     if script is None:
-        client = redis.asyncio.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=1)
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            settings.REDIS_URL,
+            max_connections=MAX_REDIS_CONNECTIONS,
+            timeout=2,  # then Django counts the vote
+            socket_timeout=2,
+            socket_connect_timeout=1,
+        )
+        client = redis.asyncio.Redis(connection_pool=pool)
         script = per_url[settings.REDIS_URL] = client.register_script(tally.LOOP_COUNT_SCRIPT)
     return script

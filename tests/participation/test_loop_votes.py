@@ -7,12 +7,14 @@ path counted each vote; the two-process tests in `test_redis_counting` run real 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis as redis_client
 from asgiref.sync import async_to_sync
 from asgiref.testing import ApplicationCommunicator
 from django.test import override_settings
@@ -54,6 +56,11 @@ class Browser:
     def post(
         self, path: str, body: Any, *, raw: bytes | None = None
     ) -> tuple[int, dict[bytes, bytes], bytes]:
+        return async_to_sync(self.send)(path, body, raw=raw)
+
+    async def send(
+        self, path: str, body: Any, *, raw: bytes | None = None
+    ) -> tuple[int, dict[bytes, bytes], bytes]:
         from livefeed.asgi import application
 
         headers = [
@@ -93,7 +100,7 @@ class Browser:
             await communicator.wait(10)
             return start, b"".join(chunks)
 
-        start, answer = async_to_sync(exchange)()
+        start, answer = await exchange()
         headers_by_name = {name.lower(): value for name, value in start["headers"]}
         if b"set-cookie" in headers_by_name:
             self.cookie = headers_by_name[b"set-cookie"].split(b";", 1)[0]
@@ -138,6 +145,22 @@ def test_after_django_s_first_answer_a_crowd_s_votes_are_counted_in_the_loop(
     # The announcement the crowd's first vote scheduled tells readers and writes every ballot.
     assert timers.run_waiting() == 1
     assert Ballot.objects.filter(entry=poll).count() == 6
+
+
+def test_a_crowd_voting_at_once_shares_a_few_redis_connections(production, live_feed, publisher, redis):
+    poll = make_poll(live_feed, publisher)
+    assert Browser().post(vote_path(poll), {"option": 0})[0] == 200  # Django's answer, learned
+    watcher = redis_client.Redis.from_url(redis.url)
+    before = len(watcher.client_list())
+
+    async def crowd() -> tuple[list[int], int]:
+        answers = await asyncio.gather(*(Browser().send(vote_path(poll), {"option": 1}) for _ in range(60)))
+        return [status for status, _, _ in answers], len(watcher.client_list())
+
+    statuses, during = async_to_sync(crowd)()
+    assert statuses == [200] * 60 and loop_votes.counted_here == 60
+    assert during - before <= loop_votes.MAX_REDIS_CONNECTIONS
+    assert counts(tally.Box(tally.POLL, poll.pk)) == {"0": 1, "1": 60}
 
 
 def test_a_browser_that_voted_gets_django_s_409_and_nothing_is_counted_twice(
