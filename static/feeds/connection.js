@@ -96,7 +96,7 @@ export class FeedConnection {
       else if (this.stopped) return;
       // Refused by the per-address cap (a crowd sharing one public address): another socket would
       // be refused too, while the events API serves every one of them (a CDN can absorb it).
-      else if (event.code === CLOSE_TOO_MANY) this.pollFromNow();
+      else if (event.code === CLOSE_TOO_MANY) this.pollFromNow("shared");
       else if (opened) this.later();
       else this.probe();
     };
@@ -108,14 +108,17 @@ export class FeedConnection {
     if (this.stopped) return;
     if (!ok) return this.later();
     this.blocked += 1;
-    if (this.blocked >= BLOCKED_AFTER) this.pollFromNow();
+    if (this.blocked >= BLOCKED_AFTER) this.pollFromNow("blocked");
     else this.connect();
   }
 
-  // Follow by polling the events API, the first time after one interval.
-  pollFromNow() {
+  // Follow by polling the events API, the first time after one interval. The reason ("blocked":
+  // this network stops WebSockets; "shared": the reader's address is over the server's cap) is
+  // kept until the next one, so the page can say why.
+  pollFromNow(reason = this.pollReason) {
     this.polling = true;
-    this.state("polling");
+    this.pollReason = reason;
+    this.state("polling", reason);
     this.timer = setTimeout(() => this.poll(), this.pollInterval);
   }
 

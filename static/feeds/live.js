@@ -13,6 +13,7 @@ const LABELS = {
   connecting: gettext("Connecting…"),
   live: gettext("Updating live"),
   polling: gettext("Live, checking every few seconds (this network blocks instant updates)"),
+  pollingShared: gettext("Live, checking every few seconds (many readers share this connection)"),
   offline: gettext("Offline"),
   ended: gettext("Updates stopped."),
   unavailable: gettext("This feed is not available."),
@@ -35,7 +36,7 @@ export class LiveFeed {
       seq: Number(root.dataset.seq || 0),
       pollInterval: Number(root.dataset.pollInterval || 5000),
       onMessage: (message) => this.apply(message),
-      onState: (state, retryAt) => this.setState(state, retryAt),
+      onState: (state, detail) => this.setState(state, detail),
     });
     document.addEventListener("visibilitychange", () => (document.hidden ? this.leave() : this.back()));
     if (document.hidden) this.leave();
@@ -68,7 +69,9 @@ export class LiveFeed {
     if (this.status !== "ended") this.connection.start();
   }
 
-  setState(state, retryAt) {
+  // `detail`: when a reconnection is due (reconnecting), or why the page polls (polling).
+  setState(state, detail) {
+    const retryAt = detail;
     this.root.dataset.connection = state;
     if (state === "reconnecting" || state === "offline") this.leave();
     this.following = state === "live" || state === "polling";
@@ -77,7 +80,11 @@ export class LiveFeed {
     const show = () => {
       const seconds = Math.max(0, Math.ceil((retryAt - Date.now()) / 1000));
       this.connectionLabel.textContent =
-        state === "reconnecting" ? format(gettext("Connection lost: reconnecting in %(seconds)s s…"), { seconds }) : LABELS[state] || "";
+        state === "reconnecting"
+          ? format(gettext("Connection lost: reconnecting in %(seconds)s s…"), { seconds })
+          : state === "polling" && detail === "shared"
+            ? LABELS.pollingShared
+            : LABELS[state] || "";
     };
     show();
     if (state === "reconnecting") this.countdown = setInterval(show, 1000);

@@ -274,6 +274,9 @@ def test_page_falls_back_to_polling_when_the_websocket_is_refused(server, contex
     page.goto(f"{server.url}/feeds/{live_feed.slug}/")
     root = page.locator("[data-livefeed]")
     expect(root).to_have_attribute("data-connection", "polling", timeout=15_000)
+    expect(page.locator(".connection[data-connection]")).to_have_text(
+        "Live, checking every few seconds (this network blocks instant updates)"
+    )
     expect(page.locator(".connection")).to_contain_text("checking every few seconds")
     assert len(refused) >= 2
     entry = api(server, publisher, f"{live_feed.slug}/entries/", headline="Via polling", body="-")
@@ -342,6 +345,10 @@ def test_reader_refused_by_the_address_cap_follows_the_feed_by_polling(
     # Straight to polling: without it the page would retry the socket with backoff for ever.
     expect(root).to_have_attribute("data-connection", "polling", timeout=10_000)
     assert len(sockets) == 1
+    # The reader is told why: not a network blocking WebSockets, but a connection many share.
+    expect(page.locator(".connection[data-connection]")).to_have_text(
+        "Live, checking every few seconds (many readers share this connection)"
+    )
     page.evaluate(RECORD_STATES)
     # From the second poll on: the first is already due, 5 s after the refusal.
     page.evaluate("window.livefeed.connection.pollInterval = 100")
