@@ -23,7 +23,6 @@ import multiprocessing
 import os
 import random
 import signal
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -32,7 +31,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from bench.http import DEMO_SLUG, Site
-from bench.processes import HOST, REPO, raise_file_limit, stop
+from bench.processes import HOST, raise_file_limit, stop
 
 MIN_DELAY = 0.5
 MAX_DELAY = 30.0
@@ -285,17 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         # 2. Restart, with an entry posted while the server is down.
         restarted = time.time()
         stop(site.server)
-        result = subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", POST_WHILE_DOWN],
-            cwd=REPO,
-            env=site.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(result.stderr)
-        target = int(result.stdout.strip().splitlines()[-1])
+        target = int(site.manage("shell", "-c", POST_WHILE_DOWN).strip().splitlines()[-1])
         site.start_server()
         ready = time.time()
         status = readers.status(target)

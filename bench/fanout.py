@@ -35,6 +35,7 @@ from typing import Any
 
 import httpx2 as httpx
 
+from bench import bare
 from bench.processes import (
     FEED_SLUG,
     HOST,
@@ -188,9 +189,7 @@ class PublishClock:
 
         self.published: dict[int, float] = {}
         self.pubsub = redis.Redis(host=HOST, port=port).pubsub()
-        self.pubsub.subscribe(
-            f"livefeed.feed.{FEED_SLUG}"
-        )  # the servers run with the default LIVEFEED_REDIS_PREFIX
+        self.pubsub.subscribe(bare.CHANNEL)  # the servers run with the default LIVEFEED_REDIS_PREFIX
         self.thread = threading.Thread(target=self.listen, daemon=True)
         self.thread.start()
 
@@ -292,7 +291,7 @@ def publish_directly(
             "seq": seq,
             "entry": {"headline": "Bench", "html": BODY},
         }
-        client.publish(f"livefeed.feed.{FEED_SLUG}", f"{seq} {json.dumps(message, separators=(',', ':'))}")
+        client.publish(bare.CHANNEL, f"{seq} {json.dumps(message, separators=(',', ':'))}")
         schedule += interval
         time.sleep(max(0.0, schedule - time.monotonic()))
     arrivals, losses = readers.wait(seqs, drain)

@@ -149,16 +149,10 @@ class Answers:
         """The feed's current `seq` if this process is sure of it without asking the database: it
         kept a public answer of the feed at that `seq` within `MAX_KEPT_SECONDS` and has heard no
         change since. None otherwise (and always for a feed readers may not see)."""
-        watch = self.watches.get(slug)
-        if (
-            watch is None
-            or watch.armed_at is None
-            or watch.seq is None
-            or time.monotonic() - watch.kept_at > MAX_KEPT_SECONDS
-            or not _link_holds()
-        ):
+        seq = self.watched_seq(slug)
+        if seq is None or time.monotonic() - self.watches[slug].kept_at > MAX_KEPT_SECONDS:
             return None
-        return watch.seq
+        return seq
 
     def watched_seq(self, slug: str) -> int | None:
         """The seq this process's kept answers of the feed are at, however old, while it has heard

@@ -94,10 +94,8 @@ async def _confirm(slug: str) -> int | None:
 
 
 def _seq_for_readers_now(slug: str) -> int | None:
-    try:
-        return selectors.feed_for_readers(slug=slug).seq
-    except Feed.DoesNotExist:
-        return None
+    state = _catch_up(slug, None)
+    return None if state is None else state[0]
 
 
 _seq_for_readers = database_sync_to_async(_seq_for_readers_now, thread_sensitive=False)
