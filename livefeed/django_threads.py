@@ -39,6 +39,19 @@ MAX_CHUNKS_IN_FLIGHT = 16
 DONE = object()
 
 
+_serving = threading.local()
+
+
+def serving_loop() -> asyncio.AbstractEventLoop | None:
+    """The server's event loop that handed this thread its current request; None elsewhere.
+
+    Work a request leaves for later (a message to the desk) is handed to it without waiting, so
+    the request never waits on the loop, which may be busy writing a change to every reader.
+    """
+    loop = getattr(_serving, "loop", None)
+    return loop if loop is not None and loop.is_running() else None
+
+
 def thread_count() -> int:
     return max(1, int(os.environ.get("LIVEFEED_HTTP_THREADS", DEFAULT_THREADS)))
 
@@ -191,6 +204,7 @@ class ThreadedDjango:
             return None  # no write(): Django returns its body as an iterable
 
         result: Iterable[bytes] | None = None
+        _serving.loop = loop
         try:
             result = self.handler(environ, start_response)
             status, headers = started
@@ -215,6 +229,7 @@ class ThreadedDjango:
                     close()  # Django's request_finished: database connections are tidied here
                 except Exception:
                     logger.exception("Closing a response failed")
+            _serving.loop = None
 
 
 def _with_length(scope: dict[str, Any], body: Any) -> dict[str, Any]:

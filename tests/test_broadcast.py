@@ -4,8 +4,10 @@ hub of readers keeps and announces."""
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
+import threading
 
 import pytest
 from websockets.frames import Frame, Opcode
@@ -226,3 +228,45 @@ def test_loading_the_application_installs_no_garbage_collector_policy():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_desk_message_from_a_request_thread_reaches_a_desk_waiting_in_the_server_loop():
+    """The request's thread hands its messages to the server's loop, which delivers them, in
+    order, with nothing else to wake it: the request is still running when the desk has them."""
+    from channels.layers import get_channel_layer
+
+    from feeds.broadcast.desk import broadcast_to_desk, desk_group_name
+    from livefeed.django_threads import ThreadedDjango
+
+    desk_has_them = threading.Event()
+
+    def view(environ, start_response):
+        for number in range(3):
+            broadcast_to_desk(feed_slug="grand-prix", message={"type": "entry.updated", "n": number})
+        start_response("200 OK", [])
+        return [b"delivered" if desk_has_them.wait(10) else b"not delivered"]
+
+    async def serve_one_request_to_a_waiting_desk():
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(desk_group_name("grand-prix"), channel)
+        sent = []
+
+        async def desk():
+            got = [json.loads((await layer.receive(channel))["text"])["n"] for _ in range(3)]
+            desk_has_them.set()
+            return got
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": "/", "headers": [], "query_string": b""}
+        desk_task = asyncio.ensure_future(desk())
+        await ThreadedDjango(view, threads=1)(scope, receive, send)
+        return await desk_task, b"".join(message.get("body", b"") for message in sent)
+
+    assert asyncio.run(serve_one_request_to_a_waiting_desk()) == ([0, 1, 2], b"delivered")

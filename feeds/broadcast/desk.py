@@ -10,11 +10,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import weakref
+from collections import deque
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+
+from livefeed.django_threads import serving_loop
 
 from ..events import encode
 from .hub import hub
@@ -49,19 +53,58 @@ def broadcast_to_desk(*, feed_slug: str, message: dict[str, Any]) -> None:
 
 
 def _send_group(group: str, event: dict[str, Any]) -> None:
-    layer = get_channel_layer()
     try:
-        loop = asyncio.get_running_loop()
+        loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
     except RuntimeError:
         loop = None
     try:
-        if loop is None:
-            async_to_sync(layer.group_send)(group, event)
-        else:
-            loop.create_task(layer.group_send(group, event))
+        if loop is not None:
+            _outbox(loop).put(group, event)
+        elif (serving := serving_loop()) is not None:
+            # From a request's thread: the server's loop sends it once it is free. Waiting for
+            # it here held the request (and, fighting for the interpreter lock, the loop) while
+            # the loop wrote a change to every reader; a new loop per message also meant a new
+            # Redis connection per message.
+            serving.call_soon_threadsafe(lambda: _outbox(serving).put(group, event))
+        else:  # a command, the task worker: no server loop in this process
+            async_to_sync(get_channel_layer().group_send)(group, event)
     except Exception:
         # The desk reloads its list when it reconnects; a lost message is not a lost change.
         logger.exception("Could not send a desk message to %s", group)
+
+
+class _Outbox:
+    """A loop's desk messages, sent one after another so each desk gets them in order."""
+
+    def __init__(self) -> None:
+        self.pending: deque[tuple[str, dict[str, Any]]] = deque()
+        self.task: asyncio.Task[None] | None = None
+
+    def put(self, group: str, event: dict[str, Any]) -> None:
+        self.pending.append((group, event))
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self.drain())
+
+    async def drain(self) -> None:
+        try:
+            while self.pending:
+                group, event = self.pending.popleft()
+                try:
+                    await get_channel_layer().group_send(group, event)
+                except Exception:
+                    logger.exception("Could not send a desk message to %s", group)
+        finally:
+            self.task = None
+
+
+_outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Outbox] = weakref.WeakKeyDictionary()
+
+
+def _outbox(loop: asyncio.AbstractEventLoop) -> _Outbox:
+    outbox = _outboxes.get(loop)
+    if outbox is None:
+        outbox = _outboxes[loop] = _Outbox()
+    return outbox
 
 
 async def subscribe_desk(*, feed_slug: str, channel_name: str) -> None:
