@@ -225,15 +225,16 @@ def server_env(transactional_db: None, tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def start_daphne(server_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., servers.Daphne]]:
-    """Start Daphne processes for this test: `start_daphne(REDIS_URL=...)`."""
+    """Start Daphne processes for this test: `start_daphne(REDIS_URL=...)`, with Daphne's own
+    options in `args`."""
     with ExitStack() as stack:
         count = 0
 
-        def start(**extra_env: str) -> servers.Daphne:
+        def start(*, args: tuple[str, ...] = (), **extra_env: str) -> servers.Daphne:
             nonlocal count
             count += 1
             log = tmp_path / f"daphne-{count}.log"
-            return stack.enter_context(servers.daphne_server({**server_env, **extra_env}, log))
+            return stack.enter_context(servers.daphne_server({**server_env, **extra_env}, log, args=args))
 
         yield start
 

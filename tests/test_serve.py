@@ -65,3 +65,39 @@ def test_autobahn_settings_line_reads_the_same_when_debug_logging_writes_it(monk
     assert str(logged) == repr(logged) == pprint.pformat(settings)
     # Anything else autobahn pretty-prints is formatted at once, as before.
     assert autobahn_protocol.pformat({"a": 1}) == pprint.pformat({"a": 1})
+
+
+class CountingConnection:
+    def __init__(self) -> None:
+        self.checks = 0
+
+    def check_timeouts(self) -> None:
+        self.checks += 1
+
+
+def test_every_connection_is_checked_once_per_sweep_a_slice_at_a_time():
+    from twisted.internet.task import Clock
+
+    server = serve.LivefeedServer(application=None, endpoints=["tcp:port=0"])
+    server.clock = Clock()
+    connections = [CountingConnection() for _ in range(2500)]
+    server.connections = dict.fromkeys(connections, {})
+    server.timeout_checker()
+    slice_seconds = serve.TIMEOUT_SWEEP_SECONDS / serve.TIMEOUT_SWEEP_SLICES
+    checked = [sum(connection.checks for connection in connections)]
+    for _ in range(serve.TIMEOUT_SWEEP_SLICES - 1):
+        server.clock.advance(slice_seconds)
+        checked.append(sum(connection.checks for connection in connections))
+    # Never more than a slice's share at once, and after one sweep each connection exactly once.
+    steps = [later - earlier for earlier, later in zip([0, *checked[:-1]], checked, strict=True)]
+    assert max(steps) == 2500 // serve.TIMEOUT_SWEEP_SLICES
+    assert {connection.checks for connection in connections} == {1}
+
+    # A connection that closed is not checked again; one that opened joins the next sweep.
+    closed, opened = connections[0], CountingConnection()
+    del server.connections[closed]
+    server.connections[opened] = {}
+    for _ in range(serve.TIMEOUT_SWEEP_SLICES):
+        server.clock.advance(slice_seconds)
+    assert closed.checks == 1 and opened.checks == 1
+    assert {connection.checks for connection in connections[1:]} == {2}
