@@ -32,7 +32,8 @@ SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 class Reader:
     """One WebSocket reader on a raw non-blocking socket: records (seq, arrival time) for each
     `entry.created`, the arrival time being the kernel's receive stamp, so a reader that runs late
-    (it is niced below the server) does not add its own delay to the latency it reports."""
+    (it runs only on a core the servers leave idle) does not add its own delay to the latency it
+    reports."""
 
     def __init__(self, sock: socket.socket, crowd: Crowd, buffer: bytes) -> None:
         self.sock = sock
@@ -228,7 +229,9 @@ async def obey(conn: Connection) -> None:
 def reader_process(conn: Connection) -> None:
     """Entry point of a reader process; Ctrl-C is the parent's to handle, it stops us."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.nice(10)  # the server first: the kernel's receive stamps keep our timing honest
+    # The readers stand for other machines: they run only on a core the servers leave idle (a
+    # nice value still took a share of a busy core); the kernel's receive stamps keep their timing.
+    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     import uvloop
 
     uvloop.run(obey(conn))
