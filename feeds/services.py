@@ -554,6 +554,9 @@ def _render(
     entry: Entry, *, upload: UploadedFile | None, image_state: tuple[str, dict[str, Any]] | None
 ) -> None:
     """Check the kind's fields and render the entry's HTML, once, at save time."""
+    if upload is not None and not kinds.get(entry.kind).takes_image:
+        # Dropping it quietly would publish the entry without the photo its editor chose.
+        raise ValidationError({"image": _("This kind of entry takes no image.")})
     previous: dict[str, Any] = {}
     details = kinds.clean_details(
         kind=entry.kind,

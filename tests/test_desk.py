@@ -3,11 +3,14 @@ can show (400 naming the field, 403, 409 with the newer entry)."""
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from PIL import Image
 
 from feeds import services
 from feeds.models import Entry, Feed
@@ -157,3 +160,22 @@ def test_a_race_status_entry_can_be_reworded_from_the_desk(desk_client, publishe
     assert response.status_code == 200
     entry = Entry.objects.get()
     assert "Red flag" in entry.html and "Rain on the backstretch." in entry.html
+
+
+def test_a_photo_sent_with_a_quote_is_refused_naming_the_field(desk_client, live_feed, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    photo = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 120, 200)).save(photo, "PNG")
+    response = desk_client("Editor", "eve").post(
+        entries_url(live_feed),
+        {
+            "kind": "quote",
+            "body": "Flat out.",
+            "speaker": "Sam Reyes",
+            "image": SimpleUploadedFile("photo.png", photo.getvalue(), content_type="image/png"),
+            "publish": "on",
+        },
+    )
+    assert response.status_code == 400
+    assert "image" in response.json()["errors"] and "no image" in response.json()["detail"]
+    assert not Entry.objects.exists()

@@ -217,6 +217,8 @@ def meets_the_stated_rules(case, feed: Feed) -> bool:
         after = {**stored, **{name: body[name] for name in stored if name in body}}
         if "correction_note" in body and not _correction_is_possible(entry, after, body):
             return False
+        if "image" in body and after["kind"] not in {kind.name for kind in kinds.all() if kind.takes_image}:
+            return False  # only an image entry takes an image
         details = after["details"] if isinstance(after["details"], dict) else {}
         kind = after["kind"]
         if kind == "text":

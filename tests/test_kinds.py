@@ -230,3 +230,24 @@ def test_editing_an_image_caption_keeps_the_image(publisher, live_feed):
     )
     services.update_entry(entry=entry, by=publisher, details={"alt": "x", "caption": "Later"})
     assert entry.details["renditions"] and "<figcaption>Later</figcaption>" in entry.html
+
+
+def test_an_image_sent_with_a_kind_that_takes_none_is_refused_not_dropped(publisher, live_feed, media_root):
+    """A quote posted with a photo would otherwise go out without it, and its editor not know."""
+    quote = {"kind": "quote", "body": "Flat out.", "details": '{"speaker": "Sam Reyes"}'}
+    response = _api(publisher).post(
+        f"/api/feeds/{live_feed.slug}/entries/", {**quote, "image": image_file()}, format="multipart"
+    )
+    assert response.status_code == 400
+    assert response.json()["image"] == ["This kind of entry takes no image."]
+    assert not Entry.objects.exists()
+
+    entry = services.create_entry(
+        feed=live_feed, by=publisher, kind="quote", body="Flat out.", details={"speaker": "Sam Reyes"}
+    )
+    with pytest.raises(ValidationError) as error:
+        services.update_entry(entry=entry, by=publisher, image=image_file())
+    assert "image" in error.value.message_dict
+    entry.refresh_from_db()
+    assert entry.version == 1 and not entry.image
+    assert not media_root.exists() or not any(path.is_file() for path in media_root.rglob("*"))

@@ -323,6 +323,14 @@ def _as_form(schema: dict[str, Any]) -> dict[str, Any]:
     return {**schema, "properties": properties}
 
 
+# Only an image entry takes an image: another kind sent with one is refused, not saved without it.
+_NO_IMAGE_FOR_THIS_KIND = {"not": {}, "description": "Only an image entry takes an image."}
+
+
+def _without_image(branch: dict[str, Any]) -> dict[str, Any]:
+    return {**branch, "properties": {**branch["properties"], "image": _NO_IMAGE_FOR_THIS_KIND}}
+
+
 NEW_ENTRY_FORM_SCHEMA: dict[str, Any] = {
     "description": (
         "A new entry as multipart/form-data, the way to send an image; `details` is sent as JSON text."
@@ -331,7 +339,7 @@ NEW_ENTRY_FORM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {"image": {"type": "string", "format": "binary", "description": "JPEG, PNG or WebP."}},
     "oneOf": [
-        *[_as_form(branch) for branch in NEW_ENTRY_JSON_SCHEMA["oneOf"]],
+        *[_without_image(_as_form(branch)) for branch in NEW_ENTRY_JSON_SCHEMA["oneOf"]],
         {
             "type": "object",
             "title": "ImageEntry",
@@ -389,7 +397,10 @@ ENTRY_EDIT_FORM_SCHEMA: dict[str, Any] = {
     **_as_form(ENTRY_EDIT_JSON_SCHEMA),
     "title": "EntryEditForm",
     "minProperties": 1,
-    "description": "The fields to change, with a new image; `details` is sent as JSON text.",
+    "description": (
+        "The fields to change, with a new image; `details` is sent as JSON text. Only an entry of "
+        "kind image (after the edit) takes an image."
+    ),
     "properties": {
         **_as_form(ENTRY_EDIT_JSON_SCHEMA)["properties"],
         "kind": {"type": "string", "enum": [value for value, _label in Entry.Kind.choices]},
