@@ -67,7 +67,24 @@ def reset() -> None:
     """Forget every learned answer (tests)."""
     global counted_here
     _learned.clear()
+    _teaching.clear()
     counted_here = 0
+
+
+# How long a vote waits for Django's answer to another of its shape before going to Django itself.
+TEACHING_WAIT_SECONDS = 2.0
+# Per event loop, per shape: Django's answer in progress to the first vote the loop could not count.
+_teaching: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], asyncio.Future[None]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _ready(shape: tuple[Any, ...], route: Route) -> bool:
+    """Whether the loop has what it needs to count a vote of this shape: Django's answer to one,
+    and the entry as Django read it."""
+    return (
+        shape in _learned and services.kept_entry(feed_slug=route.slug, entry_id=route.entry_id) is not None
+    )
 
 
 def route_of(scope: dict[str, Any]) -> Route | None:
@@ -110,6 +127,37 @@ class LoopVotes:
             return
         received, body, complete = await _read_body(receive)
         shape = shape_of(scope, route)
+        # A crowd's first votes on a new poll all went to Django at once: a dozen requests in
+        # threads fighting the loop for the interpreter lock held back every reader's next change
+        # by a tenth of a second or more. Now the first goes to Django, which leaves what the loop
+        # needs, and the others wait for its answer.
+        loop = asyncio.get_running_loop()
+        teaching: asyncio.Future[None] | None = None
+        if complete and not _ready(shape, route):
+            in_progress = _teaching.setdefault(loop, {})
+            if shape in in_progress:
+                await asyncio.wait([in_progress[shape]], timeout=TEACHING_WAIT_SECONDS)
+            else:
+                teaching = in_progress[shape] = loop.create_future()
+        try:
+            await self._answer(scope, receive, send, route, shape, received, body, complete)
+        finally:
+            if teaching is not None:
+                _teaching[loop].pop(shape, None)
+                teaching.set_result(None)
+
+    async def _answer(
+        self,
+        scope: dict[str, Any],
+        receive: Any,
+        send: Any,
+        route: Route,
+        shape: tuple[Any, ...],
+        received: list[dict[str, Any]],
+        body: bytes,
+        complete: bool,
+    ) -> None:
+        """Count the vote here and repeat Django's answer, or hand the request to Django."""
         learned = _learned.get(shape)
         if learned is not None and complete:
             try:

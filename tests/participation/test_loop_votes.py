@@ -276,3 +276,66 @@ def test_reactions_turned_off_in_the_admin_list_are_refused_from_the_next_one(
     status, _, body = Browser().post(path, {"reaction": "wow"})
     assert status == 403 and json.loads(body) == {"detail": "Reactions are off for this feed."}
     assert loop_votes.counted_here == 1
+
+
+def test_a_crowd_s_first_votes_at_once_send_one_to_django_and_the_rest_are_counted_in_the_loop(
+    production, live_feed, publisher
+):
+    """Nothing learned yet: the first vote goes to Django, the others wait for its answer instead
+    of all taking a request thread each (which starved the loop, and every reader with it)."""
+    poll = make_poll(live_feed, publisher)
+
+    async def crowd() -> list[int]:
+        answers = await asyncio.gather(*(Browser().send(vote_path(poll), {"option": 1}) for _ in range(30)))
+        return [status for status, _, _ in answers]
+
+    assert async_to_sync(crowd)() == [200] * 30
+    assert loop_votes.counted_here == 29
+    assert counts(tally.Box(tally.POLL, poll.pk)) == {"1": 30}
+    assert timers.run_waiting() == 1
+    assert Ballot.objects.filter(entry=poll).count() == 30
+
+
+def test_when_django_refuses_the_first_vote_the_others_wait_no_longer_and_get_django_s_answers(
+    production, live_feed, publisher
+):
+    poll = make_poll(live_feed, publisher)
+
+    async def crowd() -> list[int]:
+        bad = Browser().send(vote_path(poll), {"option": 99})
+        good = [Browser().send(vote_path(poll), {"option": 1}) for _ in range(5)]
+        answers = await asyncio.gather(bad, *good)
+        return [status for status, _, _ in answers]
+
+    assert async_to_sync(crowd)() == [400, 200, 200, 200, 200, 200]
+    assert counts(tally.Box(tally.POLL, poll.pk)) == {"1": 5}
+
+
+def test_the_ballots_are_in_the_database_when_the_counts_go_out_and_a_failed_write_holds_nothing_back(
+    production, live_feed, publisher, monkeypatch
+):
+    from feeds.broadcast import publishing
+
+    poll = make_poll(live_feed, publisher)
+    for option in (0, 1, 1):
+        assert Browser().post(vote_path(poll), {"option": option})[0] == 200
+    stored_when_sent = []
+
+    def publish(*, feed_slug: str, seq: int, text: str) -> None:
+        if json.loads(text)["type"] == "participation.tally":
+            stored_when_sent.append(Ballot.objects.filter(entry=poll).count())
+
+    monkeypatch.setattr(publishing, "publish", publish)
+    assert timers.run_waiting() == 1
+    assert stored_when_sent == [3]
+
+    # The database refuses the next write: the readers still get the new count.
+    def refuse(box: tally.Box, **kwargs: Any) -> int:
+        raise RuntimeError("database unavailable")
+
+    monkeypatch.setattr(tally, "persist", refuse)
+    tally.redis_client().delete(tally.Box(tally.POLL, poll.pk).key("gate"))
+    assert Browser().post(vote_path(poll), {"option": 2})[0] == 200
+    assert timers.run_waiting() == 1
+    assert stored_when_sent == [3, 3]
+    assert counts(tally.Box(tally.POLL, poll.pk)) == {"0": 1, "1": 2, "2": 1}
