@@ -69,7 +69,7 @@ class RedisLink:
         )
         self.loop = loop
         self.readers = readers
-        self.writer: asyncio.StreamWriter | None = None
+        self.writer: asyncio.Transport | None = None
         self.up = False
         self.failed = False  # the connection was lost (or never made) and is not back yet
         self.confirmations: dict[str, asyncio.Future[None]] = {}
@@ -129,34 +129,38 @@ class RedisLink:
 
     async def connect_and_read(self) -> None:
         context = ssl.create_default_context() if self.tls else None
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(self.host, self.port, ssl=context), timeout=self.CONNECT_TIMEOUT
+        transport, subscription = await asyncio.wait_for(
+            self.loop.create_connection(Subscription, self.host, self.port, ssl=context),
+            timeout=self.CONNECT_TIMEOUT,
         )
         pinger: asyncio.Task[None] | None = None
         try:
-            self.writer = writer
+            self.writer = transport
             if self.password:
                 self.send("AUTH", *([self.username] if self.username else []), self.password)
-                reply = await asyncio.wait_for(reader.readline(), timeout=self.CONNECT_TIMEOUT)
-                if not reply.startswith(b"+OK"):
-                    raise ConnectionError(f"Redis refused AUTH: {reply[:80]!r}")
+                reply = await asyncio.wait_for(subscription.next_reply(), timeout=self.CONNECT_TIMEOUT)
+                if reply != b"OK":
+                    raise ConnectionError(f"Redis refused AUTH: {reply!r:.80}")
             # Up from here: a feed joining now sends its own SUBSCRIBE after these.
             self.up = True
+            subscription.on_reply = self.handle
             for channel in list(self.confirmations):
                 self.send("SUBSCRIBE", channel)
-            await writer.drain()
             pinger = self.loop.create_task(self.ping_regularly())
             if self.failed:
                 # Changes published while we were away never reached this process.
                 self.failed = False
                 _interrupt_all(self.readers)
-            while True:
-                reply = await asyncio.wait_for(_read_reply(reader), timeout=self.READ_TIMEOUT)
-                self.handle(reply)
+            while not subscription.lost.done():
+                quiet = self.loop.time() - subscription.heard_at
+                if quiet > self.READ_TIMEOUT:
+                    raise TimeoutError(f"Redis sent nothing for {quiet:.0f} s")
+                await asyncio.wait([subscription.lost], timeout=self.READ_TIMEOUT - quiet)
+            await subscription.lost  # raises why the connection ended
         finally:
             if pinger is not None:
                 pinger.cancel()
-            writer.close()
+            transport.close()
 
     async def ping_regularly(self) -> None:
         while True:
@@ -193,19 +197,94 @@ def _interrupt_all(readers: Readers) -> None:
             logger.exception("A reader could not be told to resume")
 
 
-async def _read_reply(reader: asyncio.StreamReader) -> Any:
-    """One RESP2 reply."""
-    line = await reader.readuntil(b"\r\n")
-    kind, rest = line[:1], line[1:-2]
+class Subscription(asyncio.Protocol):
+    """The connection's replies, each handed to `on_reply` in the very callback its bytes arrive in.
+
+    A change reaches the hub with no task to wake on the way: under load every such hop waited
+    behind whatever else the loop had ready (a crowd's requests), once per hop.
+    """
+
+    def __init__(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.buffer = bytearray()
+        self.replies: list[Any] = []
+        self.waiter: asyncio.Future[None] | None = None
+        self.on_reply: Any = self.replies.append  # until the link takes them as they come
+        self.heard_at = loop.time()
+        self.lost: asyncio.Future[None] = loop.create_future()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.heard_at = asyncio.get_running_loop().time()
+        self.buffer += data
+        start = 0
+        try:
+            while True:
+                parsed = parse_reply(self.buffer, start)
+                if parsed is None:
+                    break
+                reply, start = parsed
+                self.on_reply(reply)
+        except ConnectionError as error:
+            self.end(error)
+        finally:
+            del self.buffer[:start]
+        if self.replies and self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.end(exc or ConnectionError("Redis closed the connection"))
+
+    def end(self, error: Exception) -> None:
+        if not self.lost.done():
+            self.lost.set_exception(error)
+            self.lost.exception()  # the link reads it if it is still there; never logged as unread
+            if self.transport is not None:
+                self.transport.close()
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(error)
+
+    async def next_reply(self) -> Any:
+        """The next reply, before the link takes them as they come (AUTH's answer)."""
+        while not self.replies:
+            if self.lost.done():
+                await self.lost
+            self.waiter = asyncio.get_running_loop().create_future()
+            await self.waiter
+        return self.replies.pop(0)
+
+
+def parse_reply(buffer: bytearray, start: int = 0) -> tuple[Any, int] | None:
+    """One RESP2 reply from `buffer` at `start` and where it ends; None if it is not all there.
+
+    An error reply raises ConnectionError: in subscribe mode there is no command it answers.
+    """
+    end = buffer.find(b"\r\n", start)
+    if end < 0:
+        return None
+    kind, rest = buffer[start : start + 1], bytes(buffer[start + 1 : end])
+    position = end + 2
     if kind == b"*":
-        return [await _read_reply(reader) for _ in range(int(rest))]
+        items = []
+        for _ in range(int(rest)):
+            parsed = parse_reply(buffer, position)
+            if parsed is None:
+                return None
+            item, position = parsed
+            items.append(item)
+        return items, position
     if kind == b"$":
         length = int(rest)
         if length < 0:
+            return None, position
+        if len(buffer) < position + length + 2:
             return None
-        return (await reader.readexactly(length + 2))[:-2]
+        return bytes(buffer[position : position + length]), position + length + 2
     if kind == b":":
-        return int(rest)
+        return int(rest), position
     if kind == b"-":
         raise ConnectionError(f"Redis error: {rest.decode(errors='replace')}")
-    return rest
+    return rest, position
