@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Count
+from django.utils import timezone
 
 from .models import Ballot, Reaction
 
@@ -173,14 +174,34 @@ def _write_queued(box: Box, client: Any) -> int:
         queued = client.lrange(box.key("pending"), 0, PERSIST_BATCH - 1)
         if not queued:
             return written
-        rows: list[Any] = []
+        rows: list[tuple[str, Any]] = []
         for item in queued:
             voter, _, choice = item.decode().partition(" ")
-            value: Any = int(choice) if box.kind == POLL else choice
-            rows.append(box.model(entry_id=box.entry_id, voter=voter, **{box.field: value}))
-        box.model.objects.bulk_create(rows, ignore_conflicts=True)
+            rows.append((voter, int(choice) if box.kind == POLL else choice))
+        _insert_once(box, rows)
         client.ltrim(box.key("pending"), len(queued), -1)
         written += len(queued)
+
+
+def _insert_once(box: Box, rows: list[tuple[str, Any]]) -> None:
+    """Insert (voter, choice) rows into the box's table, skipping a voter already stored.
+
+    One statement run over the batch, with no model instance per row: this runs in a server
+    process beside its event loop, and `bulk_create` building a thousand instances and their SQL
+    held the interpreter lock the loop needed to write changes to readers.
+    """
+    model = box.model
+    meta = model._meta
+    connection = connections[router.db_for_write(model)]
+    quote = connection.ops.quote_name
+    column = {field.name: str(field.column) for field in meta.concrete_fields}
+    columns = ", ".join(quote(column[name]) for name in ("entry", "voter", box.field, "created_at"))
+    created_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            [(box.entry_id, voter, choice, created_at) for voter, choice in rows],
+        )
 
 
 def load(box: Box) -> None:

@@ -263,3 +263,21 @@ def test_the_worker_stores_the_result_once_the_time_has_come(live_feed, publishe
     poll.refresh_from_db()
     assert poll.details["result"]["counts"] == [0, 0, 1] and "Final result: 1 vote." in poll.html
     assert closing.close_due_poll(entry_id=poll.pk, due=past) is False  # once
+
+
+def test_queued_ballots_written_in_one_batch_read_back_once_per_reader_with_their_time(poll):
+    from django.utils import timezone
+
+    from feeds.participation import tally
+
+    box = tally.Box(tally.POLL, poll.pk)
+    before = timezone.now()
+    tally._insert_once(box, [("reader-a", 0), ("reader-b", 2)])
+    tally._insert_once(box, [("reader-a", 1), ("reader-c", 1)])  # reader-a is already stored
+    ballots = {ballot.voter: ballot for ballot in Ballot.objects.filter(entry=poll)}
+    assert {voter: ballot.choice for voter, ballot in ballots.items()} == {
+        "reader-a": 0,
+        "reader-b": 2,
+        "reader-c": 1,
+    }
+    assert all(before <= ballot.created_at <= timezone.now() for ballot in ballots.values())
