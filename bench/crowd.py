@@ -196,7 +196,8 @@ async def obey(conn: Connection, host: str, port: int) -> None:
 
 def reader_process(conn: Connection, host: str, port: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.nice(10)  # the server first, as in bench.readers: the readers stand for other machines
+    # The server first; not idle-only like bench.readers: these readers' connects are the load measured.
+    os.nice(10)
     import uvloop
 
     uvloop.run(obey(conn, host, port))
