@@ -74,7 +74,13 @@ def redis_pongs(port: int) -> bool:
 
 
 def start(args: list[str], *, env: dict[str, str], log: Path, stack: ExitStack) -> subprocess.Popen:
-    """Start a server in its own session (Ctrl-C reaches only us) and register its shutdown."""
+    """Start a server in its own process group (Ctrl-C reaches only us) and register its shutdown.
+
+    Not in its own session: where the kernel groups CPU time by session (autogroup, on by default
+    in most distributions), the servers would each get a group of their own and share the cores
+    with the bench's, so the readers would take a third of the CPU from a fan-out however idle their
+    priority (that priority only counts within a group).
+    """
     with log.open("ab") as output:
         process = subprocess.Popen(
             args,
@@ -83,7 +89,7 @@ def start(args: list[str], *, env: dict[str, str], log: Path, stack: ExitStack) 
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
+            process_group=0,
         )
     stack.callback(stop, process)
     return process
