@@ -26,26 +26,39 @@ def fetch(url: str) -> tuple[int, dict[str, str], str]:
         return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read().decode()
 
 
-@pytest.fixture
-def production_server(server_env: dict[str, str], tmp_path: Path):
-    env = {
-        **server_env,
-        "DEBUG": "false",
-        "SECRET_KEY": "a-production-secret-that-is-long-and-random-enough-0123456789abcdef",
-        "SECURE_SSL_REDIRECT": "false",
-        "STATIC_ROOT": str(tmp_path / "collected"),
-    }
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "a-production-secret-that-is-long-and-random-enough-0123456789abcdef",
+    "SECURE_SSL_REDIRECT": "false",
+}
+
+
+@pytest.fixture(scope="module")
+def collected_static(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`collectstatic` run once for the module: its output depends on the code, not the database."""
+    root = tmp_path_factory.mktemp("collected")
     collected = subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput"],
         cwd=ROOT,
-        env={**servers.os.environ, "DJANGO_SETTINGS_MODULE": "livefeed.settings", **env},
+        env={
+            **servers.os.environ,
+            "DJANGO_SETTINGS_MODULE": "livefeed.settings",
+            **PRODUCTION,
+            "STATIC_ROOT": str(root),
+        },
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert collected.returncode == 0, collected.stderr
+    return root
+
+
+@pytest.fixture
+def production_server(server_env: dict[str, str], collected_static: Path, tmp_path: Path):
+    env = {**server_env, **PRODUCTION, "STATIC_ROOT": str(collected_static)}
     with servers.daphne_server(env, tmp_path / "daphne.log") as daphne:
-        yield daphne, tmp_path / "collected"
+        yield daphne, collected_static
 
 
 def imports_of(source: str) -> list[str]:
