@@ -11,7 +11,7 @@ READERS ?= 5000
 # (some environments set PYTHONDONTWRITEBYTECODE), or each one spends seconds compiling them again.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: run test test-core test-sqlite test-sqlite-1 test-sqlite-2 test-postgres test-postgres-1 test-postgres-2 test-browser test-browser-1 test-browser-2 test-containers test-images lint audit lock bench bench-http bench-crowd soak screenshots
+.PHONY: run test test-core test-sqlite test-postgres test-postgres-1 test-postgres-2 test-browser test-browser-1 test-browser-2 test-containers test-images lint audit lock bench bench-http bench-crowd soak screenshots
 
 # pip itself comes from the lock too (pip-audit needs it): no unpinned upgrade first.
 $(BIN)/python:
@@ -63,10 +63,12 @@ run: $(VENV)/.runtime
 	$(BIN)/python -m livefeed.serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.dev
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory audit
 	./scripts/install-test-packages.sh
 	npm ci --no-audit --no-fund
-	$(MAKE) --no-print-directory -j6 --output-sync=target lint audit test-core test-sqlite-1 \
-		test-sqlite-2 test-postgres-1 test-postgres-2 test-browser-1 test-browser-2
+	$(MAKE) --no-print-directory -j5 --output-sync=target test-core test-sqlite \
+		test-postgres-1 test-postgres-2 test-browser-1 test-browser-2
 
 # Quality gates: lint and formatting, types, and migrations that match the models.
 LINTED := feeds livefeed tests bench scripts manage.py
@@ -90,17 +92,13 @@ test-core: $(VENV)/.dev
 # The passes run side by side (each spends much of its time waiting on servers and browsers), each
 # one's output printed whole when it ends. The server side runs on both databases; the browser tests
 # (marked `browser`), which judge what a page does with what the server sends, run once, on
-# PostgreSQL, the production path. Each pass runs as two interleaved halves (`--shard=1/2`,
-# `--shard=2/2`), six at a time on two cores beside the quality gates: most tests spend more time
-# waiting on servers, sockets and pages than computing, and halves end closer together than whole
-# passes (the whole SQLite pass ran alone, on one core, for the last minute). Random order where
-# the seed is printed in the header: a failure that depends on order is repeated with
+# PostgreSQL, the production path. The PostgreSQL and browser passes run as two interleaved halves
+# each (`--shard=1/2`, `--shard=2/2`), five passes side by side on two cores: most tests spend more
+# time waiting on servers, sockets and pages than computing. Random order where the seed is printed
+# in the header: a failure that depends on order is repeated with
 # `pytest -p randomly --randomly-seed=N` (and the same `--shard`).
 test-sqlite: $(VENV)/.dev
 	$(BIN)/python -m pytest --db=sqlite -p randomly -m "not browser"
-
-test-sqlite-1 test-sqlite-2: $(VENV)/.dev
-	$(BIN)/python -m pytest --db=sqlite -p randomly -m "not browser" --shard=$(subst test-sqlite-,,$@)/2
 
 test-postgres: $(VENV)/.dev
 	$(BIN)/python -m pytest --db=postgres -m "not browser"
