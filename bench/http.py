@@ -264,6 +264,7 @@ class Site:
                 env=self.env,
                 log=self.tmp / "redis.log",
                 stack=stack,
+                own_session=True,
             )
             wait_until(lambda: redis_pongs(redis_port), timeout=10, what="redis-server", process=redis)
         for args in (["migrate", "--noinput"], ["collectstatic", "--noinput"], ["loaddemo"]):
@@ -292,7 +293,8 @@ class Site:
         if self.processes:
             args += ["--processes", str(self.processes)]
         before = self.listening()
-        self.server = start(args, env=self.env, log=self.log, stack=self.stack)
+        # wrk and the crowd's clients are the load: the server gets a CPU group of its own.
+        self.server = start(args, env=self.env, log=self.log, stack=self.stack, own_session=True)
         wait_until(lambda: port_accepts(self.port), timeout=60, what="the server", process=self.server)
         # The shared socket accepts at once; each server process logs when it serves from it.
         expected = self.processes or len(os.sched_getaffinity(0))

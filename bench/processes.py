@@ -73,13 +73,17 @@ def redis_pongs(port: int) -> bool:
         return False
 
 
-def start(args: list[str], *, env: dict[str, str], log: Path, stack: ExitStack) -> subprocess.Popen:
+def start(
+    args: list[str], *, env: dict[str, str], log: Path, stack: ExitStack, own_session: bool = False
+) -> subprocess.Popen:
     """Start a server in its own process group (Ctrl-C reaches only us) and register its shutdown.
 
-    Not in its own session: where the kernel groups CPU time by session (autogroup, on by default
-    in most distributions), the servers would each get a group of their own and share the cores
-    with the bench's, so the readers would take a third of the CPU from a fan-out however idle their
-    priority (that priority only counts within a group).
+    Where the kernel groups CPU time by session (autogroup, on by default in most distributions),
+    a server in a session of its own gets a CPU group of its own, with a share equal to the
+    bench's. So by default it stays in the bench's session: readers that must not compete with it
+    (idle priority, which only counts within a group) took a third of the CPU from its fan-outs.
+    A bench whose clients are the load (HTTP, a crowd connecting) gives it `own_session`: there
+    the clients need their share to arrive at the rate they stand for.
     """
     with log.open("ab") as output:
         process = subprocess.Popen(
@@ -89,7 +93,8 @@ def start(args: list[str], *, env: dict[str, str], log: Path, stack: ExitStack) 
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,
-            process_group=0,
+            start_new_session=own_session,
+            process_group=None if own_session else 0,
         )
     stack.callback(stop, process)
     return process
