@@ -55,6 +55,7 @@ from bench.processes import (
     wait_until,
 )
 from bench.readers import SO_TIMESTAMPNS, kernel_stamp, reader_process
+from feeds.resp import parse_reply
 
 BODY = (
     "Caution is out on lap 57 for debris in Turn 3. The leaders all pit for tyres and fuel; "
@@ -237,7 +238,7 @@ class PublishClock:
                 return
             if not waiting:
                 return
-            message = resp_array(taken + waiting)
+            message = parse_reply(bytearray(taken + waiting))
             size = len(waiting) if message is None else message[1] - len(taken)
             data, ancillary, _, _ = self.sock.recvmsg(size, 64)
             taken += data
@@ -247,30 +248,6 @@ class PublishClock:
             items = message[0]
             if items[0] == b"message":
                 self.published[int(items[2].split(b" ", 1)[0])] = kernel_stamp(ancillary) or time.time()
-
-
-def resp_array(buffer: bytes) -> tuple[list[Any], int] | None:
-    """The RESP array of bulk strings and integers (a pub/sub reply) at the start of `buffer`,
-    and where it ends; None while it is incomplete."""
-    end = buffer.find(b"\r\n")
-    if end < 0:
-        return None
-    items: list[Any] = []
-    position = end + 2
-    for _ in range(int(buffer[1:end])):
-        end = buffer.find(b"\r\n", position)
-        if end < 0:
-            return None
-        if buffer[position : position + 1] == b":":
-            items.append(int(buffer[position + 1 : end]))
-            position = end + 2
-            continue
-        length = int(buffer[position + 1 : end])
-        if len(buffer) < end + 2 + length + 2:
-            return None
-        items.append(buffer[end + 2 : end + 2 + length])
-        position = end + 2 + length + 2
-    return items, position
 
 
 def redis_commands(port: int) -> int:
