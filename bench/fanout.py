@@ -194,6 +194,7 @@ class Delivery:
     redis_commands: int
     posting: list[float] = field(default_factory=list)
     from_post: list[float] = field(default_factory=list)
+    to_publish: list[float] = field(default_factory=list)
     by_seq: list[tuple[int, float]] = field(default_factory=list)
 
     def p(self, percent: float, *, since: float | None = None) -> float:
@@ -303,12 +304,15 @@ def deliver(
     sent = {seq: bench.clock.published.get(seq, started) for seq, started in posted.items()}
     by_seq = [(seq, received - sent[seq]) for seq, received in timed if seq in sent]
     from_post = sorted(received - posted[seq] for seq, received in timed if seq in posted)
+    published = bench.clock.published
+    to_publish = sorted(published[seq] - started for seq, started in posted.items() if seq in published)
     return Delivery(
         sent=sent,
         latencies=sorted(latency for _, latency in by_seq),
         arrived=sum(1 for seq, _ in arrivals if seq in posted),
         expected=readers_open * count,
         from_post=from_post,
+        to_publish=to_publish,
         losses=losses,
         server_cpu=sum(map(cpu_seconds, pids)) - server_cpu,
         reader_cpu=readers.cpu() - reader_cpu,
@@ -390,6 +394,11 @@ class Report:
                 f"{label} POST-to-delivery p50 / p99",
                 f"{percentile(delivery.from_post, 50) * 1000:.0f} ms / {percentile(delivery.from_post, 99) * 1000:.0f} ms"
                 f" (POST round trip p50 {percentile(delivery.posting, 50) * 1000:.0f} ms)",
+            )
+        if delivery.to_publish:
+            self.add(
+                f"{label} POST-to-publish p50 / max",
+                f"{percentile(delivery.to_publish, 50) * 1000:.0f} ms / {delivery.to_publish[-1] * 1000:.0f} ms",
             )
         self.add(
             f"{label} deliveries",
