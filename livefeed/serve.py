@@ -240,7 +240,10 @@ class LivefeedServer(Server):
 
     def run(self) -> None:
         # Daphne builds the server after importing the application, so Django is set up here.
-        install_garbage_settling()
+        # Settled once now, before any connection: the application's objects frozen, so that a
+        # full collection under plain HTTP load (no reader joining to settle them) walks what
+        # requests made, not all ~170,000 of them (measured: 7 ms a collection instead of 90).
+        install_garbage_settling().settle()
         self.ports: list[Any] = []
         from twisted.internet import reactor
 
@@ -250,6 +253,36 @@ class LivefeedServer(Server):
     def listen_success(self, port: Any) -> None:
         self.ports.append(port)
         super().listen_success(port)
+
+    def create_application(self, protocol: Any, scope: dict[str, Any]) -> Any:
+        queue = super().create_application(protocol, scope)
+        if queue is not None:
+            instance = self.connections[protocol]["application_instance"]
+            instance.add_done_callback(lambda _: self.forget_if_over(protocol))
+        return queue
+
+    def protocol_disconnected(self, protocol: Any) -> None:
+        # Daphne reports some requests' end twice; one forgotten at the first is gone by the second.
+        if protocol in self.connections:
+            super().protocol_disconnected(protocol)
+            self.forget_if_over(protocol)
+
+    def forget_if_over(self, protocol: Any) -> None:
+        """Drop a connection whose client is gone and whose application has ended, at once.
+
+        Daphne's checker does it once a second. At 5,000 requests a second that kept some 5,000
+        finished requests (headers, queues, events) alive, and every full garbage collection
+        walked them: pauses of 40 to 100 ms, every page load behind them waiting. An application
+        that raised is left to the checker, which logs the error.
+        """
+        details = self.connections.get(protocol)
+        if details is None or "disconnected" not in details:
+            return
+        instance = details.get("application_instance")
+        if instance is not None:
+            if not instance.done() or (not instance.cancelled() and instance.exception() is not None):
+                return
+        del self.connections[protocol]
 
     def timeout_checker(self) -> None:
         """Daphne's sweep of every connection's timeouts and due pings, a slice at a time.

@@ -101,3 +101,74 @@ def test_every_connection_is_checked_once_per_sweep_a_slice_at_a_time():
         server.clock.advance(slice_seconds)
     assert closed.checks == 1 and opened.checks == 1
     assert {connection.checks for connection in connections[1:]} == {2}
+
+
+class Request:
+    """Stands for one of Daphne's HTTP requests: hashable, told of an application's error."""
+
+    def __init__(self) -> None:
+        self.errors: list[BaseException] = []
+
+    def handle_exception(self, exception: BaseException) -> None:
+        self.errors.append(exception)
+
+
+async def answering(scope, receive, send) -> None:
+    await receive()  # ends once it is sent anything
+
+
+async def failing(scope, receive, send) -> None:
+    raise ValueError("the view broke")
+
+
+async def settled(server: serve.LivefeedServer, request: Request) -> None:
+    instance = server.connections[request]["application_instance"]
+    await asyncio.wait([instance])
+    await asyncio.sleep(0)  # the done callbacks run on the loop's next pass
+
+
+async def test_a_request_is_forgotten_as_soon_as_it_is_answered_and_its_application_has_ended():
+    # Not at Daphne's next once-a-second check: under thousands of requests a second the
+    # finished ones piled up in between, and full garbage collections walked them all.
+    server = serve.LivefeedServer(application=answering, endpoints=["tcp:port=0"])
+    server.connections = {}  # as `run` sets it
+    ended_first, answered_first = Request(), Request()
+    queues = {}
+    for request in (ended_first, answered_first):
+        server.protocol_connected(request)
+        queues[request] = server.create_application(request, {"type": "http"})
+
+    queues[ended_first].put_nowait({"type": "http.request"})
+    await settled(server, ended_first)
+    assert ended_first in server.connections  # its answer is still being written
+    server.protocol_disconnected(ended_first)
+    assert ended_first not in server.connections
+
+    server.protocol_disconnected(answered_first)
+    assert answered_first in server.connections  # its application has not ended yet
+    queues[answered_first].put_nowait({"type": "http.request"})
+    await settled(server, answered_first)
+    assert answered_first not in server.connections
+
+    # Daphne reports some requests' end twice: the second report finds nothing and is harmless.
+    server.protocol_disconnected(answered_first)
+    assert server.connections == {}
+
+
+async def test_a_request_whose_application_raised_is_left_for_daphne_to_log(monkeypatch, caplog):
+    from twisted.internet import reactor
+
+    server = serve.LivefeedServer(application=failing, endpoints=["tcp:port=0"])
+    server.connections = {}
+    request = Request()
+    server.protocol_connected(request)
+    server.create_application(request, {"type": "http"})
+    await settled(server, request)
+    assert request in server.connections
+
+    monkeypatch.setattr(reactor, "callLater", lambda *args: None)
+    server.application_checker()
+    assert request.errors and "the view broke" in caplog.text
+    server.protocol_disconnected(request)
+    server.application_checker()
+    assert server.connections == {}
