@@ -115,7 +115,7 @@ class Answers:
         self.starting: set[str] = set()
         # Variants being rendered by one request: the others of the crowd wait for its answer
         # instead of rendering the same page at once.
-        self.rendering: dict[tuple[Any, ...], asyncio.Future[None]] = {}
+        self.rendering: dict[tuple[Any, ...], asyncio.Future[bool]] = {}
         # Bumped by every change heard and every watch armed: an answer rendered while it moved
         # may predate a change, so it is not kept.
         self.epoch = 0
@@ -327,44 +327,53 @@ class KeptAnswers:
         if key is None:
             await self.application(scope, receive, send)
             return
-        answer = answers.current(key)
-        if answer is not None:
-            await _send_answer(scope, answer, send)
-            return
-        rendering = answers.rendering.get(key)
-        if rendering is not None:
-            # Someone renders this variant now: an aged answer still at the current seq will do
-            # meanwhile, else wait (briefly) for theirs.
-            answer = answers.current(key, aged=True)
-            if answer is None:
-                try:
-                    await asyncio.wait_for(asyncio.shield(rendering), RENDER_WAIT_SECONDS)
-                except TimeoutError:
-                    pass
-                answer = answers.current(key)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RENDER_WAIT_SECONDS
+        while True:
+            # While someone renders this variant, an aged answer still at the current seq will do;
+            # else wait (briefly) for theirs.
+            rendering = answers.rendering.get(key)
+            answer = answers.current(key, aged=rendering is not None)
             if answer is not None:
                 await _send_answer(scope, answer, send)
                 return
-            await self.application(scope, receive, send)
-            return
-        rendered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            if rendering is None:
+                break
+            try:
+                again = await asyncio.wait_for(asyncio.shield(rendering), deadline - loop.time())
+            except TimeoutError:
+                again = False
+            if not again:
+                # Theirs cannot be kept (not a public answer, Redis away, a change meanwhile):
+                # each request goes to Django, side by side.
+                answer = answers.current(key)
+                if answer is not None:
+                    await _send_answer(scope, answer, send)
+                else:
+                    await self.application(scope, receive, send)
+                return
+            # Theirs only started watching the feed: the next rendering is kept. One of the crowd
+            # renders it, the others wait for that one instead of all rendering at once.
+        rendered: asyncio.Future[bool] = loop.create_future()
         answers.rendering[key] = rendered
+        again = False
         try:
-            await self.render(scope, receive, send, key)
+            again = await self.render(scope, receive, send, key)
         finally:
             if answers.rendering.get(key) is rendered:
                 del answers.rendering[key]
-            rendered.set_result(None)
+            rendered.set_result(again)
 
-    async def render(self, scope: dict[str, Any], receive: Any, send: Any, key: tuple[Any, ...]) -> None:
-        """Let Django answer, and keep its answer if it may be given again.
+    async def render(self, scope: dict[str, Any], receive: Any, send: Any, key: tuple[Any, ...]) -> bool:
+        """Let Django answer, and keep its answer if it may be given again; whether the answer
+        is kept now or the next rendering will be (this one started watching the feed).
 
         A GET is rendered whole even when it is conditional (its validators are left out for
         Django), so the answer can be kept; the 304 is then worked out here, as for a kept one.
         """
         if scope["method"] != "GET":
             await self.application(scope, receive, send)
-            return
+            return False
         since_epoch = answers.epoch
         unconditional = {
             **scope,
@@ -381,25 +390,27 @@ class KeptAnswers:
             body = b"".join(
                 message.get("body", b"") for message in messages if message["type"] == "http.response.body"
             )
-            answer = await _keep(unconditional, key, start, body, since_epoch)
+            answer, again = await _keep(unconditional, key, start, body, since_epoch)
             if answer is not None:
                 await _send_answer(scope, answer, send)
-                return
+                return again
         for message in messages:
             await send(message)
+        return False
 
 
 async def _keep(
     scope: dict[str, Any], key: tuple[Any, ...], start: dict[str, Any], body: bytes, since_epoch: int
-) -> Answer | None:
+) -> tuple[Answer | None, bool]:
     """The answer to give for a 200 Django marked as a feed's public answer, kept if it may be
-    given again (the first one for a feed only starts watching it); None for any other answer."""
+    given again (the first one for a feed only starts watching it), None for any other answer;
+    and whether it was kept or the next rendering will be."""
     validators = scope.get(SCOPE_KEY)
     if validators is None or start.get("status") != 200 or scope["method"] != "GET":
-        return None
+        return None, False
     headers = list(start.get("headers", []))
     if any(name.lower() == b"set-cookie" for name, _ in headers):
-        return None
+        return None, False
     answer = Answer(
         validators=validators,
         status=200,
@@ -414,9 +425,9 @@ async def _keep(
     if watch is None or watch.armed_at is None:
         # Heard from now on; this answer may predate a change, the next one is kept.
         await answers.watch(validators.slug)
-    else:
-        answers.keep(key, answer, since_epoch=since_epoch)
-    return answer
+        watch = answers.watches.get(validators.slug)
+        return answer, watch is not None and watch.armed_at is not None and _link_holds()
+    return answer, answers.keep(key, answer, since_epoch=since_epoch)
 
 
 async def _send_answer(scope: dict[str, Any], answer: Answer, send: Any) -> None:

@@ -280,3 +280,38 @@ async def test_a_reader_at_the_kept_seq_gets_a_change_whose_broadcast_was_lost_o
     assert json.loads(await reader.receive_from(timeout=10))["seq"] == lost.seq
     assert catch_ups == [(live_feed.slug, seq)]
     await reader.disconnect()
+
+
+def count_renders(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The requests Django renders a feed's answer for, from now on."""
+    requests: list[Any] = []
+    read = caching._feed
+
+    def counted(request, slug):
+        if not any(seen is request for seen in requests):
+            requests.append(request)
+        return read(request, slug)
+
+    monkeypatch.setattr(caching, "_feed", counted)
+    return requests
+
+
+async def test_a_crowd_at_a_process_that_kept_nothing_yet_renders_the_page_twice_not_once_each(
+    publisher, live_feed, monkeypatch
+):
+    # The first rendering only starts watching the feed; the crowd waits for one more, which is
+    # kept, instead of every waiting reader rendering the page at once.
+    renders = count_renders(monkeypatch)
+    url = f"/feeds/{live_feed.slug}/"
+    crowd = await asyncio.gather(*(get(url) for _ in range(20)))
+    assert {response["status"] for response in crowd} == {200}
+    assert len({response["body"] for response in crowd}) == 1
+    assert len(renders) == 2
+
+
+async def test_a_crowd_asking_for_what_cannot_be_kept_is_rendered_side_by_side(live_feed, monkeypatch):
+    await database_sync_to_async(Feed.objects.filter(pk=live_feed.pk).update)(status=Feed.Status.DRAFT)
+    renders = count_renders(monkeypatch)
+    crowd = await asyncio.gather(*(get(f"/feeds/{live_feed.slug}/") for _ in range(10)))
+    assert {response["status"] for response in crowd} == {404}
+    assert len(renders) == 10
