@@ -21,7 +21,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django_tasks import task
 
-from . import events, images, kinds, race, roles
+from . import events, images, kinds, low_priority, race, roles
 from .broadcast import broadcast_change, broadcast_to_desk
 from .models import CORRECTION_NOTE_MAX_LENGTH, Entry, Feed
 from .rendering import render_race_status
@@ -567,7 +567,8 @@ def _render(
     )
     if kinds.get(entry.kind).takes_image:
         if upload is not None:
-            entry.image.name, previous = images.process_upload(upload)
+            # Renditions take a second or more of CPU: behind readers' pages, not beside them.
+            entry.image.name, previous = low_priority.run(images.process_upload, upload)
         elif image_state is not None:
             entry.image.name, previous = image_state
         details.update(previous)
