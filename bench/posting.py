@@ -69,7 +69,8 @@ class HangingReceiver:
 def subscribe(env: dict[str, str], *, url: str, count: int) -> None:
     """Add `count` webhook subscriptions to the bench feed, every event, all pointing at `url`."""
     snippet = (
-        "from feeds.models import Feed, WebhookSubscription\n"
+        "from feeds.models import Feed\n"
+        "from feeds.webhooks.models import WebhookSubscription\n"
         f"feed = Feed.objects.get(slug={FEED_SLUG!r})\n"
         f"WebhookSubscription.objects.bulk_create([WebhookSubscription(feed=feed, url={url!r}) for _ in range({count})])\n"
     )
