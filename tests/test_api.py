@@ -176,6 +176,33 @@ def test_a_wrong_or_revoked_token_is_refused(publisher, live_feed):
     )
 
 
+def test_a_tokens_last_use_is_kept_to_the_minute_with_one_write_a_minute(publisher, live_feed):
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from feeds.models import ApiToken
+    from feeds.tokens import token_for_key
+
+    token, key = issue_token(user=publisher)
+    assert token.last_used_at is None
+    before = timezone.now()
+    token_for_key(key)
+    first_use = ApiToken.objects.get(pk=token.pk).last_used_at
+    assert first_use is not None and first_use >= before
+
+    with CaptureQueriesContext(connection) as queries:
+        token_for_key(key)
+    assert [query for query in queries if "UPDATE" in query["sql"]] == []
+    assert ApiToken.objects.get(pk=token.pk).last_used_at == first_use
+
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=first_use - timedelta(minutes=1))
+    token_for_key(key)
+    assert ApiToken.objects.get(pk=token.pk).last_used_at >= before
+
+
 def test_tokens_are_stored_hashed(publisher):
     token, key = issue_token(user=publisher)
     assert key not in token.key_hash and token.key_hash != key
