@@ -8,7 +8,9 @@ readers arriving at once (a start, a restart, a push notification):
 - the open-file limit is raised to its hard limit, one descriptor per reader.
 It also owns the process's garbage-collector policy (`GarbageSettling`), installed on the hub of
 readers once Daphne has loaded the application: the policy suits a long-lived server holding
-thousands of connections, not a test run or another ASGI server importing the same code.
+thousands of connections, not a test run or another ASGI server importing the same code. A
+finished request is forgotten the moment it has been answered, not at Daphne's once-a-second
+check, so that collections do not walk thousands of them.
 And one for uploads: Twisted no longer parses form bodies that Django parses anyway, which held a
 second copy of each upload and answered a malformed multipart body with a bare 400 (no JSON
 saying what was wrong) before the application saw it.
