@@ -14,34 +14,34 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import TypeVar
 
 logger = logging.getLogger(__name__)
 
-# Added to the process's nice value for these threads (nice runs from -20 to 19).
+# Added to the process's nice value for this work (nice runs from -20 to 19).
 NICENESS = 10
-THREADS = 2
 
 T = TypeVar("T")
 
-_executor: ThreadPoolExecutor | None = None
-_lock = threading.Lock()
-
 
 def run(function: Callable[..., T], *args: object) -> T:
-    """Call `function(*args)` in a low-priority thread and return (or raise) what it did."""
-    return _pool().submit(function, *args).result()
+    """Call `function(*args)` in a low-priority thread and return (or raise) what it did.
 
+    A thread of its own per call (the work takes seconds, so starting one costs nothing beside
+    it), a daemon like the request threads: a stopping server never waits for a rendition.
+    """
+    outcome: Future[T] = Future()
 
-def _pool() -> ThreadPoolExecutor:
-    global _executor
-    with _lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(
-                max_workers=THREADS, thread_name_prefix="livefeed-low-priority", initializer=_lower
-            )
-        return _executor
+    def work() -> None:
+        _lower()
+        try:
+            outcome.set_result(function(*args))
+        except BaseException as error:
+            outcome.set_exception(error)
+
+    threading.Thread(target=work, name="livefeed-low-priority", daemon=True).start()
+    return outcome.result()
 
 
 def _lower() -> None:
@@ -52,13 +52,3 @@ def _lower() -> None:
         os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + NICENESS))
     except OSError as error:
         logger.warning("Heavy work runs at normal CPU priority: %s", error)
-
-
-def _forget() -> None:
-    """In a forked child the parent's threads are not there: start afresh."""
-    global _executor, _lock
-    _executor = None
-    _lock = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget)
