@@ -301,10 +301,10 @@ def deliver(
     commands = redis_commands(bench.redis_port) - commands - 1
     arrivals, timed, losses = readers.wait(list(posted), drain)
     # Publish-to-delivery; a change whose publish was not clocked counts from its POST.
-    sent = {seq: bench.clock.published.get(seq, started) for seq, started in posted.items()}
+    published = bench.clock.published
+    sent = {seq: published.get(seq, started) for seq, started in posted.items()}
     by_seq = [(seq, received - sent[seq]) for seq, received in timed if seq in sent]
     from_post = sorted(received - posted[seq] for seq, received in timed if seq in posted)
-    published = bench.clock.published
     to_publish = sorted(published[seq] - started for seq, started in posted.items() if seq in published)
     return Delivery(
         sent=sent,

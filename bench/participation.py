@@ -350,8 +350,7 @@ def run(options: argparse.Namespace) -> Report:
                 report.add(f"connect failure: {reason}", f"{number}")
         report.add(
             "readers following the feed (two processes)",
-            f"{opened}, of which {sum(round(count * options.probes) for count in (half, options.readers - half))} "
-            "timed (prompt readers)",
+            f"{opened}, of which {readers.held[-1]} timed (prompt readers)",
         )
         # The servers collect the crowd's garbage once it has settled: not inside the quiet figure.
         time.sleep(options.settle)

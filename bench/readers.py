@@ -39,6 +39,23 @@ def kernel_stamp(ancillary: list[tuple[int, int, bytes]]) -> float | None:
     return None
 
 
+def header_size(buffer: bytes, position: int) -> int:
+    """Bytes in the header of the server frame at `position` (2 until its second byte is there)."""
+    if len(buffer) - position < 2:
+        return 2
+    return 2 + {126: 2, 127: 8}.get(buffer[position + 1] & 0x7F, 0)
+
+
+def payload_length(buffer: bytes, position: int) -> int:
+    """The payload length of the frame at `position`, whose header is all there."""
+    length = buffer[position + 1] & 0x7F
+    if length == 126:
+        return struct.unpack_from("!H", buffer, position + 2)[0]
+    if length == 127:
+        return struct.unpack_from("!Q", buffer, position + 2)[0]
+    return length
+
+
 # How often prompt readers are read: far more often than any socket gets a packet (entries come
 # half a second apart at the most), so a later packet almost never lands on an unread one.
 PROMPT_POLL_SECONDS = 0.01
@@ -84,37 +101,22 @@ class Reader:
     def bytes_to_frame_end(self) -> int:
         """Bytes still to read to complete the header, then the payload, of the next frame."""
         buffer = self.buffer
-        if len(buffer) < 2:
-            return 2 - len(buffer)
-        length = buffer[1] & 0x7F
-        header = 2 + {126: 2, 127: 8}.get(length, 0)
+        header = header_size(buffer, 0)
         if len(buffer) < header:
             return header - len(buffer)
-        if length == 126:
-            (length,) = struct.unpack_from("!H", buffer, 2)
-        elif length == 127:
-            (length,) = struct.unpack_from("!Q", buffer, 2)
-        return header + length - len(buffer)
+        return header + payload_length(buffer, 0) - len(buffer)
 
     def feed(self, data: bytes, now: float) -> None:
         buffer = self.buffer + data if self.buffer else data
         position, size = 0, len(buffer)
-        while size - position >= 2:
-            opcode, length = buffer[position] & 0x0F, buffer[position + 1] & 0x7F
-            start = position + 2
-            if length == 126:
-                if size - start < 2:
-                    break
-                (length,) = struct.unpack_from("!H", buffer, start)
-                start += 2
-            elif length == 127:
-                if size - start < 8:
-                    break
-                (length,) = struct.unpack_from("!Q", buffer, start)
-                start += 8
-            if size - start < length:
+        while True:
+            start = position + header_size(buffer, position)
+            if size < start:
                 break
+            opcode, length = buffer[position] & 0x0F, payload_length(buffer, position)
             end = start + length
+            if size < end:
+                break
             if opcode == 1:
                 self.crowd.record(buffer, start, end, now)
             elif opcode == 9:  # ping: answer with a masked pong (zero mask), or the server drops us

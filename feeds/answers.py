@@ -426,7 +426,7 @@ async def _keep(
         # Heard from now on; this answer may predate a change, the next one is kept.
         await answers.watch(validators.slug)
         watch = answers.watches.get(validators.slug)
-        return answer, watch is not None and watch.armed_at is not None and _link_holds()
+        return answer, watch is not None and watch.armed_at is not None
     return answer, answers.keep(key, answer, since_epoch=since_epoch)
 
 
